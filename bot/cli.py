@@ -1,0 +1,121 @@
+"""`python -m bot …`: the admin commands and the bot itself."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from bot import texts
+from bot.app import build_application
+from bot.clock import SystemClock
+from bot.services import Services
+from bot.settings import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings
+from db.migrate import upgrade_database
+from db.org_import import OrgFileError, import_org, read_org_file
+from db.session import Database
+from db.staff import create_invite, find_staff, get_unit
+
+logger = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Postal inspection bot")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="config.toml")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the bot (default)")
+    commands.add_parser("init", help="create or migrate the database")
+    org = commands.add_parser("import-org", help="import units and staff from CSV or XLSX")
+    org.add_argument("file", type=Path)
+    invite = commands.add_parser("invite", help="print a one-time registration link")
+    invite.add_argument("who", help="staff code (工号), id or name")
+    return parser
+
+
+def _echo(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+async def _import_org(settings: Settings, path: Path) -> int:
+    database = Database(settings.database.url)
+    try:
+        rows = read_org_file(path)
+        async with database.session() as session:
+            summary = await import_org(rows, session=session)
+    except OrgFileError as error:
+        _echo(texts.org_import_failed(len(error.problems)))
+        for problem in error.problems:
+            _echo(texts.org_problem_line(problem.line, problem.column, problem.message))
+        return 1
+    finally:
+        await database.close()
+    _echo(texts.org_import_done(summary.created, summary.updated))
+    return 0
+
+
+async def _invite(settings: Settings, who: str) -> int:
+    database = Database(settings.database.url)
+    clock = SystemClock(settings.time.tz)
+    try:
+        async with database.session() as session:
+            matches = await find_staff(session=session, query=who)
+            if not matches:
+                _echo(texts.staff_not_found(who))
+                return 1
+            if len(matches) > 1:
+                _echo(texts.staff_ambiguous(who, [f"{s.code} {s.name}" for s in matches]))
+                return 1
+            staff = matches[0]
+            valid_for = timedelta(days=settings.registration.invite_valid_days)
+            invite = await create_invite(
+                session=session, staff=staff, now=clock.now(), valid_for=valid_for
+            )
+            unit = await get_unit(session=session, unit_id=staff.unit_id)
+    finally:
+        await database.close()
+    link = f"https://t.me/{settings.bot.username}?start={invite.code}"
+    expires = invite.expires_at.astimezone(settings.time.tz).strftime("%Y-%m-%d %H:%M")
+    _echo(texts.invite_link(staff.name, texts.ROLE_LABELS[staff.role], unit.name, link, expires))
+    return 0
+
+
+def _run(settings: Settings) -> int:
+    if not settings.token:
+        _echo(texts.NO_TOKEN_HELP)
+        return 0
+    upgrade_database(settings.database.url)
+    services = Services(
+        settings=settings,
+        db=Database(settings.database.url),
+        clock=SystemClock(settings.time.tz),
+    )
+    application = build_application(services)
+    application.run_polling(allowed_updates=["message", "callback_query", "edited_message"])
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every long poll at INFO; that drowns the bot's own log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as error:
+        sys.stderr.write(f"{error}\n")
+        return 2
+    if args.command == "init":
+        upgrade_database(settings.database.url)
+        _echo(texts.DATABASE_READY)
+        return 0
+    if args.command == "import-org":
+        return asyncio.run(_import_org(settings, args.file))
+    if args.command == "invite":
+        return asyncio.run(_invite(settings, args.who))
+    return _run(settings)

@@ -1,0 +1,28 @@
+"""Our CallbackContext: typed access to the services and to the sender's staff record."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.services import Services
+from db.models import Staff
+
+SERVICES_KEY = "services"
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    # PTB builds one context per update and passes it to every handler group, so the access
+    # gate (group -1) can leave the sender's staff record here for the handlers after it.
+    staff: Staff | None = None
+
+    @property
+    def services(self) -> Services:
+        return cast(Services, self.application.bot_data[SERVICES_KEY])
+
+    @property
+    def registered_staff(self) -> Staff:
+        """The sender's staff record; the access gate guarantees it outside /start."""
+        assert self.staff is not None, "the access gate lets only registered staff through"
+        return self.staff

@@ -1,0 +1,158 @@
+"""One validated settings object built from config.toml and the environment (STYLE 5)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bot import texts
+
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.toml"
+TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+DATABASE_URL_ENV = "DATABASE_URL"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key, in Chinese and English."""
+
+
+def _parse_clock_time(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    hours, _, minutes = str(value).partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError("expected HH:MM, e.g. 08:30")
+    if int(hours) > 23 or int(minutes) > 59:
+        raise ValueError("not a time of day")
+    return time(int(hours), int(minutes))
+
+
+ClockTime = Annotated[time, BeforeValidator(_parse_clock_time)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BotSection(_Section):
+    username: str = Field(min_length=5, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+    api_base_url: str = ""
+    token: SecretStr | None = None
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def api_file_url(self) -> str:
+        """Telegram serves files under /file/bot<token> next to /bot<token>."""
+        base, _, _ = self.api_base_url.rpartition("/bot")
+        return f"{base}/file/bot" if self.api_base_url else ""
+
+
+class DatabaseSection(_Section):
+    url: str = Field(min_length=1)
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+psycopg://")
+        return value
+
+
+class TimeSection(_Section):
+    timezone: str
+    morning_push: ClockTime
+    afternoon_reminder: ClockTime
+    end_of_day: ClockTime
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown time zone") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.morning_push < self.afternoon_reminder < self.end_of_day:
+            raise ValueError("morning_push < afternoon_reminder < end_of_day is required")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class RegistrationSection(_Section):
+    invite_valid_days: int = Field(ge=1, le=365)
+
+
+class Settings(_Section):
+    bot: BotSection
+    database: DatabaseSection
+    time: TimeSection
+    registration: RegistrationSection
+
+    @property
+    def token(self) -> str | None:
+        return self.bot.token.get_secret_value() if self.bot.token else None
+
+
+def _resolve_sqlite_path(url: str, base_dir: Path) -> str:
+    """A relative SQLite path means relative to the config file, not to the current directory."""
+    prefix = "sqlite+aiosqlite:///"
+    if not url.startswith(prefix) or url.startswith(prefix + "/") or ":memory:" in url:
+        return url
+    return prefix + str(base_dir / url.removeprefix(prefix))
+
+
+def load_settings(
+    path: Path = DEFAULT_CONFIG_PATH, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read and validate the configuration; raise ConfigError naming the first bad key."""
+    env = os.environ if environ is None else environ
+    try:
+        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(texts.config_file_missing(str(path))) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(texts.config_file_unreadable(str(path), str(exc))) from exc
+    bot_section = dict(raw.get("bot", {}))
+    if "token" in bot_section:
+        raise ConfigError(texts.config_token_in_file(TOKEN_ENV))
+    if env.get(TOKEN_ENV):
+        bot_section["token"] = env[TOKEN_ENV]
+    database = dict(raw.get("database", {}))
+    if env.get(DATABASE_URL_ENV):
+        database["url"] = env[DATABASE_URL_ENV]
+    if isinstance(database.get("url"), str):
+        database["url"] = _resolve_sqlite_path(database["url"], path.parent)
+    try:
+        return Settings.model_validate({**raw, "bot": bot_section, "database": database})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"]) or "(root)"
+        raise ConfigError(texts.config_bad_value(str(path), key, error["msg"])) from exc

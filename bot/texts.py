@@ -1,0 +1,198 @@
+"""Every user-facing string of the bot, in Chinese (zh-CN), in one place.
+
+Constants are fixed texts; functions fill in values. Anything that came from a user is
+escaped with html.escape before it goes into an HTML message.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from scheduler.org import Area, Department, Level, Role, SiteKind
+
+# --- vocabulary ---------------------------------------------------------------------------
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.INSPECTOR: "检查员",
+    Role.COUNTER_STAFF: "营业员",
+    Role.HANDLER: "处理人",
+    Role.MANAGER: "经理",
+    Role.ADMIN: "管理员",
+}
+LEVEL_LABELS: dict[Level, str] = {
+    Level.REGION: "区公司",
+    Level.CITY: "盟市分公司",
+    Level.COUNTY: "旗县局",
+    Level.SITE: "网点",
+}
+SITE_KIND_LABELS: dict[SiteKind, str] = {SiteKind.COUNTER: "营业", SiteKind.DELIVERY: "投递"}
+AREA_LABELS: dict[Area, str] = {Area.URBAN: "城市", Area.RURAL: "农村"}
+DEPARTMENT_LABELS: dict[Department, str] = {
+    Department.MARKET: "市场经营部",
+    Department.SUPERVISION: "监督检查部",
+    Department.LETTERS: "函件",
+    Department.PERIODICALS: "报刊",
+    Department.EXPRESS: "速递",
+    Department.FINANCE: "金融",
+    Department.DELIVERY: "投递",
+}
+
+# --- configuration (Chinese and English: the reader may be an operator) -------------------
+
+
+def config_file_missing(path: str) -> str:
+    return f"找不到配置文件 {path}。\nConfiguration file not found: {path}"
+
+
+def config_file_unreadable(path: str, detail: str) -> str:
+    return f"配置文件 {path} 格式错误：{detail}\nConfiguration file {path} is not valid TOML: {detail}"
+
+
+def config_token_in_file(env: str) -> str:
+    return (
+        f"配置项 bot.token 不能写在配置文件里，请用环境变量 {env} 提供。\n"
+        f"Key bot.token must not be in the file; set the environment variable {env}."
+    )
+
+
+def config_bad_value(path: str, key: str, detail: str) -> str:
+    return (
+        f"配置文件 {path} 中的配置项 {key} 有误：{detail}\n"
+        f"Configuration key {key} in {path} is invalid: {detail}"
+    )
+
+
+NO_TOKEN_HELP = """\
+没有设置 Telegram 机器人令牌（TELEGRAM_BOT_TOKEN），机器人未启动。
+No Telegram bot token (TELEGRAM_BOT_TOKEN) is set, so the bot was not started.
+
+如何获得令牌 / How to get a token:
+  1. 在 Telegram 中打开 @BotFather，发送 /newbot，按提示起名字和用户名。
+     In Telegram, open @BotFather, send /newbot and choose a name and a username.
+  2. BotFather 会回复一串令牌，形如 123456789:AAE...。
+     BotFather replies with a token like 123456789:AAE...
+  3. 把用户名写入 config.toml 的 [bot] username，然后设置令牌再运行：
+     Put the username into [bot] username in config.toml, then set the token and run again:
+         export TELEGRAM_BOT_TOKEN=123456789:AAE...
+         make run
+"""
+
+# --- organisation import (admin CLI) ------------------------------------------------------
+
+ORG_HEADER_MISSING = "表头缺少必需的列"
+ORG_REQUIRED = "不能为空"
+ORG_ONLY_FOR_SITES = "只有网点（level=site）才填写此列"
+ORG_REGION_HAS_NO_PARENT = "区公司没有上级单位，parent 应为空"
+ORG_HANDLER_NEEDS_DEPARTMENT = "处理人必须填写所属部门（department）"
+ORG_BAD_PHONE = "电话号码只能包含数字和“-”"
+
+
+def org_unsupported_file(suffix: str) -> str:
+    return f"不支持的文件类型“{suffix}”，请使用 .csv 或 .xlsx"
+
+
+def org_bad_choice(value: str, allowed: str) -> str:
+    return f"“{value}”不是有效值，可选：{allowed}"
+
+
+def org_too_long(limit: int) -> str:
+    return f"长度不能超过 {limit} 个字符"
+
+
+def org_duplicate_code(code: str) -> str:
+    return f"编码“{code}”在文件中重复"
+
+
+def org_unknown_parent(code: str) -> str:
+    return f"找不到上级单位“{code}”（文件和数据库中都没有）"
+
+
+def org_parent_level(code: str, level: str) -> str:
+    return f"上级单位“{code}”应当是{level}"
+
+
+def org_parent_kind(code: str, kind: str) -> str:
+    return f"上级单位“{code}”应当是{kind}网点"
+
+
+def org_problem_line(line: int, column: str, message: str) -> str:
+    where = f"第 {line} 行" if line else "文件"
+    return f"{where}，列 {column}：{message}"
+
+
+def org_import_failed(count: int) -> str:
+    return f"导入失败：发现 {count} 处错误，文件中的任何内容都没有写入。"
+
+
+def org_import_done(created: dict[str, int], updated: dict[str, int]) -> str:
+    names = {"unit": "单位", "segment": "道段", "transfer_point": "接转点", "staff": "人员"}
+    parts = [f"{names[key]} 新增 {created[key]}、更新 {updated[key]}" for key in names]
+    return "导入完成：" + "；".join(parts) + "。"
+
+
+# --- admin CLI ----------------------------------------------------------------------------
+
+DATABASE_READY = "数据库已就绪（已迁移到最新版本）。"
+
+
+def invite_link(name: str, role: str, unit: str, link: str, expires: str) -> str:
+    return f"{name}（{role}，{unit}）的邀请链接，{expires} 前有效，仅能使用一次：\n{link}"
+
+
+def staff_not_found(query: str) -> str:
+    return f"找不到人员“{query}”（可输入工号、编号或姓名）。"
+
+
+def staff_ambiguous(query: str, candidates: list[str]) -> str:
+    return f"“{query}”对应多名人员，请改用工号：\n" + "\n".join(candidates)
+
+
+# --- registration and access --------------------------------------------------------------
+
+STRANGER = (
+    "您好！这是邮政服务质量检查机器人，仅供登记在册的邮政员工使用。\n"
+    "请向本单位管理员索取邀请链接，点击链接即可完成绑定。"
+)
+STRANGER_ALERT = "您尚未登记，无法使用此功能。请向管理员索取邀请链接。"
+INVITE_UNKNOWN = "邀请码无效。请核对链接，或向管理员重新索取邀请链接。"
+INVITE_USED = "该邀请码已被使用过。如需重新绑定，请向管理员索取新的邀请链接。"
+INVITE_EXPIRED = "该邀请码已过期。请向管理员索取新的邀请链接。"
+ACCOUNT_BOUND_TO_OTHER = "您的 Telegram 账号已绑定到其他人员，不能再用此邀请码。如有疑问请联系管理员。"
+
+
+def welcome(name: str, role: Role, unit: str) -> str:
+    return (
+        f"欢迎，{escape(name)}！您已登记为 <b>{escape(unit)}</b> 的"
+        f"<b>{ROLE_LABELS[role]}</b>。\n发送 /help 查看您可以使用的功能。"
+    )
+
+
+def welcome_back(name: str, role: Role, unit: str) -> str:
+    return f"{escape(name)}，您已登记为 {escape(unit)} 的{ROLE_LABELS[role]}。发送 /help 查看功能。"
+
+
+# --- help and the command menu ------------------------------------------------------------
+
+COMMAND_DESCRIPTIONS: dict[str, str] = {
+    "start": "开始 / 绑定账号",
+    "help": "查看帮助",
+}
+
+ROLE_DUTIES: dict[Role, str] = {
+    Role.INSPECTOR: "每个工作日早上会收到当天的检查任务，按提示逐项回答即可。",
+    Role.COUNTER_STAFF: "遇到用户投诉或服务问题，可以直接用文字向我报告。",
+    Role.HANDLER: "收到转来的投诉后，请在时限内查明原因并答复。",
+    Role.MANAGER: "会收到本单位超时未办的投诉升级提醒、漏检汇总和月度检查报告。",
+    Role.ADMIN: "负责导入组织机构和人员、发放邀请链接、维护检查目录。",
+}
+
+
+def help_text(role: Role, commands: list[str]) -> str:
+    lines = [f"您的角色：<b>{ROLE_LABELS[role]}</b>", ROLE_DUTIES[role], "", "可用命令："]
+    lines += [f"/{command} — {COMMAND_DESCRIPTIONS[command]}" for command in commands]
+    return "\n".join(lines)
+
+
+# --- errors -------------------------------------------------------------------------------
+
+INTERNAL_ERROR = "抱歉，处理您的消息时出错了，已记录下来。请稍后再试，您之前填写的内容不会丢失。"

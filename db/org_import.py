@@ -1,0 +1,368 @@
+"""Import the organisation and its staff from CSV or XLSX: all rows or nothing.
+
+One table, one record per row; the `type` column says what the row is:
+
+    type,code,name,parent,level,kind,area,role,department,phone
+    unit,C01,呼和浩特市分公司,R01,city,,,,,
+    unit,S01,察素齐投递部,X01,site,delivery,urban,,,
+    segment,S01-E2,东2段,S01,,,,,,
+    transfer_point,T01,县政府收发室,S01,,,,,,
+    staff,E001,陈明,S01,,,,inspector,,13800000001
+
+Codes are the keys: a re-import updates the rows with the same code and never duplicates.
+Enum columns take the English code or the Chinese label (检查员, 投递部, 城市 …).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TypeVar
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import texts
+from db.models import Segment, Staff, TransferPoint, Unit
+from scheduler.org import Area, Department, Level, Role, SiteKind
+
+COLUMNS = ("type", "code", "name", "parent", "level", "kind", "area", "role", "department", "phone")
+MAX_CODE = 32
+MAX_NAME = 100
+E = TypeVar("E", bound=StrEnum)
+PARENT_LEVEL = {Level.CITY: Level.REGION, Level.COUNTY: Level.CITY, Level.SITE: Level.COUNTY}
+
+
+class RecordType(StrEnum):
+    UNIT = "unit"
+    SEGMENT = "segment"
+    TRANSFER_POINT = "transfer_point"
+    STAFF = "staff"
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """What is wrong with one row; `line` is the file's line (CSV) or row number (XLSX)."""
+
+    line: int
+    column: str
+    message: str
+
+
+class OrgFileError(Exception):
+    def __init__(self, problems: Sequence[RowProblem]) -> None:
+        super().__init__(f"{len(problems)} problem(s) in the organisation file")
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True)
+class OrgRow:
+    line: int
+    values: Mapping[str, str]
+
+    def get(self, column: str) -> str:
+        return self.values.get(column, "").strip()
+
+
+@dataclass
+class ImportSummary:
+    created: dict[RecordType, int] = field(default_factory=lambda: dict.fromkeys(RecordType, 0))
+    updated: dict[RecordType, int] = field(default_factory=lambda: dict.fromkeys(RecordType, 0))
+
+
+def _decode(raw: bytes) -> str:
+    # Excel in a Chinese locale saves CSV as GB18030, elsewhere as UTF-8 with a BOM.
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("gb18030")
+
+
+def _rows_from_csv(path: Path) -> list[OrgRow]:
+    reader = csv.reader(io.StringIO(_decode(path.read_bytes()), newline=""))
+    header: list[str] | None = None
+    rows: list[OrgRow] = []
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        if header is None:
+            header = [cell.strip().lower() for cell in cells]
+            _check_header(header, reader.line_num)
+            continue
+        rows.append(OrgRow(reader.line_num, dict(zip(header, cells, strict=False))))
+    return rows
+
+
+def _rows_from_xlsx(path: Path) -> list[OrgRow]:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        header: list[str] | None = None
+        rows: list[OrgRow] = []
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = ["" if value is None else str(value) for value in values]
+            if not any(cell.strip() for cell in cells):
+                continue
+            if header is None:
+                header = [cell.strip().lower() for cell in cells]
+                _check_header(header, number)
+                continue
+            rows.append(OrgRow(number, dict(zip(header, cells, strict=False))))
+        return rows
+    finally:
+        workbook.close()
+
+
+def _check_header(header: list[str], line: int) -> None:
+    missing = [column for column in ("type", "code", "name", "parent") if column not in header]
+    if missing:
+        raise OrgFileError([RowProblem(line, ", ".join(missing), texts.ORG_HEADER_MISSING)])
+
+
+def read_org_file(path: Path) -> list[OrgRow]:
+    """Read the rows of a .csv or .xlsx file (first sheet); the first non-empty row is the header."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _rows_from_csv(path)
+    if suffix in (".xlsx", ".xlsm"):
+        return _rows_from_xlsx(path)
+    raise OrgFileError([RowProblem(0, "file", texts.org_unsupported_file(path.suffix))])
+
+
+def _enum_value(
+    enum: type[E], raw: str, labels: Mapping[E, str], row: OrgRow, column: str
+) -> tuple[E | None, RowProblem | None]:
+    if not raw:
+        return None, None
+    by_label = {label: member for member, label in labels.items()}
+    member = by_label.get(raw) or next((m for m in enum if m.value == raw.lower()), None)
+    if member is None:
+        allowed = "、".join(f"{m.value}/{labels[m]}" for m in enum)
+        return None, RowProblem(row.line, column, texts.org_bad_choice(raw, allowed))
+    return member, None
+
+
+@dataclass(frozen=True)
+class _UnitSpec:
+    row: OrgRow
+    level: Level
+    kind: SiteKind | None
+    area: Area | None
+
+
+@dataclass(frozen=True)
+class _StaffSpec:
+    row: OrgRow
+    role: Role
+    department: Department | None
+
+
+@dataclass
+class _Plan:
+    units: dict[str, _UnitSpec] = field(default_factory=dict)
+    segments: dict[str, OrgRow] = field(default_factory=dict)
+    transfer_points: dict[str, OrgRow] = field(default_factory=dict)
+    staff: dict[str, _StaffSpec] = field(default_factory=dict)
+    problems: list[RowProblem] = field(default_factory=list)
+
+
+def _check_row_alone(row: OrgRow, plan: _Plan) -> None:
+    """Checks that need only the row itself; adds the row to the plan when it passes."""
+    problems = plan.problems
+    type_raw = row.get("type").lower()
+    record = next((t for t in RecordType if t.value == type_raw), None)
+    if record is None:
+        allowed = "、".join(t.value for t in RecordType)
+        problems.append(RowProblem(row.line, "type", texts.org_bad_choice(row.get("type"), allowed)))
+        return
+    code, name = row.get("code"), row.get("name")
+    before = len(problems)
+    if not code:
+        problems.append(RowProblem(row.line, "code", texts.ORG_REQUIRED))
+    elif len(code) > MAX_CODE:
+        problems.append(RowProblem(row.line, "code", texts.org_too_long(MAX_CODE)))
+    if not name:
+        problems.append(RowProblem(row.line, "name", texts.ORG_REQUIRED))
+    elif len(name) > MAX_NAME:
+        problems.append(RowProblem(row.line, "name", texts.org_too_long(MAX_NAME)))
+    seen: Mapping[str, object] = {
+        RecordType.UNIT: plan.units,
+        RecordType.SEGMENT: plan.segments,
+        RecordType.TRANSFER_POINT: plan.transfer_points,
+        RecordType.STAFF: plan.staff,
+    }[record]
+    if code in seen:
+        problems.append(RowProblem(row.line, "code", texts.org_duplicate_code(code)))
+    if record is RecordType.UNIT:
+        _check_unit_row(row, plan, before)
+    elif record is RecordType.STAFF:
+        _check_staff_row(row, plan, before)
+    else:
+        if not row.get("parent"):
+            problems.append(RowProblem(row.line, "parent", texts.ORG_REQUIRED))
+        if len(problems) == before:
+            target = plan.segments if record is RecordType.SEGMENT else plan.transfer_points
+            target[code] = row
+
+
+def _check_unit_row(row: OrgRow, plan: _Plan, before: int) -> None:
+    problems = plan.problems
+    level, problem = _enum_value(Level, row.get("level"), texts.LEVEL_LABELS, row, "level")
+    kind, kind_problem = _enum_value(SiteKind, row.get("kind"), texts.SITE_KIND_LABELS, row, "kind")
+    area, area_problem = _enum_value(Area, row.get("area"), texts.AREA_LABELS, row, "area")
+    problems.extend(p for p in (problem, kind_problem, area_problem) if p)
+    if level is None and problem is None:
+        problems.append(RowProblem(row.line, "level", texts.ORG_REQUIRED))
+    if level is Level.SITE:
+        if kind is None and kind_problem is None:
+            problems.append(RowProblem(row.line, "kind", texts.ORG_REQUIRED))
+        if area is None and area_problem is None:
+            problems.append(RowProblem(row.line, "area", texts.ORG_REQUIRED))
+    elif level is not None:
+        for column, value in (("kind", kind), ("area", area)):
+            if value is not None:
+                problems.append(RowProblem(row.line, column, texts.ORG_ONLY_FOR_SITES))
+    if level is not None and level is not Level.REGION and not row.get("parent"):
+        problems.append(RowProblem(row.line, "parent", texts.ORG_REQUIRED))
+    if level is Level.REGION and row.get("parent"):
+        problems.append(RowProblem(row.line, "parent", texts.ORG_REGION_HAS_NO_PARENT))
+    if len(problems) == before and level is not None:
+        plan.units[row.get("code")] = _UnitSpec(row, level, kind, area)
+
+
+def _check_staff_row(row: OrgRow, plan: _Plan, before: int) -> None:
+    problems = plan.problems
+    role, problem = _enum_value(Role, row.get("role"), texts.ROLE_LABELS, row, "role")
+    department, dep_problem = _enum_value(
+        Department, row.get("department"), texts.DEPARTMENT_LABELS, row, "department"
+    )
+    problems.extend(p for p in (problem, dep_problem) if p)
+    if role is None and problem is None:
+        problems.append(RowProblem(row.line, "role", texts.ORG_REQUIRED))
+    if role is Role.HANDLER and department is None and dep_problem is None:
+        problems.append(RowProblem(row.line, "department", texts.ORG_HANDLER_NEEDS_DEPARTMENT))
+    if not row.get("parent"):
+        problems.append(RowProblem(row.line, "parent", texts.ORG_REQUIRED))
+    phone = row.get("phone")
+    if phone and not phone.replace("-", "").isdigit():
+        problems.append(RowProblem(row.line, "phone", texts.ORG_BAD_PHONE))
+    if len(problems) == before and role is not None:
+        plan.staff[row.get("code")] = _StaffSpec(row, role, department)
+
+
+async def import_org(rows: Iterable[OrgRow], *, session: AsyncSession) -> ImportSummary:
+    """Create or update every row; raise OrgFileError (writing nothing) if any row is wrong.
+
+    The caller's unit of work must roll back on the exception: rows are only flushed after
+    every check passed, but parents must exist before children can reference them.
+    """
+    plan = _Plan()
+    for row in rows:
+        _check_row_alone(row, plan)
+    existing_units = {u.code: u for u in (await session.exec(select(Unit))).all()}
+    levels = {code: unit.level for code, unit in existing_units.items()}
+    kinds = {code: unit.site_kind for code, unit in existing_units.items()}
+    levels.update({code: spec.level for code, spec in plan.units.items()})
+    kinds.update({code: spec.kind for code, spec in plan.units.items()})
+    _check_references(plan, levels, kinds)
+    if plan.problems:
+        raise OrgFileError(sorted(plan.problems, key=lambda p: p.line))
+    return await _write(plan, existing_units, session=session)
+
+
+def _check_references(
+    plan: _Plan, levels: Mapping[str, Level], kinds: Mapping[str, SiteKind | None]
+) -> None:
+    def parent_problem(row: OrgRow, wanted: Level | None, kind: SiteKind | None = None) -> None:
+        parent = row.get("parent")
+        if parent not in levels:
+            plan.problems.append(RowProblem(row.line, "parent", texts.org_unknown_parent(parent)))
+        elif wanted is not None and levels[parent] is not wanted:
+            message = texts.org_parent_level(parent, texts.LEVEL_LABELS[wanted])
+            plan.problems.append(RowProblem(row.line, "parent", message))
+        elif kind is not None and kinds[parent] is not kind:
+            message = texts.org_parent_kind(parent, texts.SITE_KIND_LABELS[kind])
+            plan.problems.append(RowProblem(row.line, "parent", message))
+
+    for spec in plan.units.values():
+        if spec.level is not Level.REGION:
+            parent_problem(spec.row, PARENT_LEVEL[spec.level])
+    for row in plan.segments.values():
+        parent_problem(row, Level.SITE, SiteKind.DELIVERY)
+    for row in plan.transfer_points.values():
+        parent_problem(row, Level.SITE)
+    for staff in plan.staff.values():
+        parent_problem(staff.row, None)
+
+
+async def _write(
+    plan: _Plan, units: dict[str, Unit], *, session: AsyncSession
+) -> ImportSummary:
+    summary = ImportSummary()
+
+    def count(record: RecordType, created: bool) -> None:
+        target = summary.created if created else summary.updated
+        target[record] += 1
+
+    # Parents before children, so that every parent_id is known when a child is written.
+    for level in (Level.REGION, Level.CITY, Level.COUNTY, Level.SITE):
+        for code, spec in plan.units.items():
+            if spec.level is not level:
+                continue
+            unit = units.get(code)
+            count(RecordType.UNIT, unit is None)
+            unit = unit or Unit(code=code, name="", level=level)
+            unit.name = spec.row.get("name")
+            unit.level = level
+            unit.site_kind, unit.area = spec.kind, spec.area
+            parent = spec.row.get("parent")
+            unit.parent_id = units[parent].id if parent else None
+            session.add(unit)
+            units[code] = unit
+            await session.flush()
+
+    for record, model, specs in (
+        (RecordType.SEGMENT, Segment, plan.segments),
+        (RecordType.TRANSFER_POINT, TransferPoint, plan.transfer_points),
+    ):
+        existing = {
+            item.code: item
+            for item in (
+                await session.exec(select(model).where(col(model.code).in_(list(specs))))
+            ).all()
+        }
+        for code, row in specs.items():
+            item = existing.get(code)
+            count(record, item is None)
+            item = item or model(code=code, name="", site_id=0)
+            item.name = row.get("name")
+            item.site_id = _id(units[row.get("parent")])
+            session.add(item)
+
+    staff_rows = (
+        await session.exec(select(Staff).where(col(Staff.code).in_(list(plan.staff))))
+    ).all()
+    existing_staff = {person.code: person for person in staff_rows}
+    for code, spec in plan.staff.items():
+        person = existing_staff.get(code)
+        count(RecordType.STAFF, person is None)
+        person = person or Staff(code=code, name="", role=spec.role, unit_id=0)
+        person.name = spec.row.get("name")
+        person.role = spec.role
+        person.department = spec.department
+        person.unit_id = _id(units[spec.row.get("parent")])
+        person.phone = spec.row.get("phone") or None
+        session.add(person)
+    await session.flush()
+    return summary
+
+
+def _id(unit: Unit) -> int:
+    assert unit.id is not None, "units are flushed before their children are written"
+    return unit.id

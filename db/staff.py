@@ -1,0 +1,94 @@
+"""Staff, units and invite codes."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import InviteCode, Staff, Unit
+
+
+async def get_staff_by_telegram_id(*, session: AsyncSession, telegram_user_id: int) -> Staff | None:
+    result = await session.exec(select(Staff).where(Staff.telegram_user_id == telegram_user_id))
+    return result.first()
+
+
+async def get_unit(*, session: AsyncSession, unit_id: int) -> Unit:
+    unit = await session.get(Unit, unit_id)
+    if unit is None:
+        raise LookupError(f"unit {unit_id} does not exist")
+    return unit
+
+
+async def find_staff(*, session: AsyncSession, query: str) -> list[Staff]:
+    """Staff matching a 工号 (code), a database id or a name, in that order of preference."""
+    query = query.strip()
+    by_code = (await session.exec(select(Staff).where(Staff.code == query))).all()
+    if by_code:
+        return list(by_code)
+    if query.isdigit():
+        person = await session.get(Staff, int(query))
+        if person is not None:
+            return [person]
+    by_name = await session.exec(select(Staff).where(Staff.name == query).order_by(col(Staff.code)))
+    return list(by_name.all())
+
+
+async def create_invite(
+    *, session: AsyncSession, staff: Staff, now: datetime, valid_for: timedelta
+) -> InviteCode:
+    assert staff.id is not None
+    # 16 url-safe characters: fits Telegram's 64-character deep-link limit, unguessable.
+    invite = InviteCode(
+        code=secrets.token_urlsafe(12),
+        staff_id=staff.id,
+        created_at=now,
+        expires_at=now + valid_for,
+    )
+    session.add(invite)
+    await session.flush()
+    return invite
+
+
+class Redemption(Enum):
+    REGISTERED = "registered"
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+    ACCOUNT_TAKEN = "account_taken"
+
+
+@dataclass(frozen=True)
+class RedeemResult:
+    outcome: Redemption
+    staff: Staff | None = None
+
+
+async def redeem_invite(
+    *, session: AsyncSession, code: str, telegram_user_id: int, now: datetime
+) -> RedeemResult:
+    """Bind a Telegram account to the invited staff record; a code works once, until it expires."""
+    statement = select(InviteCode).where(InviteCode.code == code).with_for_update()
+    invite = (await session.exec(statement)).first()
+    if invite is None:
+        return RedeemResult(Redemption.UNKNOWN)
+    if invite.used_at is not None:
+        return RedeemResult(Redemption.USED)
+    if invite.expires_at <= now:
+        return RedeemResult(Redemption.EXPIRED)
+    bound = await get_staff_by_telegram_id(session=session, telegram_user_id=telegram_user_id)
+    if bound is not None and bound.id != invite.staff_id:
+        return RedeemResult(Redemption.ACCOUNT_TAKEN)
+    staff = await session.get(Staff, invite.staff_id)
+    assert staff is not None, "invite codes reference existing staff (foreign key)"
+    invite.used_at = now
+    staff.telegram_user_id = telegram_user_id
+    staff.registered_at = now
+    session.add_all([invite, staff])
+    await session.flush()
+    return RedeemResult(Redemption.REGISTERED, staff)

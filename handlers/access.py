@@ -1,0 +1,37 @@
+"""The access gate: strangers get an explanation of how to register, and nothing else."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
+
+from bot import texts
+from bot.context import BotContext
+from db.staff import get_staff_by_telegram_id
+
+
+def _is_start_command(update: Update) -> bool:
+    message = update.message
+    return bool(message and message.text and message.text.split()[0] in ("/start",))
+
+
+async def gate(update: Update, context: BotContext) -> None:
+    """Loads the sender's staff record; refuses unregistered users except for /start."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or chat.type != ChatType.PRIVATE:
+        # The bot works in private chats only; group and channel traffic is not for it.
+        raise ApplicationHandlerStop
+    async with context.services.db.session() as session:
+        context.staff = await get_staff_by_telegram_id(session=session, telegram_user_id=user.id)
+    if context.staff is not None or _is_start_command(update):
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer(texts.STRANGER_ALERT, show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(texts.STRANGER)
+    raise ApplicationHandlerStop
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [TypeHandler(Update, gate)]

@@ -1,0 +1,71 @@
+"""/start with an invite code binds the account; /help shows what this role can do."""
+
+from __future__ import annotations
+
+from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot import texts
+from bot.context import BotContext
+from bot.permissions import COMMON_COMMANDS, commands_for
+from db.staff import Redemption, get_unit, redeem_invite
+from scheduler.org import Role
+
+REFUSALS = {
+    Redemption.UNKNOWN: texts.INVITE_UNKNOWN,
+    Redemption.USED: texts.INVITE_USED,
+    Redemption.EXPIRED: texts.INVITE_EXPIRED,
+    Redemption.ACCOUNT_TAKEN: texts.ACCOUNT_BOUND_TO_OTHER,
+}
+
+
+def bot_commands(names: tuple[str, ...]) -> list[BotCommand]:
+    return [BotCommand(name, texts.COMMAND_DESCRIPTIONS[name]) for name in names]
+
+
+async def set_role_menu(context: BotContext, chat_id: int, role: Role) -> None:
+    await context.bot.set_my_commands(
+        bot_commands(commands_for(role)), scope=BotCommandScopeChat(chat_id)
+    )
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Welcomes a registered user, or registers the sender with the code from the invite link."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    code = context.args[0] if context.args else None
+    services = context.services
+    if code is None:
+        if context.staff is None:
+            await message.reply_text(texts.STRANGER)
+            return
+        async with services.db.session() as session:
+            unit = await get_unit(session=session, unit_id=context.staff.unit_id)
+        staff = context.staff
+        await message.reply_text(texts.welcome_back(staff.name, staff.role, unit.name))
+        return
+    async with services.db.session() as session:
+        result = await redeem_invite(
+            session=session, code=code, telegram_user_id=user.id, now=services.clock.now()
+        )
+        unit = await get_unit(session=session, unit_id=result.staff.unit_id) if result.staff else None
+    if result.staff is None or unit is None:
+        await message.reply_text(REFUSALS[result.outcome])
+        return
+    await message.reply_text(texts.welcome(result.staff.name, result.staff.role, unit.name))
+    await set_role_menu(context, message.chat_id, result.staff.role)
+
+
+async def show_help(update: Update, context: BotContext) -> None:
+    """Lists what the sender's role does and the commands it may use."""
+    assert update.effective_message is not None
+    role = context.registered_staff.role
+    await update.effective_message.reply_text(texts.help_text(role, list(commands_for(role))))
+
+
+def default_menu() -> list[BotCommand]:
+    return bot_commands(COMMON_COMMANDS)
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [CommandHandler("start", start), CommandHandler("help", show_help)]
