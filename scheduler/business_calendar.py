@@ -5,7 +5,7 @@ November from 国务院办公厅关于YYYY年部分节假日安排的通知::
 
     year = 2027
     source = "国务院办公厅关于2027年部分节假日安排的通知"
-    workdays = [2027-02-06, 2027-02-20]  # 调休上班, each a Saturday or Sunday
+    workdays = [2027-01-31, 2027-02-20]  # 调休上班, each a Saturday or Sunday
 
     [[holidays]]
     name = "春节"
@@ -431,6 +431,8 @@ def _date_field(value: Any, label: str, problems: list[str]) -> date | None:
         return value
     if value is None:
         problems.append(f"{label}: missing")
+    elif isinstance(value, datetime):
+        problems.append(f"{label}: {value.isoformat()} has a time of day; write the date only")
     else:
         problems.append(f"{label}: {value!r} is not a bare TOML date such as 2027-02-06")
     return None
