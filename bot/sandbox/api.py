@@ -246,7 +246,9 @@ class BotApi:
         except EntityParseError as exc:
             raise bad_request(f"can't parse entities: {exc}") from None
         if utf16_len(formatted.text) > limit:
-            raise bad_request(f"message {kind} is too long")
+            raise bad_request(
+                "message is too long" if kind == "text" else f"message {kind} is too long"
+            )
         return formatted
 
     def _reply_to(self, chat: Chat, params: Params) -> JSON | None:

@@ -21,7 +21,7 @@ from bot.sandbox.api import ApiError, BotApi, Params
 from bot.sandbox.records import ApiCall, ApiReply, CallRecord, StoredFile, Upload
 from bot.sandbox.updates import UpdateQueue
 from bot.sandbox.users import SandboxUser
-from bot.sandbox.world import World
+from bot.sandbox.world import Clock, World
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         policy: Policy | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ) -> None:
         self.token = token
         self.host = host

@@ -13,9 +13,10 @@ import logging
 import mimetypes
 import secrets
 import struct
-from collections.abc import Callable
+import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any, Literal, Protocol
 
 from bot.sandbox.records import CallbackAnswer, Edit, SentMessage, StoredFile
 from bot.sandbox.updates import UpdateQueue
@@ -24,6 +25,12 @@ logger = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 _THUMB_SIDE = 90
+
+
+class Clock(Protocol):
+    """Anything with ``now()``; ``bot.clock.ManualClock`` lets a test move message dates."""
+
+    def now(self) -> datetime: ...
 
 
 @dataclass
@@ -81,7 +88,7 @@ def image_size(data: bytes) -> tuple[int, int] | None:
 
 
 class World:
-    def __init__(self, bot_user: JSON, clock: Callable[[], float]) -> None:
+    def __init__(self, bot_user: JSON, clock: Clock | None) -> None:
         self.bot_user = bot_user
         self._clock = clock
         self.updates = UpdateQueue()
@@ -98,7 +105,7 @@ class World:
 
     def now(self) -> int:
         """Unix time in whole seconds, as Telegram's ``date`` fields."""
-        return int(self._clock())
+        return int(self._clock.now().timestamp() if self._clock else time.time())
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -216,6 +223,3 @@ class World:
             )
             stored.photo_sizes = sizes
         return sizes
-
-    def record_answer(self, chat: Chat, answer: CallbackAnswer) -> None:
-        chat.answers.append(answer)
