@@ -1,0 +1,1265 @@
+"""The daily planner: which inspector does which check at which site today, so that every
+frequency and coverage quota of the catalog is met by the end of its period.
+
+Pure functions over frozen data: the catalog, an OrgSnapshot, a working-day calendar, the day
+and the history of assignments (planned / done / missed). Same inputs, same plan.
+
+Periods
+    Every frequency counts within calendar periods:
+
+    * daily: the day. weekly: the ISO week, Monday to Sunday. A week that spans a month end
+      belongs to no month when planning (its count runs across the month end); in
+      evaluate_period it belongs to the month (range) that holds its Sunday.
+    * monthly, quarterly (Jan-Mar, Apr-Jun, …), half-yearly (Jan-Jun, Jul-Dec), yearly:
+      calendar periods. ``by_day`` (monthly) narrows the month to its first N days.
+    * every N days: the year's working days are cut into consecutive blocks of N working
+      days, starting on the year's first working day (the last block of a year may be shorter
+      and a new year starts a new block); one check per block. Working days, not calendar
+      days, because nothing is checked on a holiday and a 7-day holiday would otherwise
+      leave windows that cannot be met.
+    * An item with ``non_working_days = true`` counts every calendar day instead of the
+      working days, in all of the above.
+
+    Only working days count (make-up working days (调休) are ordinary working days); a
+    period's requirement is ``min(times, its working days)``, because the normal schedule
+    has at most one occurrence of a check per day and site (a holiday week with one working
+    day requires one check, not two).
+
+Spreading
+    Each stream (item x unit x target) places its ``R`` required occurrences on the period's
+    working days ``d_0 … d_{n-1}`` at ``floor((j + phase) * n / R)``, ``j = 0 … R-1``, where
+    ``phase`` in [0, 1) is a fixed hash of item, unit and target: 2x/week falls on e.g. Tue
+    and Thu, and the sites' monthly meetings are spread over the month instead of all falling
+    on its first day. A stream that is behind (missed checks do not count) spreads its
+    backlog over the remaining working days (``ceil(backlog / days left)`` extra a day), so
+    it is met by the period's last working day if no further check is missed.
+
+Coverage quotas (county, city and region items)
+    The number of distinct sites ``T`` a unit visits in a period is fixed at the period's
+    start: the largest of the urban + rural percentages (rounded up), ``min_sites``, the
+    counties needed and, for ``all_sites_every``, the sites not yet visited in the long period
+    divided by the periods left in it (rounded up; all of them in its last period). ``T`` is
+    spread like any stream. Each pick is the site that helps most of the quotas still open
+    (area percentage, min_sites area, an unvisited county, a site not yet visited in the long
+    period), then the least recently visited by this unit for this item, then the lowest id.
+    A site already visited in the period is never picked again. If picks fell short of a
+    quota the deficit is added to the backlog.
+
+Transfer points (接转点)
+    Each check gets at least ``min(sample.min, points of the site)`` points; site-level items
+    with a monthly quota get more when needed so that the month's distinct points are reached
+    with the checks left in the month; points not visited this month come first, then the
+    least recently visited. If no check is left in the month while points are still due, one
+    extra check is planned.
+
+History
+    Entries dated on or after the planned day are ignored, so planning a day twice gives the
+    same plan (and the same keys); missed entries count for nothing; planned entries of past
+    days count as done until they are marked missed.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Final, Protocol
+
+from scheduler.catalog import (
+    Catalog,
+    CatalogItem,
+    CoverageQuota,
+    FrequencyKind,
+    Span,
+)
+from scheduler.org import Area, Level, OrgSnapshot, OrgUnit, SiteKind
+
+logger = logging.getLogger(__name__)
+
+_PHASE_SCALE: Final = 1 << 16
+_NO_TARGET: Final = -1
+_ONE_DAY: Final = timedelta(days=1)
+
+
+class WorkingCalendar(Protocol):
+    """The part of the business calendar the planner needs (inclusive ranges)."""
+
+    def is_working_day(self, day: date) -> bool: ...
+
+    def working_days(self, start: date, end: date) -> list[date]: ...
+
+
+class AssignmentStatus(StrEnum):
+    PLANNED = "planned"
+    DONE = "done"
+    MISSED = "missed"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """An assignment already planned, done or missed.
+
+    ``unit_id`` is the inspecting unit; when None it is derived: the target site for
+    site-level items, the target's ancestor at the item's level, else the inspector's unit.
+    """
+
+    day: date
+    item_id: str
+    inspector_id: int
+    target_site_id: int | None
+    status: AssignmentStatus
+    transfer_point_ids: tuple[int, ...] = ()
+    unit_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PlannedAssignment:
+    day: date
+    item_id: str
+    inspector_id: int
+    unit_id: int  # the inspector's unit
+    target_site_id: int | None
+    transfer_point_ids: tuple[int, ...]
+    key: str  # deterministic and unique: day/item/unit/target/occurrence
+
+    def as_history(self, status: AssignmentStatus) -> HistoryEntry:
+        return HistoryEntry(
+            day=self.day,
+            item_id=self.item_id,
+            inspector_id=self.inspector_id,
+            target_site_id=self.target_site_id,
+            status=status,
+            transfer_point_ids=self.transfer_point_ids,
+            unit_id=self.unit_id,
+        )
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+
+class Requirement(StrEnum):
+    FREQUENCY = "frequency"
+    URBAN_PERCENT = "urban_percent"
+    RURAL_PERCENT = "rural_percent"
+    MIN_SITES = "min_sites"
+    COUNTIES_PERCENT = "counties_percent"
+    ALL_SITES = "all_sites"
+    TRANSFER_POINTS_PER_CHECK = "transfer_points_per_check"
+    TRANSFER_POINTS_PER_MONTH = "transfer_points_per_month"
+    ALL_TRANSFER_POINTS = "all_transfer_points"
+
+
+@dataclass(frozen=True)
+class QuotaStatus:
+    """One requirement of one item for one unit, over the periods evaluated.
+
+    ``required`` and ``done`` are summed over the periods, ``done`` capped per period so that
+    extra checks in one week do not hide a missing one in another; ``met`` needs every
+    period met. ``base`` is the number of sites (or counties) a percentage is taken of.
+    """
+
+    item_id: str
+    unit_id: int
+    requirement: Requirement
+    start: date  # first period's start
+    end: date  # last period's end
+    periods: int
+    periods_met: int
+    required: int
+    done: int
+    base: int | None = None
+    percent: int | None = None
+
+    @property
+    def met(self) -> bool:
+        return self.periods_met == self.periods
+
+    def describe(self) -> str:
+        """Numbers for the report, e.g. "12/30 = 40% ≥ 30%" or "7/8"."""
+        if self.percent is not None and self.base:
+            share = self.done * 100 // self.base
+            sign = "≥" if share >= self.percent else "<"
+            return f"{self.done}/{self.base} = {share}% {sign} {self.percent}%"
+        return f"{self.done}/{self.required}"
+
+
+def period_containing(span: Span, day: date) -> Period:
+    """The calendar period of ``span`` that holds ``day``."""
+    match span:
+        case Span.DAY:
+            return Period(day, day)
+        case Span.WEEK:
+            monday = day - timedelta(days=day.weekday())
+            return Period(monday, monday + timedelta(days=6))
+        case Span.MONTH:
+            return Period(day.replace(day=1), _month_end(day.year, day.month))
+        case Span.QUARTER:
+            first = 3 * ((day.month - 1) // 3) + 1
+            return Period(date(day.year, first, 1), _month_end(day.year, first + 2))
+        case Span.HALF_YEAR:
+            first = 1 if day.month <= 6 else 7
+            return Period(date(day.year, first, 1), _month_end(day.year, first + 5))
+        case Span.YEAR:
+            return Period(date(day.year, 1, 1), date(day.year, 12, 31))
+    raise AssertionError(span)  # pragma: no cover - exhaustive match
+
+
+def _month_end(year: int, month: int) -> date:
+    if month == 12:
+        return date(year, 12, 31)
+    return date(year, month + 1, 1) - _ONE_DAY
+
+
+def by_inspector(
+    assignments: Iterable[PlannedAssignment],
+) -> dict[int, tuple[PlannedAssignment, ...]]:
+    """Group a plan per inspector, keeping the plan's order."""
+    grouped: dict[int, list[PlannedAssignment]] = defaultdict(list)
+    for assignment in assignments:
+        grouped[assignment.inspector_id].append(assignment)
+    return {inspector: tuple(items) for inspector, items in grouped.items()}
+
+
+# ───────────────────────────── indexes ─────────────────────────────
+
+
+@dataclass(frozen=True)
+class _Site:
+    id: int
+    kind: SiteKind
+    area: Area
+    county_id: int | None
+    city_id: int | None
+    region_id: int | None
+
+
+class _Org:
+    """Lookups over the snapshot, built once per call."""
+
+    def __init__(self, org: OrgSnapshot) -> None:
+        self.units: dict[int, OrgUnit] = {unit.id: unit for unit in org.units}
+        self._ancestors: dict[int, dict[Level, int]] = {}
+        self.sites: dict[int, _Site] = {}
+        self.units_at_level: dict[Level, list[int]] = defaultdict(list)
+        self.sites_under: dict[int, list[_Site]] = defaultdict(list)
+        incomplete = 0
+        for unit in sorted(org.units, key=lambda u: u.id):
+            self.units_at_level[unit.level].append(unit.id)
+            if unit.level != Level.SITE:
+                continue
+            if unit.site_kind is None or unit.area is None:
+                incomplete += 1
+                continue
+            ancestors = self.ancestors(unit.id)
+            site = _Site(
+                id=unit.id,
+                kind=unit.site_kind,
+                area=unit.area,
+                county_id=ancestors.get(Level.COUNTY),
+                city_id=ancestors.get(Level.CITY),
+                region_id=ancestors.get(Level.REGION),
+            )
+            self.sites[unit.id] = site
+            for level, ancestor_id in ancestors.items():
+                if level != Level.SITE:
+                    self.sites_under[ancestor_id].append(site)
+        if incomplete:
+            logger.warning("%d sites without site kind or area are not planned", incomplete)
+
+        inspectors: dict[int, list[int]] = defaultdict(list)
+        self.unit_of_inspector: dict[int, int] = {}
+        for inspector in org.inspectors:
+            inspectors[inspector.unit_id].append(inspector.staff_id)
+            self.unit_of_inspector[inspector.staff_id] = inspector.unit_id
+        self.inspectors: dict[int, tuple[int, ...]] = {
+            unit_id: tuple(sorted(set(staff))) for unit_id, staff in inspectors.items()
+        }
+        points: dict[int, list[int]] = defaultdict(list)
+        for point in org.transfer_points:
+            points[point.site_id].append(point.id)
+        self.points: dict[int, tuple[int, ...]] = {
+            site_id: tuple(sorted(ids)) for site_id, ids in points.items()
+        }
+        self._matching: dict[tuple[int, SiteKind, Area | None], list[_Site]] = {}
+
+    def ancestors(self, unit_id: int) -> dict[Level, int]:
+        """The unit itself and its ancestors, by level (iterative: deep trees, cycles)."""
+        cached = self._ancestors.get(unit_id)
+        if cached is not None:
+            return cached
+        chain: list[int] = []
+        current: int | None = unit_id
+        result: dict[Level, int] = {}
+        while current is not None:
+            if current in self._ancestors:
+                result = dict(self._ancestors[current])
+                break
+            if current in chain:
+                raise ValueError(f"organisation has a cycle through unit {current}")
+            chain.append(current)
+            unit = self.units.get(current)
+            current = None if unit is None else unit.parent_id
+        for member in reversed(chain):
+            unit = self.units.get(member)
+            if unit is not None:
+                result = {**result, unit.level: member}
+            self._ancestors[member] = result
+        return self._ancestors[unit_id]
+
+    def matching_sites(self, unit_id: int, item: CatalogItem) -> list[_Site]:
+        """The sites under ``unit_id`` the item concerns, by id."""
+        key = (unit_id, item.site_kind, item.area)
+        found = self._matching.get(key)
+        if found is None:
+            found = [
+                site
+                for site in self.sites_under.get(unit_id, ())
+                if site.kind == item.site_kind and (item.area is None or site.area == item.area)
+            ]
+            self._matching[key] = found
+        return found
+
+    def sites_for(self, item: CatalogItem) -> list[_Site]:
+        key = (_NO_TARGET, item.site_kind, item.area)
+        found = self._matching.get(key)
+        if found is None:
+            found = [
+                site
+                for site in self.sites.values()
+                if site.kind == item.site_kind and (item.area is None or site.area == item.area)
+            ]
+            found.sort(key=lambda site: site.id)
+            self._matching[key] = found
+        return found
+
+
+class _Days:
+    """The calendar, cached: the real one may be slow and each period is asked for often."""
+
+    def __init__(self, calendar: WorkingCalendar) -> None:
+        self._calendar = calendar
+        self._ranges: dict[tuple[date, date, bool], tuple[date, ...]] = {}
+        self._years: dict[tuple[int, bool], tuple[tuple[date, ...], dict[date, int]]] = {}
+
+    def is_working_day(self, day: date) -> bool:
+        return self._calendar.is_working_day(day)
+
+    def active(self, start: date, end: date, all_days: bool) -> tuple[date, ...]:
+        key = (start, end, all_days)
+        found = self._ranges.get(key)
+        if found is None:
+            if end < start:
+                found = ()
+            elif all_days:
+                found = tuple(start + timedelta(days=i) for i in range((end - start).days + 1))
+            else:
+                found = tuple(self._calendar.working_days(start, end))
+            self._ranges[key] = found
+        return found
+
+    def year(self, year: int, all_days: bool) -> tuple[tuple[date, ...], dict[date, int]]:
+        key = (year, all_days)
+        found = self._years.get(key)
+        if found is None:
+            days = self.active(date(year, 1, 1), date(year, 12, 31), all_days)
+            found = (days, {day: index for index, day in enumerate(days)})
+            self._years[key] = found
+        return found
+
+    def item_period(self, item: CatalogItem, day: date) -> Period | None:
+        """The frequency period of ``item`` holding ``day``; None for a day outside every
+        every-N-days block (a non-working day)."""
+        span = item.frequency.span
+        if span is not None:
+            return period_containing(span, day)
+        days, index = self.year(day.year, item.non_working_days)
+        position = index.get(day)
+        if position is None:
+            return None
+        size = item.frequency.days or 1
+        first = position - position % size
+        block = days[first : first + size]
+        return Period(block[0], block[-1])
+
+    def next_item_period(self, item: CatalogItem, period: Period) -> Period | None:
+        span = item.frequency.span
+        if span is not None:
+            return period_containing(span, period.end + _ONE_DAY)
+        day = period.end + _ONE_DAY
+        for year in (day.year, day.year + 1):
+            days, _ = self.year(year, item.non_working_days)
+            start = bisect_left(days, day)
+            if start < len(days):
+                return self.item_period(item, days[start])
+        return None
+
+    def item_days(self, item: CatalogItem, period: Period) -> tuple[date, ...]:
+        """The days of ``period`` on which ``item`` may be done."""
+        end = period.end
+        if item.frequency.by_day is not None:
+            end = min(end, period.start + timedelta(days=item.frequency.by_day - 1))
+        return self.active(period.start, end, item.non_working_days)
+
+
+class _History:
+    """History entries that count, by (item, unit) then target (-1: none), days sorted."""
+
+    def __init__(
+        self,
+        entries: Iterable[HistoryEntry],
+        catalog: Catalog,
+        org: _Org,
+        *,
+        before: date | None,
+        done_only: bool,
+    ) -> None:
+        items = {item.id: item for item in catalog.items}
+        days: dict[tuple[str, int], dict[int, list[date]]] = defaultdict(lambda: defaultdict(list))
+        points: dict[tuple[str, int, int], list[tuple[date, tuple[int, ...]]]] = defaultdict(list)
+        ignored = 0
+        for entry in entries:
+            if before is not None and entry.day >= before:
+                continue
+            if entry.status == AssignmentStatus.MISSED:
+                continue
+            if done_only and entry.status != AssignmentStatus.DONE:
+                continue
+            item = items.get(entry.item_id)
+            unit_id = None if item is None else self._unit_of(entry, item, org)
+            if item is None or unit_id is None:
+                ignored += 1
+                continue
+            target = _NO_TARGET if entry.target_site_id is None else entry.target_site_id
+            days[(entry.item_id, unit_id)][target].append(entry.day)
+            if item.uses_transfer_points:
+                points[(entry.item_id, unit_id, target)].append(
+                    (entry.day, entry.transfer_point_ids)
+                )
+        if ignored:
+            logger.debug("ignored %d history entries of unknown items or units", ignored)
+        self.days: dict[tuple[str, int], dict[int, list[date]]] = {}
+        for key, by_target in days.items():
+            for day_list in by_target.values():
+                day_list.sort()
+            self.days[key] = dict(by_target)
+        self.points = dict(points)
+
+    @staticmethod
+    def _unit_of(entry: HistoryEntry, item: CatalogItem, org: _Org) -> int | None:
+        if entry.unit_id is not None:
+            return entry.unit_id
+        if entry.target_site_id is not None:
+            if item.level == Level.SITE:
+                return entry.target_site_id
+            return org.ancestors(entry.target_site_id).get(item.level)
+        return org.unit_of_inspector.get(entry.inspector_id)
+
+    def stream(self, item_id: str, unit_id: int) -> Mapping[int, list[date]]:
+        return self.days.get((item_id, unit_id), _EMPTY_TARGETS)
+
+
+_EMPTY_TARGETS: Final[Mapping[int, list[date]]] = {}
+
+
+def _count_between(days: Sequence[date], start: date, end: date) -> int:
+    """How many of the sorted ``days`` fall in [start, end]."""
+    return bisect_left(days, end + _ONE_DAY) - bisect_left(days, start)
+
+
+# ───────────────────────────── spreading ─────────────────────────────
+
+
+def _phase(item_hash: int, unit_id: int, target: int) -> int:
+    """A fixed pseudo-random phase in [0, _PHASE_SCALE): no Python hash(), which is salted."""
+    x = (item_hash * 0x9E3779B1 + unit_id * 0x85EBCA77 + (target + 1) * 0xC2B2AE3D) & 0xFFFFFFFF
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & 0xFFFFFFFF
+    x ^= x >> 16
+    return x % _PHASE_SCALE
+
+
+def _due(index: int, n: int, required: int, phase: int) -> int:
+    """Occurrences scheduled on days 0..index: slots j sit at floor((j + phase) * n / R).
+
+    Exact integer arithmetic, so that the same inputs give the same plan everywhere.
+    """
+    if index < 0 or required <= 0:
+        return 0
+    scale = _PHASE_SCALE * n
+    x = (index + 1) * required * _PHASE_SCALE - phase * n
+    if x <= 0:
+        return 0
+    return min(required, (x + scale - 1) // scale)
+
+
+def _slot_indices(n: int, required: int, phase: int) -> list[int]:
+    return [((j * _PHASE_SCALE + phase) * n) // (required * _PHASE_SCALE) for j in range(required)]
+
+
+def _occurrences_today(
+    index: int, n: int, required: int, done: int, phase: int, extra: int = 0
+) -> int:
+    """How many occurrences to plan on day ``index`` of ``n``: today's slots not already
+    covered by checks done ahead, plus an even share of the backlog over the days left."""
+    due_today = _due(index, n, required, phase)
+    due_before = _due(index - 1, n, required, phase)
+    backlog = max(0, due_before - done) + extra
+    slots = max(0, due_today - max(done, due_before))
+    days_left = n - index
+    return slots + -(-backlog // days_left)
+
+
+# ───────────────────────────── planning ─────────────────────────────
+
+
+@dataclass(frozen=True)
+class _Task:
+    item_index: int
+    target: int
+    occurrence: int
+    points: tuple[int, ...] = ()
+
+
+def plan_day(
+    catalog: Catalog,
+    org: OrgSnapshot,
+    calendar: WorkingCalendar,
+    day: date,
+    history: Iterable[HistoryEntry],
+) -> tuple[PlannedAssignment, ...]:
+    """The assignments of ``day``, ordered by inspector, catalog order, target, occurrence."""
+    planner = _Planner(catalog, _Org(org), _Days(calendar), day, history)
+    return planner.plan()
+
+
+class _Planner:
+    def __init__(
+        self,
+        catalog: Catalog,
+        org: _Org,
+        days: _Days,
+        day: date,
+        history: Iterable[HistoryEntry],
+    ) -> None:
+        self.catalog = catalog
+        self.org = org
+        self.days = days
+        self.day = day
+        self.history = _History(history, catalog, org, before=day, done_only=False)
+        self.tasks: dict[int, list[_Task]] = defaultdict(list)
+
+    def plan(self) -> tuple[PlannedAssignment, ...]:
+        working = self.days.is_working_day(self.day)
+        for index, item in enumerate(self.catalog.items):
+            if not working and not item.non_working_days:
+                continue
+            period = self.days.item_period(item, self.day)
+            if period is None:
+                continue
+            period_days = self.days.item_days(item, period)
+            position = bisect_left(period_days, self.day)
+            if position == len(period_days) or period_days[position] != self.day:
+                continue
+            if item.level == Level.SITE:
+                self._plan_site_item(index, item, period, period_days, position)
+            elif item.selects_sites:
+                self._plan_coverage_item(index, item, period, period_days, position)
+            else:
+                self._plan_unit_item(index, item, period, period_days, position)
+        plan = self._distribute()
+        logger.debug("planned %d assignments for %s", len(plan), self.day)
+        return plan
+
+    def _plan_site_item(
+        self,
+        index: int,
+        item: CatalogItem,
+        period: Period,
+        period_days: tuple[date, ...],
+        position: int,
+    ) -> None:
+        n = len(period_days)
+        required = min(item.frequency.times, n)
+        item_hash = zlib.crc32(item.id.encode())
+        daily = item.frequency.kind == FrequencyKind.DAILY
+        for site in self.org.sites_for(item):
+            if site.id not in self.org.inspectors:
+                continue
+            if item.uses_transfer_points and not self.org.points.get(site.id):
+                continue  # nothing to visit: no transfer points registered
+            phase = _phase(item_hash, site.id, site.id)
+            if daily:
+                count = 1  # the period is today and history before today is outside it
+            else:
+                done_days = self.history.stream(item.id, site.id).get(site.id, ())
+                done = _count_between(done_days, period.start, self.day - _ONE_DAY)
+                count = _occurrences_today(position, n, required, done, phase)
+            if item.uses_transfer_points:
+                for occurrence, points in enumerate(
+                    self._site_points(item, site.id, period, period_days, position, count, phase)
+                ):
+                    self.tasks[site.id].append(_Task(index, site.id, occurrence, points))
+            else:
+                for occurrence in range(count):
+                    self.tasks[site.id].append(_Task(index, site.id, occurrence))
+
+    def _plan_unit_item(
+        self,
+        index: int,
+        item: CatalogItem,
+        period: Period,
+        period_days: tuple[date, ...],
+        position: int,
+    ) -> None:
+        n = len(period_days)
+        required = min(item.frequency.times, n)
+        item_hash = zlib.crc32(item.id.encode())
+        for unit_id in self.org.units_at_level.get(item.level, ()):
+            if unit_id not in self.org.inspectors or not self.org.matching_sites(unit_id, item):
+                continue
+            done_days = self.history.stream(item.id, unit_id).get(_NO_TARGET, ())
+            done = _count_between(done_days, period.start, self.day - _ONE_DAY)
+            phase = _phase(item_hash, unit_id, _NO_TARGET)
+            for occurrence in range(_occurrences_today(position, n, required, done, phase)):
+                self.tasks[unit_id].append(_Task(index, _NO_TARGET, occurrence))
+
+    def _plan_coverage_item(
+        self,
+        index: int,
+        item: CatalogItem,
+        period: Period,
+        period_days: tuple[date, ...],
+        position: int,
+    ) -> None:
+        coverage = item.coverage
+        assert coverage is not None
+        item_hash = zlib.crc32(item.id.encode())
+        yesterday = self.day - _ONE_DAY
+        for unit_id in self.org.units_at_level.get(item.level, ()):
+            if unit_id not in self.org.inspectors:
+                continue
+            sites = self.org.matching_sites(unit_id, item)
+            if not sites:
+                continue
+            visits = self.history.stream(item.id, unit_id)
+            quota = _CoverageState(item, coverage, sites, visits, period, yesterday)
+            required = quota.target_at_start()
+            done = len(quota.visited)
+            extra = max(0, quota.open_picks() - max(0, required - done))
+            phase = _phase(item_hash, unit_id, _NO_TARGET)
+            count = _occurrences_today(position, len(period_days), required, done, phase, extra)
+            count = min(count, len(sites) - done)
+            for occurrence, site in enumerate(quota.pick(count)):
+                points: tuple[int, ...] = ()
+                if item.uses_transfer_points:
+                    points = self._points_for_check(item, unit_id, site.id, ())
+                self.tasks[unit_id].append(_Task(index, site.id, occurrence, points))
+
+    def _site_points(
+        self,
+        item: CatalogItem,
+        site_id: int,
+        period: Period,
+        period_days: tuple[date, ...],
+        position: int,
+        count: int,
+        phase: int,
+    ) -> list[tuple[int, ...]]:
+        """The transfer points of each of today's ``count`` checks (maybe one extra)."""
+        coverage = item.coverage
+        points = self.org.points[site_id]
+        month = period_containing(Span.MONTH, self.day)
+        visits = self.history.points.get((item.id, site_id, site_id), [])
+        visited = {
+            point
+            for visit_day, visit_points in visits
+            if visit_day >= month.start
+            for point in visit_points
+        }
+        goal = 0
+        if coverage is not None:
+            if coverage.all_transfer_points_monthly:
+                goal = len(points)
+            elif coverage.transfer_points_per_month is not None:
+                goal = min(coverage.transfer_points_per_month, len(points))
+        needed = max(0, goal - len(visited.intersection(points)))
+        checks_left = count
+        if needed:
+            checks_left += self._future_slots(item, site_id, period, period_days, position, phase)
+            if checks_left == 0:
+                count = checks_left = 1  # no check left this month: one more, today
+        plan: list[tuple[int, ...]] = []
+        for _ in range(count):
+            share = -(-needed // checks_left) if needed else 0
+            chosen = self._points_for_check(item, site_id, site_id, visited, extra=share)
+            fresh = len(set(chosen).difference(visited))
+            visited.update(chosen)
+            needed = max(0, needed - fresh)
+            checks_left -= 1
+            plan.append(chosen)
+        return plan
+
+    def _future_slots(
+        self,
+        item: CatalogItem,
+        site_id: int,
+        period: Period,
+        period_days: tuple[date, ...],
+        position: int,
+        phase: int,
+    ) -> int:
+        """Scheduled checks of this stream after today and within today's month."""
+        month_end = period_containing(Span.MONTH, self.day).end
+        required = min(item.frequency.times, len(period_days))
+        future = sum(
+            1
+            for slot in _slot_indices(len(period_days), required, phase)
+            if slot > position and period_days[slot] <= month_end
+        )
+        following = self.days.next_item_period(item, period)
+        while following is not None and following.start <= month_end:
+            days = self.days.item_days(item, following)
+            if days:
+                slots = _slot_indices(len(days), min(item.frequency.times, len(days)), phase)
+                future += sum(1 for slot in slots if days[slot] <= month_end)
+            following = self.days.next_item_period(item, following)
+        return future
+
+    def _points_for_check(
+        self,
+        item: CatalogItem,
+        unit_id: int,
+        site_id: int,
+        visited: Iterable[int],
+        extra: int = 0,
+    ) -> tuple[int, ...]:
+        """Points not visited this month first, then the least recently visited, by id."""
+        points = self.org.points.get(site_id, ())
+        if not points:
+            return ()
+        assert item.sample is not None
+        wanted = min(len(points), max(item.sample.min, extra))
+        last: dict[int, date] = {}
+        for visit_day, visit_points in self.history.points.get((item.id, unit_id, site_id), []):
+            for point in visit_points:
+                last[point] = max(last.get(point, visit_day), visit_day)
+        seen = set(visited)
+        order = sorted(points, key=lambda p: (p in seen, last.get(p, date.min), p))
+        return tuple(sorted(order[:wanted]))
+
+    def _distribute(self) -> tuple[PlannedAssignment, ...]:
+        """Round-robin over the unit's inspectors, starting one further each day, so that
+        inspectors of one unit share the load evenly over time."""
+        day_text = self.day.isoformat()
+        offset = self.day.toordinal()
+        plan: list[tuple[int, int, int, int, PlannedAssignment]] = []
+        for unit_id, tasks in self.tasks.items():
+            staff = self.org.inspectors[unit_id]
+            tasks.sort(key=lambda t: (t.item_index, t.target, t.occurrence))
+            for number, task in enumerate(tasks):
+                inspector = staff[(offset + number) % len(staff)]
+                item_id = self.catalog.items[task.item_index].id
+                target = None if task.target == _NO_TARGET else task.target
+                target_text = "-" if target is None else str(target)
+                key = f"{day_text}/{item_id}/{unit_id}/{target_text}/{task.occurrence}"
+                assignment = PlannedAssignment(
+                    day=self.day,
+                    item_id=item_id,
+                    inspector_id=inspector,
+                    unit_id=unit_id,
+                    target_site_id=target,
+                    transfer_point_ids=task.points,
+                    key=key,
+                )
+                plan.append((inspector, task.item_index, task.target, task.occurrence, assignment))
+        plan.sort(key=lambda row: row[:4])
+        return tuple(row[4] for row in plan)
+
+
+class _CoverageState:
+    """One unit's progress on one coverage item within the current period.
+
+    Counters are kept incrementally: a city can have thousands of sites and tens of picks a
+    day, so recounting per pick would be quadratic.
+    """
+
+    def __init__(
+        self,
+        item: CatalogItem,
+        coverage: CoverageQuota,
+        sites: list[_Site],
+        visits: Mapping[int, list[date]],
+        period: Period,
+        until: date,
+    ) -> None:
+        self.coverage = coverage
+        self.sites = sites
+        self.visits = visits
+        self.period = period
+        assert item.frequency.span is not None  # validated: coverage needs a calendar span
+        self.span = item.frequency.span
+        self.visited: set[int] = set()
+        self.urban = sum(1 for site in sites if site.area == Area.URBAN)
+        self.rural = len(sites) - self.urban
+        self.need_urban = _percent_of(coverage.urban_percent, self.urban)
+        self.need_rural = _percent_of(coverage.rural_percent, self.rural)
+        self.need_min = min(coverage.min_sites or 0, sum(1 for s in sites if self._in_min_area(s)))
+        self.counties = {site.county_id for site in sites if site.county_id is not None}
+        self.need_counties = _percent_of(coverage.counties_percent, len(self.counties))
+        self.unvisited_long: set[int] = set()
+        self.long_share = 0
+        self.done_urban = self.done_rural = self.done_min = self.done_fresh = 0
+        self.visited_counties: set[int] = set()
+        self._visited_sites = [
+            site for site in sites if _count_between(visits.get(site.id, ()), period.start, until)
+        ]
+
+    def _in_min_area(self, site: _Site) -> bool:
+        area = self.coverage.min_sites_area
+        return area is None or site.area == area
+
+    def _record(self, site: _Site) -> None:
+        self.visited.add(site.id)
+        if site.area == Area.URBAN:
+            self.done_urban += 1
+        else:
+            self.done_rural += 1
+        if self._in_min_area(site):
+            self.done_min += 1
+        if site.county_id is not None:
+            self.visited_counties.add(site.county_id)
+        if site.id in self.unvisited_long:
+            self.done_fresh += 1
+
+    def target_at_start(self) -> int:
+        """T: distinct sites to visit this period, from the state at the period's start."""
+        long_span = self.coverage.all_sites_every
+        if long_span == self.span:
+            self.long_share = len(self.sites)
+            self.unvisited_long = {site.id for site in self.sites}
+        elif long_span is not None:
+            long = period_containing(long_span, self.period.start)
+            before = self.period.start - _ONE_DAY
+            self.unvisited_long = {
+                site.id
+                for site in self.sites
+                if not _count_between(self.visits.get(site.id, ()), long.start, before)
+            }
+            periods_left = 0
+            cursor = self.period
+            while cursor.start <= long.end:
+                periods_left += 1
+                cursor = period_containing(self.span, cursor.end + _ONE_DAY)
+            self.long_share = -(-len(self.unvisited_long) // periods_left)
+        for site in self._visited_sites:
+            self._record(site)
+        target = max(
+            self.need_urban + self.need_rural,
+            self.need_min,
+            self.need_counties,
+            self.long_share,
+        )
+        return min(target, len(self.sites))
+
+    def _deficits(self) -> tuple[int, int, int, int, int]:
+        return (
+            max(0, self.need_urban - self.done_urban),
+            max(0, self.need_rural - self.done_rural),
+            max(0, self.need_min - self.done_min),
+            max(0, self.need_counties - len(self.visited_counties)),
+            max(0, self.long_share - self.done_fresh),
+        )
+
+    def open_picks(self) -> int:
+        """A lower bound of the picks still needed this period to meet every quota."""
+        urban, rural, minimum, counties, long = self._deficits()
+        return max(urban + rural, minimum, counties, long)
+
+    def pick(self, count: int) -> list[_Site]:
+        """The next ``count`` sites: most open quotas helped, then least recently visited."""
+        if count <= 0:
+            return []
+        candidates = sorted(
+            (site for site in self.sites if site.id not in self.visited),
+            key=lambda site: (self._last_visit(site.id), site.id),
+        )
+        picked: list[_Site] = []
+        for _ in range(count):
+            if not candidates:
+                break
+            urban, rural, minimum, counties, long = self._deficits()
+            # The area further behind its share goes first, so both progress together.
+            urban_first = urban * max(1, self.need_rural) >= rural * max(1, self.need_urban)
+            ceiling = (3 if urban + rural else 0) + 2 * sum(
+                1 for d in (minimum, counties, long) if d
+            )
+            best_score = -1
+            best_at = 0
+            for at, site in enumerate(candidates):
+                score = 0
+                if (urban if site.area == Area.URBAN else rural) > 0:
+                    score += 3 if (site.area == Area.URBAN) == urban_first else 2
+                if minimum and self._in_min_area(site):
+                    score += 2
+                if (
+                    counties
+                    and site.county_id is not None
+                    and site.county_id not in self.visited_counties
+                ):
+                    score += 2
+                if long and site.id in self.unvisited_long:
+                    score += 2
+                if score > best_score:
+                    best_score, best_at = score, at
+                    if score >= ceiling:
+                        break
+            site = candidates.pop(best_at)
+            picked.append(site)
+            self._record(site)
+        return picked
+
+    def _last_visit(self, site_id: int) -> date:
+        days = self.visits.get(site_id)
+        return days[-1] if days else date.min
+
+
+def _percent_of(percent: int | None, base: int) -> int:
+    if percent is None:
+        return 0
+    return -(-percent * base // 100)
+
+
+# ───────────────────────────── evaluation ─────────────────────────────
+
+
+@dataclass
+class _Tally:
+    start: date
+    end: date
+    periods: int = 0
+    periods_met: int = 0
+    required: int = 0
+    done: int = 0
+    base: int | None = None
+    percent: int | None = None
+
+
+class _Tallies:
+    def __init__(self) -> None:
+        self._rows: dict[tuple[int, int, Requirement], tuple[str, _Tally]] = {}
+
+    def add(
+        self,
+        item_index: int,
+        item_id: str,
+        unit_id: int,
+        requirement: Requirement,
+        period: Period,
+        required: int,
+        done: int,
+        *,
+        base: int | None = None,
+        percent: int | None = None,
+    ) -> None:
+        key = (item_index, unit_id, requirement)
+        row = self._rows.get(key)
+        if row is None:
+            row = (item_id, _Tally(start=period.start, end=period.end, percent=percent))
+            self._rows[key] = row
+        tally = row[1]
+        tally.start = min(tally.start, period.start)
+        tally.end = max(tally.end, period.end)
+        tally.periods += 1
+        tally.periods_met += done >= required
+        tally.required += required
+        tally.done += min(done, required) if percent is None else done
+        if base is not None:
+            tally.base = (tally.base or 0) + base
+
+    def statuses(self) -> list[QuotaStatus]:
+        return [
+            QuotaStatus(
+                item_id=item_id,
+                unit_id=unit_id,
+                requirement=requirement,
+                start=tally.start,
+                end=tally.end,
+                periods=tally.periods,
+                periods_met=tally.periods_met,
+                required=tally.required,
+                done=tally.done,
+                base=tally.base,
+                percent=tally.percent,
+            )
+            for (_, unit_id, requirement), (item_id, tally) in sorted(
+                self._rows.items(),
+                key=lambda row: (row[0][0], row[0][1], list(Requirement).index(row[0][2])),
+            )
+        ]
+
+
+def evaluate_period(
+    catalog: Catalog,
+    org: OrgSnapshot,
+    calendar: WorkingCalendar,
+    history: Iterable[HistoryEntry],
+    start: date,
+    end: date,
+) -> list[QuotaStatus]:
+    """Whether each item's frequency and quotas were met, per unit, for [start, end].
+
+    A period is evaluated in the range that holds its last day (a week in the month of its
+    Sunday, a quarter in its last month, an every-N-days block in the month of its last
+    working day), so a monthly report sees only complete periods. Only done checks count.
+    Every matching site and unit is evaluated, also those without inspectors: their checks
+    are simply not done.
+    """
+    org_index = _Org(org)
+    days = _Days(calendar)
+    done = _History(history, catalog, org_index, before=None, done_only=True)
+    tallies = _Tallies()
+    for index, item in enumerate(catalog.items):
+        periods = [
+            (period, period_days)
+            for period in _periods_ending_in(item, days, start, end)
+            if (period_days := days.item_days(item, period))
+        ]
+        if item.level == Level.SITE:
+            _evaluate_site_item(index, item, periods, org_index, done, tallies, start, end)
+        elif item.selects_sites:
+            _evaluate_coverage_item(index, item, periods, org_index, done, tallies, start, end)
+        else:
+            for unit_id in org_index.units_at_level.get(item.level, ()):
+                if not org_index.matching_sites(unit_id, item):
+                    continue
+                checks = done.stream(item.id, unit_id).get(_NO_TARGET, ())
+                _tally_frequency(index, item, unit_id, periods, checks, tallies)
+    return tallies.statuses()
+
+
+def _periods_ending_in(item: CatalogItem, days: _Days, start: date, end: date) -> list[Period]:
+    span = item.frequency.span
+    found: list[Period] = []
+    if span is not None:
+        period = period_containing(span, start)
+        while period.start <= end:
+            if start <= period.end <= end:
+                found.append(period)
+            period = period_containing(span, period.end + _ONE_DAY)
+        return found
+    size = item.frequency.days or 1
+    for year in range(start.year, end.year + 1):
+        year_days, _ = days.year(year, item.non_working_days)
+        for first in range(0, len(year_days), size):
+            block = year_days[first : first + size]
+            if start <= block[-1] <= end:
+                found.append(Period(block[0], block[-1]))
+    return found
+
+
+def _tally_frequency(
+    index: int,
+    item: CatalogItem,
+    unit_id: int,
+    periods: list[tuple[Period, tuple[date, ...]]],
+    checks: Sequence[date],
+    tallies: _Tallies,
+) -> None:
+    for period, period_days in periods:
+        required = min(item.frequency.times, len(period_days))
+        # A check outside the allowed window (after a by_day deadline) does not count.
+        count = _count_between(checks, period.start, period_days[-1])
+        tallies.add(index, item.id, unit_id, Requirement.FREQUENCY, period, required, count)
+
+
+def _evaluate_site_item(
+    index: int,
+    item: CatalogItem,
+    periods: list[tuple[Period, tuple[date, ...]]],
+    org: _Org,
+    done: _History,
+    tallies: _Tallies,
+    start: date,
+    end: date,
+) -> None:
+    for site in org.sites_for(item):
+        points = org.points.get(site.id, ())
+        if item.uses_transfer_points and not points:
+            continue
+        checks = done.stream(item.id, site.id).get(site.id, ())
+        _tally_frequency(index, item, site.id, periods, checks, tallies)
+        if not item.uses_transfer_points:
+            continue
+        visits = done.points.get((item.id, site.id, site.id), [])
+        _tally_points_per_check(index, item, site.id, periods, visits, points, tallies)
+        coverage = item.coverage
+        if coverage is None:
+            continue
+        month = period_containing(Span.MONTH, start)
+        while month.start <= end:
+            if month.end <= end:
+                distinct = {
+                    point
+                    for day, visit_points in visits
+                    if month.start <= day <= month.end
+                    for point in visit_points
+                }
+                distinct &= set(points)
+                if coverage.transfer_points_per_month is not None:
+                    goal = min(coverage.transfer_points_per_month, len(points))
+                    tallies.add(
+                        index,
+                        item.id,
+                        site.id,
+                        Requirement.TRANSFER_POINTS_PER_MONTH,
+                        month,
+                        goal,
+                        len(distinct),
+                    )
+                if coverage.all_transfer_points_monthly:
+                    tallies.add(
+                        index,
+                        item.id,
+                        site.id,
+                        Requirement.ALL_TRANSFER_POINTS,
+                        month,
+                        len(points),
+                        len(distinct),
+                    )
+            month = period_containing(Span.MONTH, month.end + _ONE_DAY)
+
+
+def _tally_points_per_check(
+    index: int,
+    item: CatalogItem,
+    unit_id: int,
+    periods: list[tuple[Period, tuple[date, ...]]],
+    visits: Sequence[tuple[date, tuple[int, ...]]],
+    points: Sequence[int],
+    tallies: _Tallies,
+) -> None:
+    """Checks of the period vs those that visited the minimum number of the site's points."""
+    assert item.sample is not None
+    minimum = min(item.sample.min, len(points))
+    known = set(points)
+    for period, _ in periods:
+        checks = [pts for day, pts in visits if period.start <= day <= period.end]
+        good = sum(1 for pts in checks if len(known.intersection(pts)) >= minimum)
+        tallies.add(
+            index,
+            item.id,
+            unit_id,
+            Requirement.TRANSFER_POINTS_PER_CHECK,
+            period,
+            len(checks),
+            good,
+        )
+
+
+def _evaluate_coverage_item(
+    index: int,
+    item: CatalogItem,
+    periods: list[tuple[Period, tuple[date, ...]]],
+    org: _Org,
+    done: _History,
+    tallies: _Tallies,
+    start: date,
+    end: date,
+) -> None:
+    coverage = item.coverage
+    assert coverage is not None
+    for unit_id in org.units_at_level.get(item.level, ()):
+        sites = org.matching_sites(unit_id, item)
+        if not sites:
+            continue
+        visits = done.stream(item.id, unit_id)
+        urban = [site for site in sites if site.area == Area.URBAN]
+        rural = [site for site in sites if site.area == Area.RURAL]
+        min_pool = [
+            site
+            for site in sites
+            if coverage.min_sites_area is None or site.area == coverage.min_sites_area
+        ]
+        counties = {site.county_id for site in sites if site.county_id is not None}
+
+        for period, _ in periods:
+            if coverage.urban_percent is not None and urban:
+                tallies.add(
+                    index,
+                    item.id,
+                    unit_id,
+                    Requirement.URBAN_PERCENT,
+                    period,
+                    _percent_of(coverage.urban_percent, len(urban)),
+                    len(_visited(urban, visits, period)),
+                    base=len(urban),
+                    percent=coverage.urban_percent,
+                )
+            if coverage.rural_percent is not None and rural:
+                tallies.add(
+                    index,
+                    item.id,
+                    unit_id,
+                    Requirement.RURAL_PERCENT,
+                    period,
+                    _percent_of(coverage.rural_percent, len(rural)),
+                    len(_visited(rural, visits, period)),
+                    base=len(rural),
+                    percent=coverage.rural_percent,
+                )
+            if coverage.min_sites is not None:
+                required = min(coverage.min_sites, len(min_pool))
+                count = len(_visited(min_pool, visits, period))
+                tallies.add(index, item.id, unit_id, Requirement.MIN_SITES, period, required, count)
+            if coverage.counties_percent is not None and counties:
+                seen = {site.county_id for site in _visited(sites, visits, period)} & counties
+                tallies.add(
+                    index,
+                    item.id,
+                    unit_id,
+                    Requirement.COUNTIES_PERCENT,
+                    period,
+                    _percent_of(coverage.counties_percent, len(counties)),
+                    len(seen),
+                    base=len(counties),
+                    percent=coverage.counties_percent,
+                )
+            if item.uses_transfer_points:
+                for site in sites:
+                    site_visits = done.points.get((item.id, unit_id, site.id), [])
+                    _tally_points_per_check(
+                        index,
+                        item,
+                        unit_id,
+                        [(period, ())],
+                        site_visits,
+                        org.points.get(site.id, ()),
+                        tallies,
+                    )
+        if coverage.all_sites_every is not None:
+            long = period_containing(coverage.all_sites_every, start)
+            while long.start <= end:
+                if start <= long.end <= end:
+                    count = len(_visited(sites, visits, long))
+                    tallies.add(
+                        index, item.id, unit_id, Requirement.ALL_SITES, long, len(sites), count
+                    )
+                long = period_containing(coverage.all_sites_every, long.end + _ONE_DAY)
+
+
+def _visited(
+    pool: Sequence[_Site], visits: Mapping[int, list[date]], period: Period
+) -> list[_Site]:
+    return [
+        site for site in pool if _count_between(visits.get(site.id, ()), period.start, period.end)
+    ]
