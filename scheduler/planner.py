@@ -410,7 +410,7 @@ class _Days:
 
 
 class _History:
-    """History entries that count, by (item, unit) then target (-1: none), days sorted."""
+    """History entries that count, by (item, unit, target (-1: none)), days sorted."""
 
     def __init__(
         self,
@@ -422,11 +422,18 @@ class _History:
         done_only: bool,
     ) -> None:
         items = {item.id: item for item in catalog.items}
-        days: dict[tuple[str, int], dict[int, list[date]]] = defaultdict(lambda: defaultdict(list))
+        # Planning never looks back at daily items (their period is today): skipping them
+        # saves most of the indexing on a large organisation.
+        skipped = {
+            item.id
+            for item in catalog.items
+            if before is not None and item.frequency.kind == FrequencyKind.DAILY
+        }
+        days: dict[tuple[str, int, int], list[date]] = defaultdict(list)
         points: dict[tuple[str, int, int], list[tuple[date, tuple[int, ...]]]] = defaultdict(list)
         ignored = 0
         for entry in entries:
-            if before is not None and entry.day >= before:
+            if entry.item_id in skipped or (before is not None and entry.day >= before):
                 continue
             if entry.status == AssignmentStatus.MISSED:
                 continue
@@ -438,18 +445,18 @@ class _History:
                 ignored += 1
                 continue
             target = _NO_TARGET if entry.target_site_id is None else entry.target_site_id
-            days[(entry.item_id, unit_id)][target].append(entry.day)
-            if item.uses_transfer_points:
-                points[(entry.item_id, unit_id, target)].append(
-                    (entry.day, entry.transfer_point_ids)
-                )
+            key = (entry.item_id, unit_id, target)
+            days[key].append(entry.day)
+            if entry.transfer_point_ids:
+                points[key].append((entry.day, entry.transfer_point_ids))
         if ignored:
             logger.debug("ignored %d history entries of unknown items or units", ignored)
-        self.days: dict[tuple[str, int], dict[int, list[date]]] = {}
-        for key, by_target in days.items():
-            for day_list in by_target.values():
-                day_list.sort()
-            self.days[key] = dict(by_target)
+        self.days = dict(days)
+        self.targets: dict[tuple[str, int], dict[int, list[date]]] = defaultdict(dict)
+        for (item_id, unit_id, target), day_list in self.days.items():
+            day_list.sort()
+            if items[item_id].level != Level.SITE:
+                self.targets[(item_id, unit_id)][target] = day_list
         self.points = dict(points)
 
     @staticmethod
@@ -462,8 +469,12 @@ class _History:
             return org.ancestors(entry.target_site_id).get(item.level)
         return org.unit_of_inspector.get(entry.inspector_id)
 
+    def checks(self, item_id: str, unit_id: int, target: int) -> Sequence[date]:
+        return self.days.get((item_id, unit_id, target), ())
+
     def stream(self, item_id: str, unit_id: int) -> Mapping[int, list[date]]:
-        return self.days.get((item_id, unit_id), _EMPTY_TARGETS)
+        """Visits per target site of a unit-level item."""
+        return self.targets.get((item_id, unit_id), _EMPTY_TARGETS)
 
 
 _EMPTY_TARGETS: Final[Mapping[int, list[date]]] = {}
@@ -592,19 +603,23 @@ class _Planner:
         required = min(item.frequency.times, n)
         item_hash = zlib.crc32(item.id.encode())
         daily = item.frequency.kind == FrequencyKind.DAILY
+        uses_points = item.uses_transfer_points
+        inspectors = self.org.inspectors
+        yesterday = self.day - _ONE_DAY
+        phase = 0
         for site in self.org.sites_for(item):
-            if site.id not in self.org.inspectors:
+            if site.id not in inspectors:
                 continue
-            if item.uses_transfer_points and not self.org.points.get(site.id):
+            if uses_points and not self.org.points.get(site.id):
                 continue  # nothing to visit: no transfer points registered
-            phase = _phase(item_hash, site.id, site.id)
             if daily:
                 count = 1  # the period is today and history before today is outside it
             else:
-                done_days = self.history.stream(item.id, site.id).get(site.id, ())
-                done = _count_between(done_days, period.start, self.day - _ONE_DAY)
+                phase = _phase(item_hash, site.id, site.id)
+                done_days = self.history.checks(item.id, site.id, site.id)
+                done = _count_between(done_days, period.start, yesterday)
                 count = _occurrences_today(position, n, required, done, phase)
-            if item.uses_transfer_points:
+            if uses_points:
                 for occurrence, points in enumerate(
                     self._site_points(item, site.id, period, period_days, position, count, phase)
                 ):
@@ -627,7 +642,7 @@ class _Planner:
         for unit_id in self.org.units_at_level.get(item.level, ()):
             if unit_id not in self.org.inspectors or not self.org.matching_sites(unit_id, item):
                 continue
-            done_days = self.history.stream(item.id, unit_id).get(_NO_TARGET, ())
+            done_days = self.history.checks(item.id, unit_id, _NO_TARGET)
             done = _count_between(done_days, period.start, self.day - _ONE_DAY)
             phase = _phase(item_hash, unit_id, _NO_TARGET)
             for occurrence in range(_occurrences_today(position, n, required, done, phase)):
@@ -1042,7 +1057,7 @@ def evaluate_period(
             for unit_id in org_index.units_at_level.get(item.level, ()):
                 if not org_index.matching_sites(unit_id, item):
                     continue
-                checks = done.stream(item.id, unit_id).get(_NO_TARGET, ())
+                checks = done.checks(item.id, unit_id, _NO_TARGET)
                 _tally_frequency(index, item, unit_id, periods, checks, tallies)
     return tallies.statuses()
 
@@ -1096,7 +1111,7 @@ def _evaluate_site_item(
         points = org.points.get(site.id, ())
         if item.uses_transfer_points and not points:
             continue
-        checks = done.stream(item.id, site.id).get(site.id, ())
+        checks = done.checks(item.id, site.id, site.id)
         _tally_frequency(index, item, site.id, periods, checks, tallies)
         if not item.uses_transfer_points:
             continue
