@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scheduler.catalog import load_catalog  # noqa: E402
-from scheduler.org import (  # noqa: E402
+from scheduler.catalog import load_catalog
+from scheduler.org import (
     Area,
     Level,
     OrgInspector,
@@ -29,7 +29,7 @@ from scheduler.org import (  # noqa: E402
     OrgUnit,
     SiteKind,
 )
-from scheduler.planner import (  # noqa: E402
+from scheduler.planner import (
     AssignmentStatus,
     HistoryEntry,
     evaluate_period,
