@@ -25,6 +25,7 @@ JSON = dict[str, Any]
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
+MAX_DOWNLOAD = 20 * 1024 * 1024
 _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 _CHAT_ACTIONS = frozenset(
     {
@@ -581,6 +582,8 @@ class BotApi:
         stored = self.world.files.get(params.text("file_id") or "")
         if stored is None:
             raise bad_request("invalid file_id")
+        if len(stored.data) > MAX_DOWNLOAD:
+            raise bad_request("file is too big")
         return stored.file_json()
 
     def _commands_key(self, params: Params) -> tuple[str, str]:
@@ -648,7 +651,11 @@ class BotApi:
         ids = params.structured("message_ids", "message_ids")
         if not isinstance(ids, list) or not ids:
             raise bad_request("message identifiers are not specified")
-        for message_id in ids:
-            self._delete(chat, int(message_id))
+        try:
+            message_ids = [int(message_id) for message_id in ids]
+        except (TypeError, ValueError):
+            raise bad_request("message identifiers are invalid") from None
+        for message_id in message_ids:
+            self._delete(chat, message_id)
         await self.world.notify()
         return True

@@ -93,8 +93,8 @@ def _entity_for(name: str, attrs: dict[str, str], at: int) -> dict[str, Any] | N
         return {"type": _SIMPLE_TAGS[name]}
     if name == "a":
         url = attrs.get("href", "")
-        if url.startswith("tg://user?id="):
-            return {"type": "text_mention", "user_id": int(url.split("=", 1)[1] or 0)}
+        # Telegram turns tg://user?id= links into text_mention with the full User, which the
+        # formatter cannot know; a text_link keeps the entity parseable.
         return {"type": "text_link", "url": url} if url else None
     if name == "span":
         if attrs.get("class") != "tg-spoiler":

@@ -7,6 +7,7 @@ the method itself, and the call log. Keep it that way so a policy sees every cal
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -17,6 +18,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from bot.sandbox import control
 from bot.sandbox.api import ApiError, BotApi, Params
 from bot.sandbox.records import ApiCall, ApiReply, CallRecord, StoredFile, Upload
 from bot.sandbox.updates import UpdateQueue
@@ -73,6 +75,8 @@ class SandboxServer:
         self.world = World(bot_user, clock)
         self.api = BotApi(self.world)
         self.calls: list[CallRecord] = []
+        # Numbered on arrival: a long poll is logged only when it ends, after later calls.
+        self._seq = itertools.count(1)
         self._users: dict[int, SandboxUser] = {}
         self._clock = time.monotonic
         self._runner: web.AppRunner | None = None
@@ -83,12 +87,14 @@ class SandboxServer:
         app = web.Application(client_max_size=_MAX_UPLOAD)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_download)
+        control.add_routes(app, self)
         return app
 
     async def start(self) -> None:
         if self._runner is not None:
             raise RuntimeError("sandbox already started")
         # shutdown_timeout bounds stop() if a client left a request hanging.
+        self.world.updates.reopen()
         runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self._requested_port)
@@ -221,7 +227,7 @@ class SandboxServer:
         else:
             failure = None
         call = ApiCall(
-            seq=len(self.calls) + 1,
+            seq=next(self._seq),
             method=method or requested,
             params={**values, **uploads},
             at=self._clock(),
@@ -240,6 +246,10 @@ class SandboxServer:
                 result = await self.api.methods[method](Params(values, uploads))
             except ApiError as exc:
                 reply = ApiReply.error(exc.status, exc.description, exc.parameters)
+            except Exception:
+                # A sandbox bug must fail loudly, not look like a flaky network to the bot.
+                logger.exception("sandbox failed in %s with %s", method, values)
+                reply = ApiReply.error(500, "Internal Server Error")
             else:
                 reply = ApiReply.success(result)
         self._log(call, reply)
@@ -253,7 +263,7 @@ class SandboxServer:
             )
         path = request.match_info["path"]
         call = ApiCall(
-            seq=len(self.calls) + 1, method=DOWNLOAD, params={"file_path": path}, at=self._clock()
+            seq=next(self._seq), method=DOWNLOAD, params={"file_path": path}, at=self._clock()
         )
         reply: ApiReply | None = None
         if self.policy is not None:

@@ -103,6 +103,9 @@ class UpdateQueue:
             raise PollSuperseded
         return self._pending[:limit]
 
+    def reopen(self) -> None:
+        self._closed = False
+
     async def close(self) -> None:
         """Release every waiting poll so the server can stop without waiting out timeouts."""
         self._closed = True

@@ -459,3 +459,41 @@ async def test_policy_answering_502_is_a_network_error(
     sandbox.policy = bad_gateway
     with pytest.raises(NetworkError):
         await bot.get_me()
+
+
+async def test_stop_releases_a_waiting_long_poll_and_restarts() -> None:
+    sandbox = SandboxServer()
+    await sandbox.start()
+    port = sandbox.port
+    async with make_bot(sandbox) as polling_bot:
+        poll = asyncio.create_task(polling_bot.get_updates(timeout=dtm.timedelta(seconds=30)))
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        await sandbox.stop()
+        assert await asyncio.wait_for(poll, 2) == ()
+        assert time.monotonic() - started < 1
+
+    restarted = SandboxServer(port=port)
+    async with restarted, make_bot(restarted) as bot:
+        user = restarted.user(USER_ID, "张三")
+        await user.send("还在吗")
+        (update,) = await bot.get_updates(timeout=SECONDS)
+        assert update.message is not None and update.message.text == "还在吗"
+    await sandbox.start()  # the same object can be started again
+    try:
+        assert sandbox.updates.pending_count == 0
+        assert await sandbox.updates.wait_pending(100, 0.05) == []
+    finally:
+        await sandbox.stop()
+
+
+async def test_a_sandbox_bug_is_a_loud_500(
+    sandbox: SandboxServer, bot: telegram.Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(params: object) -> object:
+        raise RuntimeError("sandbox bug")
+
+    sandbox.api.methods["getMe"] = broken
+    with pytest.raises(NetworkError, match="Internal Server Error"):
+        await bot.get_me()
+    assert "sandbox failed in getMe" in caplog.text

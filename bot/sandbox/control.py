@@ -1,0 +1,98 @@
+"""A small JSON control API under /sandbox/, so a sandbox in its own process can be driven.
+
+In-process tests use ``SandboxUser`` directly; this is for ``python -m bot.sandbox`` and
+poking at a running demo with curl:
+
+    curl -d '{"text": "/start"}' localhost:8081/sandbox/users/1001/send
+    curl localhost:8081/sandbox/users/1001/messages
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.sandbox.records import SentMessage
+
+if TYPE_CHECKING:
+    from bot.sandbox.server import SandboxServer
+    from bot.sandbox.users import SandboxUser
+
+logger = logging.getLogger(__name__)
+
+
+def message_json(message: SentMessage) -> dict[str, Any]:
+    return {
+        "message_id": message.message_id,
+        "kind": message.kind,
+        "text": message.text,
+        "caption": message.caption,
+        "buttons": message.buttons,
+        "keyboard": message.keyboard,
+        "file_name": message.file_name,
+        "edited": message.edit_date is not None,
+        "deleted": message.deleted,
+    }
+
+
+def add_routes(app: web.Application, sandbox: SandboxServer) -> None:
+    async def body(request: web.Request) -> dict[str, Any]:
+        if not request.can_read_body:
+            return {}
+        try:
+            data = await request.json()
+        except ValueError:
+            raise web.HTTPBadRequest(text="JSON body expected") from None
+        if not isinstance(data, dict):
+            raise web.HTTPBadRequest(text="JSON object expected")
+        return data
+
+    def user_of(request: web.Request, data: dict[str, Any]) -> SandboxUser:
+        try:
+            user_id = int(request.match_info["user_id"])
+        except ValueError:
+            raise web.HTTPBadRequest(text="user id must be an integer") from None
+        return sandbox.user(
+            user_id,
+            str(data.get("first_name") or f"用户{user_id}"),
+            username=data.get("username"),
+        )
+
+    async def send(request: web.Request) -> web.Response:
+        data = await body(request)
+        text = data.get("text")
+        if not isinstance(text, str) or not text:
+            raise web.HTTPBadRequest(text='"text" is required')
+        action = await user_of(request, data).send(text)
+        return web.json_response({"update_id": action.update_id})
+
+    async def press(request: web.Request) -> web.Response:
+        data = await body(request)
+        button = data.get("button")
+        if not isinstance(button, str):
+            raise web.HTTPBadRequest(text='"button" is required')
+        user = user_of(request, data)
+        try:
+            action = await user.press(button, message=data.get("message_id"))
+        except AssertionError as exc:
+            raise web.HTTPNotFound(text=str(exc)) from None
+        return web.json_response({"update_id": action.update_id})
+
+    async def messages(request: web.Request) -> web.Response:
+        user = user_of(request, {})
+        return web.json_response([message_json(m) for m in user.messages], dumps=_dumps_unicode)
+
+    async def calls(request: web.Request) -> web.Response:
+        return web.json_response(dict(sandbox.call_counts(ok_only=False)))
+
+    app.router.add_post("/sandbox/users/{user_id}/send", send)
+    app.router.add_post("/sandbox/users/{user_id}/press", press)
+    app.router.add_get("/sandbox/users/{user_id}/messages", messages)
+    app.router.add_get("/sandbox/calls", calls)
+
+
+def _dumps_unicode(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
