@@ -196,3 +196,191 @@ def help_text(role: Role, commands: list[str]) -> str:
 # --- errors -------------------------------------------------------------------------------
 
 INTERNAL_ERROR = "抱歉，处理您的消息时出错了，已记录下来。请稍后再试，您之前填写的内容不会丢失。"
+
+
+# --- monthly report -----------------------------------------------------------------------
+
+REPORT_SHEET_OVERVIEW = "总览"
+REPORT_SHEET_CHECKS = "检查完成情况"
+REPORT_SHEET_QUOTAS = "覆盖率"
+REPORT_SHEET_FINDINGS = "发现问题"
+REPORT_SHEET_CORRECTIVE = "整改"
+REPORT_SHEET_COMPLAINTS = "投诉"
+REPORT_SHEET_ESCALATIONS = "升级"
+REPORT_SHEET_ELEMENTS = "服务质量要素"
+
+# Keyed by the complaint category codes and the element codes of scheduler.monthly_report.
+REPORT_CATEGORY_LABELS: dict[str, str] = {
+    "delay": "投递延误/积压",
+    "loss": "丢失/短少",
+    "damage": "破损",
+    "false_delivery": "虚假妥投/投递不到位",
+    "attitude": "服务态度",
+    "forced_sale": "强制搭售/违规加办",
+    "counter": "营业窗口/拒办",
+    "tracking": "信息上网/查询",
+    "periodical": "报刊发行",
+    "finance": "邮政金融/代收代付",
+    "hotline": "11185热线/投诉渠道",
+    "other": "其他",
+}
+REPORT_ELEMENT_LABELS: dict[str, str] = {
+    "attitude": "态度",
+    "skill": "技术",
+    "responsibility": "责任心",
+    "hardware": "硬件",
+    "management": "管理",
+    "highlight": "亮点",
+    "complaint": "投诉",
+    "error": "差错",
+}
+
+REPORT_OVERVIEW_HEADERS = ("项目", "数值")
+REPORT_OVERVIEW_LABELS: dict[str, str] = {
+    "unit": "单位",
+    "level": "单位级别",
+    "month": "报告月份",
+    "required": "应检次数",
+    "done": "已检次数",
+    "missed": "漏检次数",
+    "completion": "检查完成率",
+    "quotas": "覆盖率达标项",
+    "findings": "发现问题",
+    "actions_open": "整改未关闭",
+    "actions_overdue": "整改已逾期",
+    "complaints": "投诉件数",
+    "unanswered": "投诉未答复",
+    "median": "响应时间中位数（工作小时）",
+    "p90": "响应时间90百分位（工作小时）",
+    "escalated": "升级投诉",
+}
+REPORT_CHECK_HEADERS = ("检查项目", "条款", "分组", "应检", "已检", "漏检", "完成率")
+REPORT_QUOTA_HEADERS = (
+    "检查项目",
+    "条款",
+    "范围",
+    "已查",
+    "总数",
+    "比例",
+    "要求",
+    "结果",
+    "说明",
+)
+REPORT_FINDING_CATEGORY_HEADERS = ("问题类别", "数量")
+REPORT_FINDING_ITEM_HEADERS = ("检查项目", "数量")
+REPORT_FINDING_DETAIL_HEADERS = ("日期", "网点", "检查项目", "问题类别")
+REPORT_CORRECTIVE_HEADERS = ("项目", "数量")
+REPORT_CORRECTIVE_LABELS: dict[str, str] = {
+    "opened": "本月新开整改",
+    "closed": "本月完成整改",
+    "closed_late": "其中逾期完成",
+    "open": "月末未完成整改",
+    "overdue": "其中已逾期",
+}
+REPORT_COMPLAINT_HEADERS = (
+    "投诉类别",
+    "件数",
+    "已答复",
+    "未答复",
+    "响应时间中位数（工作小时）",
+    "响应时间90百分位（工作小时）",
+)
+REPORT_ESCALATION_HEADERS = ("升级级别", "涉及投诉", "其中仍未答复")
+REPORT_ELEMENT_HEADERS = ("要素", "问题数", "其中投诉", "其中检查发现", "其中整改逾期", "统计口径")
+REPORT_TOTAL = "合计"
+REPORT_NO_DATA = "无数据"
+REPORT_NONE_THIS_MONTH = "本月无记录"
+REPORT_NOT_APPLICABLE = "—"
+REPORT_MET = "✔ 达标"
+REPORT_NOT_MET = "✘ 未达标"
+REPORT_RESPONSE_NOTE = (
+    "响应时间只计工作时间；中位数和90百分位按最近秩法计算，取实际出现的响应时间。"
+)
+REPORT_ELEMENT_NOTE = (
+    "问题数为本月归入该要素的投诉、检查发现（管理要素另含整改逾期）件数之和，越少越好；"
+    "“其他”类不归入任何要素。"
+)
+REPORT_UNMAPPED = "未归入要素（其他类）"
+
+REPORT_CHART_CHECKS = "检查完成情况（次）"
+REPORT_CHART_COMPLAINTS = "投诉类别（件）"
+REPORT_CHART_REQUIRED = "应检"
+REPORT_CHART_DONE = "已检"
+REPORT_CHART_MISSED = "漏检"
+REPORT_CHART_NO_CHECKS = "本月无检查任务"
+REPORT_CHART_NO_COMPLAINTS = "本月无投诉"
+
+
+def report_chart_group(group: str, completion: float | None) -> str:
+    return group if completion is None else f"{group}\n完成率 {completion * 100:.0f}%"
+
+
+def report_title(unit: str, year: int, month: int) -> str:
+    return f"{unit} {year}年{month}月检查报告书"
+
+
+def report_month(year: int, month: int) -> str:
+    return f"{year}年{month}月"
+
+
+def report_filename(unit: str, year: int, month: int) -> str:
+    return f"检查报告书_{unit}_{year}年{month:02d}月.xlsx"
+
+
+def report_level_label(level: int) -> str:
+    return f"第{level}级"
+
+
+def _report_percent(value: float) -> str:
+    return f"{value:.0f}%" if float(value).is_integer() else f"{value:.1f}%"
+
+
+def report_quota_requirement(threshold_percent: float | None, minimum: int | None) -> str:
+    parts = []
+    if threshold_percent is not None:
+        parts.append(f"≥ {_report_percent(threshold_percent)}")
+    if minimum is not None:
+        parts.append(f"≥ {minimum} 个")
+    return " 且 ".join(parts)
+
+
+def report_quota_line(
+    label: str,
+    checked: int,
+    total: int,
+    threshold_percent: float | None,
+    minimum: int | None,
+    met: bool,
+) -> str:
+    """E.g. "城市投递部 抽查 12/30 = 40% ≥ 30% ✔"; "<" and ✘ when the quota is not met."""
+    share = ""
+    if total and threshold_percent is not None:
+        share = f" = {_report_percent(round(checked / total * 100, 1))}"
+    needs = report_quota_requirement(threshold_percent, minimum)
+    if met:
+        verdict = f"{needs} ✔"
+    elif threshold_percent is None or minimum is None:
+        verdict = f"{needs.replace('≥', '<')} ✘"
+    else:
+        verdict = f"未达 {needs} ✘"
+    return f"{label} 抽查 {checked}/{total}{share} {verdict}"
+
+
+def report_element_basis(element: str, categories: list[str]) -> str:
+    if element == "highlight":
+        return "目前没有记录服务亮点的数据"
+    if element == "complaint":
+        return "本月全部投诉"
+    names = "、".join(REPORT_CATEGORY_LABELS[c] for c in categories)
+    basis = f"投诉和检查发现：{names}"
+    return basis + "；整改逾期" if element == "management" else basis
+
+
+def report_caption(
+    unit: str, year: int, month: int, required: int, done: int, missed: int, complaints: int
+) -> str:
+    return (
+        f"<b>{escape(report_title(unit, year, month))}</b>\n"
+        f"应检 {required} 次，已检 {done} 次，漏检 {missed} 次；投诉 {complaints} 件。\n"
+        "详见附件 Excel 表。"
+    )
