@@ -1,0 +1,449 @@
+"""Render a ``MonthlyReport``: the Excel workbook offices file, and a chart image for the chat.
+
+Both return bytes and touch no global state: matplotlib is used through ``Figure`` and the
+Agg canvas (no pyplot, no ``rcParams``), and every text that may hold Chinese gets the
+bundled WenQuanYi Micro Hei font by path, so the chart renders the same on a machine with no
+fonts installed. A missing glyph would be a matplotlib warning, which the tests turn into an
+error. Rendering is CPU-bound (a few hundred ms): call it from a worker thread in async code.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Sequence
+from datetime import date
+from io import BytesIO
+from pathlib import Path
+from typing import Any, Final
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.ticker import MaxNLocator
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from bot import texts
+from scheduler.monthly_report import CheckGroupRow, MonthlyReport
+
+logger = logging.getLogger(__name__)
+
+# Site and segment names are arbitrary Chinese, so a subset would not do: the full font ships.
+FONT_PATH: Final = Path(__file__).resolve().parent / "fonts" / "wqy-microhei.ttc"
+
+_TITLE_ROW: Final = 1
+_HEADER_ROW: Final = 2
+_FIRST_DATA_ROW: Final = 3
+_FREEZE: Final = f"A{_FIRST_DATA_ROW}"  # keeps the title and the header row in view
+_MAX_WIDTH: Final = 60
+_PERCENT: Final = "0.0%"
+_HOURS: Final = "0.0"
+_INTEGER: Final = "0"
+_DATE: Final = "yyyy-mm-dd"
+_HEADER_FILL: Final = PatternFill("solid", fgColor="DDEBF7")
+_BOLD: Final = Font(bold=True)
+_TITLE_FONT: Final = Font(bold=True, size=14)
+
+# Bars per panel: more would be unreadable at chat size; the workbook has every row.
+_MAX_BARS: Final = 12
+_LABEL_CHARS: Final = 10
+_REQUIRED_COLOUR: Final = "#9ecae1"
+_DONE_COLOUR: Final = "#31a354"
+_MISSED_COLOUR: Final = "#de2d26"
+_COMPLAINT_COLOUR: Final = "#3182bd"
+
+# A cell value with an optional number format; None formats as text.
+_Cell = tuple[Any, str | None]
+
+
+# --- workbook -------------------------------------------------------------------------------
+
+
+def render_xlsx(report: MonthlyReport) -> bytes:
+    """The report as an .xlsx workbook, one sheet per section."""
+    title = texts.report_title(report.unit.name, report.month.year, report.month.month)
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    workbook.properties.title = title
+    tables = (
+        (texts.REPORT_SHEET_OVERVIEW, texts.REPORT_OVERVIEW_HEADERS, _overview_rows(report)),
+        (texts.REPORT_SHEET_CHECKS, texts.REPORT_CHECK_HEADERS, _check_rows(report)),
+        (texts.REPORT_SHEET_QUOTAS, texts.REPORT_QUOTA_HEADERS, _quota_rows(report)),
+        (
+            texts.REPORT_SHEET_FINDINGS,
+            texts.REPORT_FINDING_CATEGORY_HEADERS,
+            _finding_category_rows(report),
+        ),
+        (texts.REPORT_SHEET_CORRECTIVE, texts.REPORT_CORRECTIVE_HEADERS, _corrective_rows(report)),
+        (texts.REPORT_SHEET_COMPLAINTS, texts.REPORT_COMPLAINT_HEADERS, _complaint_rows(report)),
+        (texts.REPORT_SHEET_ESCALATIONS, texts.REPORT_ESCALATION_HEADERS, _escalation_rows(report)),
+        (texts.REPORT_SHEET_ELEMENTS, texts.REPORT_ELEMENT_HEADERS, _element_rows(report)),
+    )
+    notes = {
+        texts.REPORT_SHEET_COMPLAINTS: texts.REPORT_RESPONSE_NOTE,
+        texts.REPORT_SHEET_ELEMENTS: texts.REPORT_ELEMENT_NOTE,
+    }
+    for name, headers, rows in tables:
+        sheet = workbook.create_sheet(name)
+        sheet.cell(_TITLE_ROW, 1, f"{title} — {name}").font = _TITLE_FONT
+        end = _write_table(sheet, _HEADER_ROW, headers, rows)
+        if name == texts.REPORT_SHEET_FINDINGS:
+            _write_finding_details(sheet, end + 1, report)
+        sheet.freeze_panes = _FREEZE
+        # Widths first: the long title and notes overflow into empty cells to their right
+        # and must not widen column A.
+        _fit_columns(sheet)
+        if name in notes:
+            sheet.cell(sheet.max_row + 2, 1, notes[name]).font = Font(italic=True)
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _overview_rows(report: MonthlyReport) -> list[list[_Cell]]:
+    labels = texts.REPORT_OVERVIEW_LABELS
+    total = report.check_total
+    complaints = report.complaint_total
+    escalated = report.escalations[0].complaints if report.escalations else 0
+    return [
+        [(labels["unit"], None), (report.unit.name, None)],
+        [(labels["level"], None), (texts.LEVEL_LABELS[report.unit.level], None)],
+        [
+            (labels["month"], None),
+            (texts.report_month(report.month.year, report.month.month), None),
+        ],
+        [(labels["required"], None), (total.required, _INTEGER)],
+        [(labels["done"], None), (total.done, _INTEGER)],
+        [(labels["missed"], None), (total.missed, _INTEGER)],
+        [(labels["completion"], None), _ratio(total.completion)],
+        [(labels["quotas"], None), (f"{report.quotas_met}/{len(report.quotas)}", None)],
+        [(labels["findings"], None), (len(report.findings), _INTEGER)],
+        [(labels["actions_open"], None), (report.corrective.open, _INTEGER)],
+        [(labels["actions_overdue"], None), (report.corrective.overdue, _INTEGER)],
+        [(labels["complaints"], None), (complaints.count, _INTEGER)],
+        [(labels["unanswered"], None), (complaints.unanswered, _INTEGER)],
+        [(labels["median"], None), _hours(complaints.median_hours)],
+        [(labels["p90"], None), _hours(complaints.p90_hours)],
+        [(labels["escalated"], None), (escalated, _INTEGER)],
+    ]
+
+
+def _check_rows(report: MonthlyReport) -> list[list[_Cell]]:
+    rows: list[list[_Cell]] = [
+        [
+            (row.title, None),
+            (row.clause, None),
+            (row.group, None),
+            (row.required, _INTEGER),
+            (row.done, _INTEGER),
+            (row.missed, _INTEGER),
+            _ratio(row.completion),
+        ]
+        for row in report.checks
+    ]
+    total = report.check_total
+    rows.append(
+        [
+            (texts.REPORT_TOTAL, None),
+            ("", None),
+            ("", None),
+            (total.required, _INTEGER),
+            (total.done, _INTEGER),
+            (total.missed, _INTEGER),
+            _ratio(total.completion),
+        ]
+    )
+    return rows
+
+
+def _quota_rows(report: MonthlyReport) -> list[list[_Cell]]:
+    return [
+        [
+            (quota.title, None),
+            (quota.clause, None),
+            (quota.label, None),
+            (quota.checked, _INTEGER),
+            (quota.total, _INTEGER),
+            _ratio(quota.ratio),
+            (texts.report_quota_requirement(quota.threshold_percent, quota.minimum), None),
+            (texts.REPORT_MET if quota.met else texts.REPORT_NOT_MET, None),
+            (
+                texts.report_quota_line(
+                    quota.label,
+                    quota.checked,
+                    quota.total,
+                    quota.threshold_percent,
+                    quota.minimum,
+                    quota.met,
+                ),
+                None,
+            ),
+        ]
+        for quota in report.quotas
+    ]
+
+
+def _finding_category_rows(report: MonthlyReport) -> list[list[_Cell]]:
+    rows: list[list[_Cell]] = [
+        [(texts.REPORT_CATEGORY_LABELS[row.key], None), (row.count, _INTEGER)]
+        for row in report.findings_by_category
+    ]
+    rows.append([(texts.REPORT_TOTAL, None), (len(report.findings), _INTEGER)])
+    return rows
+
+
+def _write_finding_details(sheet: Any, row: int, report: MonthlyReport) -> None:
+    """Below the counts by category: counts by check item, then the list itself, so that the
+    level above sees which site had which problem."""
+    by_item: list[list[_Cell]] = [
+        [(item.key, None), (item.count, _INTEGER)] for item in report.findings_by_item
+    ]
+    row = _write_table(sheet, row, texts.REPORT_FINDING_ITEM_HEADERS, by_item) + 1
+    details: list[list[_Cell]] = [
+        [
+            (finding.found_on, _DATE),
+            (finding.site, None),
+            (finding.item_title, None),
+            (texts.REPORT_CATEGORY_LABELS[finding.category], None),
+        ]
+        for finding in report.findings
+    ]
+    _write_table(sheet, row, texts.REPORT_FINDING_DETAIL_HEADERS, details)
+
+
+def _corrective_rows(report: MonthlyReport) -> list[list[_Cell]]:
+    summary = report.corrective
+    counts = {
+        "opened": summary.opened,
+        "closed": summary.closed,
+        "closed_late": summary.closed_late,
+        "open": summary.open,
+        "overdue": summary.overdue,
+    }
+    return [
+        [(texts.REPORT_CORRECTIVE_LABELS[key], None), (value, _INTEGER)]
+        for key, value in counts.items()
+    ]
+
+
+def _complaint_rows(report: MonthlyReport) -> list[list[_Cell]]:
+    rows: list[list[_Cell]] = []
+    for stats in (*report.complaints_by_category, report.complaint_total):
+        name = (
+            texts.REPORT_TOTAL
+            if stats.category is None
+            else texts.REPORT_CATEGORY_LABELS[stats.category]
+        )
+        rows.append(
+            [
+                (name, None),
+                (stats.count, _INTEGER),
+                (stats.answered, _INTEGER),
+                (stats.unanswered, _INTEGER),
+                _hours(stats.median_hours),
+                _hours(stats.p90_hours),
+            ]
+        )
+    return rows
+
+
+def _escalation_rows(report: MonthlyReport) -> list[list[_Cell]]:
+    if not report.escalations:
+        return [[(texts.REPORT_NONE_THIS_MONTH, None)]]
+    return [
+        [
+            (texts.report_level_label(row.level), None),
+            (row.complaints, _INTEGER),
+            (row.unanswered, _INTEGER),
+        ]
+        for row in report.escalations
+    ]
+
+
+def _element_rows(report: MonthlyReport) -> list[list[_Cell]]:
+    rows: list[list[_Cell]] = []
+    for score in report.scorecard:
+        issues: _Cell = (
+            (texts.REPORT_NO_DATA, None) if score.issues is None else (score.issues, _INTEGER)
+        )
+        rows.append(
+            [
+                (texts.REPORT_ELEMENT_LABELS[score.element], None),
+                issues,
+                (score.complaints, _INTEGER),
+                (score.findings, _INTEGER),
+                (score.overdue_actions, _INTEGER),
+                (texts.report_element_basis(score.element, list(score.categories)), None),
+            ]
+        )
+    rows.append(
+        [
+            (texts.REPORT_UNMAPPED, None),
+            (report.unmapped_issues, _INTEGER),
+            ("", None),
+            ("", None),
+            ("", None),
+            (texts.REPORT_CATEGORY_LABELS["other"], None),
+        ]
+    )
+    return rows
+
+
+def _ratio(value: float | None) -> _Cell:
+    return (texts.REPORT_NOT_APPLICABLE, None) if value is None else (value, _PERCENT)
+
+
+def _hours(value: float | None) -> _Cell:
+    return (texts.REPORT_NOT_APPLICABLE, None) if value is None else (value, _HOURS)
+
+
+def _write_table(
+    sheet: Any, header_row: int, headers: Sequence[str], rows: Sequence[Sequence[_Cell]]
+) -> int:
+    """Write a header and its rows; return the first row after them."""
+    for column, header in enumerate(headers, start=1):
+        cell = sheet.cell(header_row, column, header)
+        cell.font = _BOLD
+        cell.fill = _HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+    return _write_rows(sheet, header_row + 1, rows)
+
+
+def _write_rows(sheet: Any, first_row: int, rows: Sequence[Sequence[_Cell]]) -> int:
+    for offset, values in enumerate(rows):
+        for column, (value, number_format) in enumerate(values, start=1):
+            cell = sheet.cell(first_row + offset, column, value)
+            if number_format is not None:
+                cell.number_format = number_format
+    return first_row + len(rows)
+
+
+def display_width(text: str) -> int:
+    """Columns the text takes in a monospace sense: CJK and full-width characters count two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _shown(value: Any, number_format: str | None) -> str:
+    if isinstance(value, float) and number_format == _PERCENT:
+        return f"{value * 100:.1f}%"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _fit_columns(sheet: Any) -> None:
+    widths: dict[int, int] = {}
+    for row in sheet.iter_rows(min_row=_HEADER_ROW):
+        for cell in row:
+            if cell.value is None:
+                continue
+            width = display_width(_shown(cell.value, cell.number_format))
+            widths[cell.column] = max(widths.get(cell.column, 0), width)
+    for column, width in widths.items():
+        # +2 for the cell padding and the bold header being a little wider.
+        sheet.column_dimensions[get_column_letter(column)].width = min(width + 2, _MAX_WIDTH)
+
+
+# --- chart ----------------------------------------------------------------------------------
+
+
+def render_chart_png(report: MonthlyReport) -> bytes:
+    """A PNG with checks required/done/missed per item group and complaints by category."""
+    if not FONT_PATH.is_file():
+        raise FileNotFoundError(f"bundled CJK font missing: {FONT_PATH}")
+    groups = _shown_groups(report)
+    complaints = min(len(report.complaints_by_category), _MAX_BARS)
+    # Room for two-line labels: about 0.8 inch per group of three bars (a complaint category
+    # has one bar and needs half that), never below 6 inches.
+    rows = max(len(groups), complaints / 2)
+    figure = Figure(figsize=(11, max(6.0, 1.5 + 0.8 * rows)), dpi=110, layout="constrained")
+    FigureCanvasAgg(figure)
+    checks_axes, complaints_axes = figure.subplots(1, 2, width_ratios=(3, 2))
+    _draw_checks(checks_axes, groups)
+    _draw_complaints(complaints_axes, report)
+    figure.suptitle(
+        texts.report_title(report.unit.name, report.month.year, report.month.month),
+        fontproperties=_font(15),
+    )
+    buffer = BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _font(size: float) -> FontProperties:
+    return FontProperties(fname=FONT_PATH, size=size)
+
+
+def _wrap(label: str) -> str:
+    return "\n".join(
+        label[start : start + _LABEL_CHARS] for start in range(0, len(label), _LABEL_CHARS)
+    )
+
+
+def _shown_groups(report: MonthlyReport) -> list[CheckGroupRow]:
+    # A group with nothing required, done or missed would only be an empty row of bars.
+    groups = [g for g in report.check_groups if g.required or g.done or g.missed]
+    return sorted(groups, key=lambda g: g.required, reverse=True)[:_MAX_BARS]
+
+
+def _draw_checks(axes: Axes, groups: Sequence[CheckGroupRow]) -> None:
+    axes.set_title(texts.REPORT_CHART_CHECKS, fontproperties=_font(12))
+    if not groups:
+        _empty(axes, texts.REPORT_CHART_NO_CHECKS)
+        return
+    height = 0.27
+    positions = range(len(groups))
+    series = (
+        (texts.REPORT_CHART_REQUIRED, [g.required for g in groups], _REQUIRED_COLOUR, -height),
+        (texts.REPORT_CHART_DONE, [g.done for g in groups], _DONE_COLOUR, 0.0),
+        (texts.REPORT_CHART_MISSED, [g.missed for g in groups], _MISSED_COLOUR, height),
+    )
+    for label, values, colour, shift in series:
+        bars = axes.barh(
+            [p + shift for p in positions], values, height=height, color=colour, label=label
+        )
+        axes.bar_label(bars, padding=2, fontproperties=_font(8))
+    labels = [texts.report_chart_group(_wrap(g.group), g.completion) for g in groups]
+    axes.set_yticks(list(positions), labels=labels, fontproperties=_font(9))
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.invert_yaxis()  # largest group on top, reading order
+    axes.margins(x=0.12)
+    axes.legend(prop=_font(9), loc="best")
+    axes.spines[["top", "right"]].set_visible(False)
+
+
+def _draw_complaints(axes: Axes, report: MonthlyReport) -> None:
+    axes.set_title(texts.REPORT_CHART_COMPLAINTS, fontproperties=_font(12))
+    stats = sorted(report.complaints_by_category, key=lambda s: s.count, reverse=True)
+    stats = stats[:_MAX_BARS]
+    if not stats:
+        _empty(axes, texts.REPORT_CHART_NO_COMPLAINTS)
+        return
+    positions = list(range(len(stats)))
+    bars = axes.barh(positions, [s.count for s in stats], color=_COMPLAINT_COLOUR)
+    axes.bar_label(bars, padding=2, fontproperties=_font(9))
+    labels = [_wrap(texts.REPORT_CATEGORY_LABELS[s.category or "other"]) for s in stats]
+    axes.set_yticks(positions, labels=labels, fontproperties=_font(9))
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.invert_yaxis()
+    axes.margins(x=0.15)
+    axes.spines[["top", "right"]].set_visible(False)
+
+
+def _empty(axes: Axes, message: str) -> None:
+    axes.set_axis_off()
+    axes.text(
+        0.5,
+        0.5,
+        message,
+        transform=axes.transAxes,
+        ha="center",
+        va="center",
+        fontproperties=_font(12),
+        color="grey",
+    )
