@@ -12,14 +12,18 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.context import SERVICES_KEY, BotContext
+from bot.jobs import TICK_JOB, TICK_SECONDS, tick
+from bot.outbox import OutboxSender
+from bot.reader import build_reader
 from bot.services import Services
-from handlers import access, errors, registration
+from handlers import access, checks, complaints, conversation, errors, registration
 
 logger = logging.getLogger(__name__)
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 
 # Group -1 runs first for every update: the access gate stops strangers before any feature.
+SENDER_KEY = "outbox_sender"
 GATE_GROUP = -1
 FEATURE_GROUP = 0
 
@@ -27,8 +31,26 @@ FEATURE_GROUP = 0
 async def _post_init(application: BotApplication) -> None:
     services: Services = application.bot_data[SERVICES_KEY]
     await services.db.ping()
+    if services.complaint_reader is None:
+        services.complaint_reader = await build_reader(services.db)
+    sender = OutboxSender(services.db, application.bot)
+    services.db.on_outbox_written(sender.wake)
+    sender.start()
+    application.bot_data[SENDER_KEY] = sender
     await application.bot.set_my_commands(registration.default_menu())
+    assert application.job_queue is not None
+    # A fixed name and first=0: the overdue scan runs at start-up, so deadlines that passed
+    # while the bot was down escalate at once.
+    application.job_queue.run_repeating(
+        tick, interval=TICK_SECONDS, first=0, name=TICK_JOB, job_kwargs={"coalesce": True}
+    )
     logger.info("bot @%s ready", application.bot.username)
+
+
+async def _post_stop(application: BotApplication) -> None:
+    sender: OutboxSender | None = application.bot_data.pop(SENDER_KEY, None)
+    if sender is not None:
+        await sender.stop()
 
 
 async def _post_shutdown(application: BotApplication) -> None:
@@ -48,6 +70,7 @@ def build_application(services: Services) -> BotApplication:
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.time.tz))
         .rate_limiter(AIORateLimiter())
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     if settings.bot.api_base_url:
@@ -57,7 +80,16 @@ def build_application(services: Services) -> BotApplication:
     application: BotApplication = builder.build()
     application.bot_data[SERVICES_KEY] = services
     application.add_handlers(access.handlers(), group=GATE_GROUP)
-    application.add_handlers(registration.handlers(), group=FEATURE_GROUP)
+    application.add_handlers(
+        # conversation last: its message handlers catch whatever the others did not.
+        [
+            *registration.handlers(),
+            *checks.handlers(),
+            *complaints.handlers(),
+            *conversation.handlers(),
+        ],
+        group=FEATURE_GROUP,
+    )
     application.add_error_handler(errors.on_error)
     return application
 
@@ -81,6 +113,8 @@ async def running(application: BotApplication, poll_timeout: float = 10) -> Asyn
         finally:
             await application.updater.stop()
             await application.stop()
+            if application.post_stop is not None:
+                await application.post_stop(application)
     finally:
         await application.shutdown()
         if application.post_shutdown is not None:

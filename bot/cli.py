@@ -45,7 +45,8 @@ async def _import_org(settings: Settings, path: Path) -> int:
     try:
         rows = read_org_file(path)
         async with database.session() as session:
-            summary = await import_org(rows, session=session)
+            now = SystemClock(settings.time.tz).now()
+            summary = await import_org(rows, session=session, now=now)
     except OrgFileError as error:
         _echo(texts.org_import_failed(len(error.problems)))
         for problem in error.problems:

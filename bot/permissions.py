@@ -5,8 +5,15 @@ from __future__ import annotations
 from scheduler.org import Role
 
 COMMON_COMMANDS: tuple[str, ...] = ("start", "help")
+REPORTING: tuple[str, ...] = ("complaint", "cancel")
 
-COMMANDS_BY_ROLE: dict[Role, tuple[str, ...]] = {role: COMMON_COMMANDS for role in Role}
+COMMANDS_BY_ROLE: dict[Role, tuple[str, ...]] = {
+    Role.INSPECTOR: (*COMMON_COMMANDS, "today", "skip", *REPORTING),
+    Role.COUNTER_STAFF: (*COMMON_COMMANDS, *REPORTING),
+    Role.HANDLER: (*COMMON_COMMANDS, *REPORTING),
+    Role.MANAGER: (*COMMON_COMMANDS, *REPORTING),
+    Role.ADMIN: (*COMMON_COMMANDS, *REPORTING),
+}
 
 
 def commands_for(role: Role) -> tuple[str, ...]:

@@ -1,12 +1,39 @@
-"""What handlers and jobs need besides the update: settings, database, clock."""
+"""What handlers and jobs need besides the update: settings, database, clock, calendar."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from nlp.understand import ComplaintReader
 
 from bot.clock import Clock
 from bot.settings import Settings
 from db.session import Database
+from scheduler.business_calendar import SHIPPED_CALENDAR_DIR, BusinessCalendar, WorkingHours
+from scheduler.catalog import Catalog, load_catalog
+
+
+@dataclass
+class UnknownYears:
+    """Years the calendar was asked about but has no data for; admins are told once each."""
+
+    years: set[int] = field(default_factory=set)
+
+    def __call__(self, year: int) -> None:
+        self.years.add(year)
+
+
+def build_calendar(settings: Settings, unknown_years: UnknownYears) -> BusinessCalendar:
+    section = settings.calendar
+    return BusinessCalendar.from_dirs(
+        SHIPPED_CALENDAR_DIR,
+        section.admin_dir,
+        tz=settings.time.tz,
+        working_hours=WorkingHours(section.work_start, section.work_end),
+        extra_holidays=section.extra_holidays,
+        extra_workdays=section.extra_workdays,
+        on_unknown_year=unknown_years,
+    )
 
 
 @dataclass
@@ -14,3 +41,25 @@ class Services:
     settings: Settings
     db: Database
     clock: Clock
+    calendar: BusinessCalendar
+    unknown_years: UnknownYears
+    catalog: Catalog
+    # Built at start-up (jieba and training take about a second); tests may pass one in.
+    complaint_reader: ComplaintReader | None = None
+
+    @property
+    def reader(self) -> ComplaintReader:
+        assert self.complaint_reader is not None, "the reader is built in post_init"
+        return self.complaint_reader
+
+    @classmethod
+    def create(cls, settings: Settings, clock: Clock) -> Services:
+        unknown_years = UnknownYears()
+        return cls(
+            settings=settings,
+            db=Database(settings.database.url),
+            clock=clock,
+            calendar=build_calendar(settings, unknown_years),
+            unknown_years=unknown_years,
+            catalog=load_catalog(settings.checks.catalog),
+        )

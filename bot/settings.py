@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +22,8 @@ from pydantic import (
 )
 
 from bot import texts
+from nlp.categories import Category
+from scheduler.org import Department
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.toml"
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
@@ -110,11 +112,60 @@ class RegistrationSection(_Section):
     invite_valid_days: int = Field(ge=1, le=365)
 
 
+class CalendarSection(_Section):
+    work_start: ClockTime
+    work_end: ClockTime
+    admin_dir: Path
+    extra_holidays: tuple[date, ...] = ()
+    extra_workdays: tuple[date, ...] = ()
+
+    @property
+    def day_hours(self) -> float:
+        """Length of a working day in hours (9.0 for 08:30–17:30)."""
+        start = self.work_start.hour * 60 + self.work_start.minute
+        return (self.work_end.hour * 60 + self.work_end.minute - start) / 60
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.work_start < self.work_end:
+            raise ValueError("work_start < work_end is required")
+        if set(self.extra_holidays) & set(self.extra_workdays):
+            raise ValueError("a date cannot be both an extra holiday and an extra workday")
+        return self
+
+
+class ComplaintsSection(_Section):
+    answer_within_working_days: int = Field(ge=1, le=30)
+    answer_within_by_category: dict[Category, Annotated[int, Field(ge=1, le=30)]] = {}
+
+    def answer_within(self, category: Category) -> int:
+        return self.answer_within_by_category.get(category, self.answer_within_working_days)
+
+
+class ChecksSection(_Section):
+    # None: the catalog shipped with the bot (scheduler/data/catalog.toml).
+    catalog: Path | None = None
+
+
 class Settings(_Section):
     bot: BotSection
     database: DatabaseSection
     time: TimeSection
     registration: RegistrationSection
+    calendar: CalendarSection
+    checks: ChecksSection = ChecksSection()
+    complaints: ComplaintsSection
+    routing: dict[Category, Department]
+
+    @field_validator("routing")
+    @classmethod
+    def _every_category_routed(
+        cls, value: dict[Category, Department]
+    ) -> dict[Category, Department]:
+        missing = [c.value for c in Category if c not in value]
+        if missing:
+            raise ValueError(f"no department for categories: {', '.join(missing)}")
+        return value
 
     @property
     def token(self) -> str | None:
@@ -150,8 +201,22 @@ def load_settings(
         database["url"] = env[DATABASE_URL_ENV]
     if isinstance(database.get("url"), str):
         database["url"] = _resolve_sqlite_path(database["url"], path.parent)
+    calendar = dict(raw.get("calendar", {}))
+    if isinstance(calendar.get("admin_dir"), str):
+        calendar["admin_dir"] = path.parent / calendar["admin_dir"]
+    checks = dict(raw.get("checks", {}))
+    if isinstance(checks.get("catalog"), str):
+        checks["catalog"] = path.parent / checks["catalog"]
     try:
-        return Settings.model_validate({**raw, "bot": bot_section, "database": database})
+        return Settings.model_validate(
+            {
+                **raw,
+                "bot": bot_section,
+                "database": database,
+                "calendar": calendar,
+                "checks": checks,
+            }
+        )
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(part) for part in error["loc"]) or "(root)"

@@ -6,9 +6,21 @@ escaped with html.escape before it goes into an HTML message.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta, tzinfo
 from html import escape
+from typing import TYPE_CHECKING
 
+from nlp.extract import mask_phone
+
+from nlp.categories import Category
+from scheduler.catalog import Question, QuestionType
+from scheduler.check_flow import Rejected
 from scheduler.org import Area, Department, Level, Role, SiteKind
+
+if TYPE_CHECKING:
+    from bot.checks import CheckView, TodayLine
+    from bot.complaints import ComplaintCard
 
 # --- vocabulary ---------------------------------------------------------------------------
 
@@ -45,7 +57,9 @@ def config_file_missing(path: str) -> str:
 
 
 def config_file_unreadable(path: str, detail: str) -> str:
-    return f"配置文件 {path} 格式错误：{detail}\nConfiguration file {path} is not valid TOML: {detail}"
+    return (
+        f"配置文件 {path} 格式错误：{detail}\nConfiguration file {path} is not valid TOML: {detail}"
+    )
 
 
 def config_token_in_file(env: str) -> str:
@@ -157,7 +171,9 @@ STRANGER_ALERT = "您尚未登记，无法使用此功能。请向管理员索�
 INVITE_UNKNOWN = "邀请码无效。请核对链接，或向管理员重新索取邀请链接。"
 INVITE_USED = "该邀请码已被使用过。如需重新绑定，请向管理员索取新的邀请链接。"
 INVITE_EXPIRED = "该邀请码已过期。请向管理员索取新的邀请链接。"
-ACCOUNT_BOUND_TO_OTHER = "您的 Telegram 账号已绑定到其他人员，不能再用此邀请码。如有疑问请联系管理员。"
+ACCOUNT_BOUND_TO_OTHER = (
+    "您的 Telegram 账号已绑定到其他人员，不能再用此邀请码。如有疑问请联系管理员。"
+)
 
 
 def welcome(name: str, role: Role, unit: str) -> str:
@@ -176,6 +192,10 @@ def welcome_back(name: str, role: Role, unit: str) -> str:
 COMMAND_DESCRIPTIONS: dict[str, str] = {
     "start": "开始 / 绑定账号",
     "help": "查看帮助",
+    "complaint": "投诉上报",
+    "today": "今日检查任务",
+    "skip": "跳过当前问题",
+    "cancel": "取消当前操作",
 }
 
 ROLE_DUTIES: dict[Role, str] = {
@@ -187,10 +207,338 @@ ROLE_DUTIES: dict[Role, str] = {
 }
 
 
+def command_not_for_role(role: Role) -> str:
+    return f"{ROLE_LABELS[role]}不能使用这个命令。发送 /help 查看您可以使用的命令。"
+
+
 def help_text(role: Role, commands: list[str]) -> str:
     lines = [f"您的角色：<b>{ROLE_LABELS[role]}</b>", ROLE_DUTIES[role], "", "可用命令："]
     lines += [f"/{command} — {COMMAND_DESCRIPTIONS[command]}" for command in commands]
     return "\n".join(lines)
+
+
+# --- complaints ---------------------------------------------------------------------------
+
+BUTTON_CONFIRM = "✅ 确认提交"
+BUTTON_CHANGE_CATEGORY = "✏️ 更改类别"
+BUTTON_CANCEL = "✖️ 取消"
+BUTTON_ANSWER = "答复"
+BUTTON_REROUTE = "转办"
+BUTTON_RETURN = "退回"
+BUTTON_CLAIM = "认领"
+BUTTON_ANSWERED = "已答复"
+
+ASK_COMPLAINT_TEXT = "请用文字描述问题（可以附照片并在说明里写文字）。发送 /cancel 取消。"
+COMPLAINT_TOO_SHORT = "描述太短了，请写清楚发生了什么、在哪里（例如：东2段信件积压三天）。"
+COMPLAINT_CANCELLED = "已取消，这条问题没有提交。"
+CHOOSE_CATEGORY = "请选择问题类别："
+LOW_CONFIDENCE = "我不太确定这是哪一类问题，请您选择类别："
+ASK_ANSWER = "请输入给用户的答复内容（查明的原因和处理结果）。发送 /cancel 取消。"
+ASK_REROUTE_DEPARTMENT = "请选择转办的部门："
+ASK_REROUTE_REASON = "请简要说明转办原因。发送 /cancel 取消。"
+ASK_RETURN_REASON = "请说明退回原因（例如：不属于本部门、信息不全）。发送 /cancel 取消。"
+ANSWER_TOO_SHORT = "答复内容太短，请写明查明的原因和处理结果。"
+INPUT_CANCELLED = "已取消，之前的内容没有改变。"
+ANSWER_SAVED = "答复已保存，已通知上报人。"
+RETURN_SAVED = "已退回上报人。"
+NOT_FOUND = "找不到这条记录，可能已被删除。"
+NOT_YOURS = "您无权处理这条记录。"
+ALREADY_DONE = "这条记录已经处理过了，无需再操作。"
+UNKNOWN_BUTTON = "这个按钮已失效。"
+TEXT_EXPECTED = "请发送文字。"
+PHOTO_NEEDS_CAPTION = "请在照片的说明里写上问题描述，再发送一次。"
+UNSUPPORTED_MESSAGE = "暂时只能处理文字和照片。请用文字描述，或发送 /help 查看功能。"
+UNKNOWN_COMMAND = "没有这个命令。发送 /help 查看您可以使用的命令。"
+
+_URGENT = "⚠️ 紧急"
+
+
+def _join(values: str) -> list[str]:
+    return [value for value in values.split(",") if value]
+
+
+def _category_names(codes: str) -> str:
+    return "、".join(Category(code).label for code in _join(codes))
+
+
+def _when(instant: datetime | None, tz: tzinfo) -> str:
+    return instant.astimezone(tz).strftime("%m月%d日 %H:%M") if instant else "—"
+
+
+def _found_lines(card: ComplaintCard) -> list[str]:
+    complaint = card.complaint
+    lines = []
+    place = " / ".join(p for p in (card.site, card.segment, card.transfer_point) if p)
+    if place:
+        lines.append(f"地点：{escape(place)}")
+    if complaint.tracking_numbers:
+        lines.append("邮件号：" + "、".join(_join(complaint.tracking_numbers)))
+    if complaint.phones:
+        lines.append("电话：" + "、".join(mask_phone(p) for p in _join(complaint.phones)))
+    if complaint.urgent:
+        cues = "、".join(_join(complaint.urgency_cues))
+        lines.append(f"{_URGENT}（{escape(cues)}）" if cues else _URGENT)
+    return lines
+
+
+def complaint_draft(card: ComplaintCard) -> str:
+    complaint = card.complaint
+    categories = _join(complaint.categories)
+    lines = [f"<b>问题上报 #{complaint.id}</b>（请核对）", f"类别：{Category(categories[0]).label}"]
+    if len(categories) > 1:
+        lines.append(f"同时涉及：{_category_names(','.join(categories[1:]))}")
+    lines += _found_lines(card)
+    if complaint.department:
+        lines.append(f"将转交：{DEPARTMENT_LABELS[complaint.department]}")
+    lines.append(f"原文：{escape(complaint.text)}")
+    return "\n".join(lines)
+
+
+def complaint_submitted(card: ComplaintCard, tz: tzinfo) -> str:
+    complaint = card.complaint
+    department = DEPARTMENT_LABELS[complaint.department] if complaint.department else "—"
+    handler = escape(card.handler.name) if card.handler else "暂无处理人，已通知上级"
+    return (
+        f"已提交：问题 #{complaint.id}（{Category(complaint.category).label}）"
+        f"转交{department}，处理人：{handler}。\n"
+        f"答复时限：{_when(complaint.deadline, tz)}。答复后我会通知您。"
+    )
+
+
+def complaint_for_handler(card: ComplaintCard, tz: tzinfo) -> str:
+    complaint = card.complaint
+    lines = [
+        f"<b>新投诉 #{complaint.id}</b>：{Category(complaint.category).label}",
+        f"上报人：{escape(card.reporter.name)}（{escape(card.reporter_unit)}）",
+        *_found_lines(card),
+        f"内容：{escape(complaint.text)}",
+        f"请在 <b>{_when(complaint.deadline, tz)}</b> 前查明原因并答复。",
+    ]
+    return "\n".join(lines)
+
+
+def complaint_answered_for_reporter(complaint_id: int, handler: str, answer: str) -> str:
+    return f"您上报的问题 #{complaint_id} 已由 {escape(handler)} 答复：\n{escape(answer)}"
+
+
+def complaint_returned(card: ComplaintCard, handler: str, reason: str) -> str:
+    return (
+        f"问题 #{card.complaint.id} 被 {escape(handler)} 退回：{escape(reason)}\n"
+        f"请更改类别或补充后重新提交。\n原文：{escape(card.complaint.text)}"
+    )
+
+
+def complaint_rerouted(card: ComplaintCard, tz: tzinfo) -> str:
+    complaint = card.complaint
+    department = DEPARTMENT_LABELS[complaint.department] if complaint.department else "—"
+    handler = escape(card.handler.name) if card.handler else "暂无处理人"
+    deadline = _when(complaint.deadline, tz)
+    return f"问题 #{complaint.id} 已转办至{department}（{handler}），答复时限不变：{deadline}。"
+
+
+def complaint_claimed(complaint_id: int) -> str:
+    return f"您已认领问题 #{complaint_id}，请尽快答复（点“已答复”填写答复内容）。"
+
+
+def _overdue(overdue: timedelta, day_hours: float) -> str:
+    hours = overdue.total_seconds() / 3600
+    days, rest = divmod(hours, day_hours)
+    if days and rest < 0.05:
+        return f"{int(days)} 个工作日"
+    if days:
+        return f"{int(days)} 个工作日 {rest:.1f} 小时"
+    return f"{hours:.1f} 个工作小时"
+
+
+def escalation_alert(
+    card: ComplaintCard, level: int, overdue: timedelta, tz: tzinfo, day_hours: float
+) -> str:
+    complaint = card.complaint
+    handler = escape(card.handler.name) if card.handler else "无"
+    lines = [
+        f"<b>⏰ 投诉超时未答复（{level} 级升级）</b> #{complaint.id}",
+        f"类别：{Category(complaint.category).label}",
+        f"上报人：{escape(card.reporter.name)}（{escape(card.reporter_unit)}）",
+        *_found_lines(card),
+        f"内容：{escape(_short(complaint.text))}",
+        f"处理人：{handler}",
+        f"时限：{_when(complaint.deadline, tz)}，已超时 {_overdue(overdue, day_hours)}",
+    ]
+    return "\n".join(lines)
+
+
+def escalation_closed(complaint_id: int, who: str) -> str:
+    return f"✅ 问题 #{complaint_id} 已由 {escape(who)} 答复，升级结束。"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- daily checks -------------------------------------------------------------------------
+
+YES = "是"
+NO = "否"
+BUTTON_SUBMIT_CHECK = "✅ 确认提交"
+BUTTON_REDO_CHECK = "↩️ 重新填写"
+NO_CHECKS_TODAY = "今天没有分配给您的检查任务。"
+CHECK_PAUSED = "已暂停，已填写的内容都已保存。发送 /today 可继续。"
+CHECK_NOT_YOURS = "这项检查不是分配给您的，无法打开。"
+CHECK_FINISHED = "这项检查已经结束（已提交或已记为漏检）。"
+CHECK_NOT_TODAY = "这不是今天的检查任务，已无法填写。"
+CHECK_UNANSWERED = "还有问题没有回答，请先回答完。"
+CANNOT_SKIP = "这一题必须回答，不能跳过。"
+SKIP_NOTHING = "现在没有可以跳过的问题。"
+
+_STATUS_MARKS = {"planned": "⬜", "in_progress": "⏳", "done": "✅", "missed": "❌"}
+_WEEKDAYS = "一二三四五六日"
+
+
+def _day(day: date) -> str:
+    return f"{day.month}月{day.day}日（星期{_WEEKDAYS[day.weekday()]}）"
+
+
+def check_button(number: int, site: str, title: str, status: str) -> str:
+    return f"{_STATUS_MARKS.get(status, '')} {number}. {site} · {_short(title, 24)}"
+
+
+def _check_lines(lines: Sequence[TodayLine]) -> list[str]:
+    result = []
+    for number, line in enumerate(lines, start=1):
+        mark = _STATUS_MARKS.get(line.assignment.status, "")
+        recheck = "【复查】" if line.assignment.is_recheck else ""
+        done = (
+            f"（{line.answered}/{line.total}）" if line.assignment.status == "in_progress" else ""
+        )
+        result.append(f"{mark} {number}. {recheck}{escape(line.site)} · {escape(line.title)}{done}")
+    return result
+
+
+def morning_push(name: str, day: date, lines: Sequence[TodayLine]) -> str:
+    return "\n".join(
+        [
+            f"{escape(name)}，早上好！{_day(day)}您有 <b>{len(lines)}</b> 项检查任务：",
+            *_check_lines(lines),
+            "点下面的按钮开始检查，按提示逐项回答。",
+        ]
+    )
+
+
+def today_overview(lines: Sequence[TodayLine]) -> str:
+    done = sum(line.assignment.status == "done" for line in lines)
+    return "\n".join([f"今日检查：已完成 {done}/{len(lines)} 项", *_check_lines(lines)])
+
+
+def afternoon_reminder(lines: Sequence[TodayLine], end_of_day: time) -> str:
+    return "\n".join(
+        [
+            f"⏰ 提醒：今天还有 {len(lines)} 项检查未完成，"
+            f"{end_of_day.strftime('%H:%M')} 后未完成的将记为漏检：",
+            *_check_lines(lines),
+        ]
+    )
+
+
+def missed_line(inspector: str, site: str, title: str) -> str:
+    return f"• {escape(inspector)}：{escape(site)} · {escape(title)}"
+
+
+def missed_summary(day: date, lines: Sequence[str]) -> str:
+    return "\n".join([f"<b>漏检汇总</b> {_day(day)}：共 {len(lines)} 项检查未完成", *lines])
+
+
+def corrective_action_notice(
+    title: str, site: str, description: str, deadline: datetime, recheck_day: date
+) -> str:
+    detail = f"\n问题：{escape(description)}" if description else ""
+    return (
+        f"<b>整改通知</b>：{escape(site)} 在“{escape(title)}”检查中发现问题。{detail}\n"
+        f"请在 {deadline.strftime('%m月%d日 %H:%M')} 前完成整改，{_day(recheck_day)}将进行复查。"
+    )
+
+
+def _answer_text(question: Question, value: str | int | None) -> str:
+    if value is None:
+        return "（跳过）"
+    if question.type is QuestionType.YES_NO:
+        return YES if value == "yes" else NO
+    if question.type is QuestionType.PHOTO:
+        return "📷 已上传照片"
+    return escape(str(value))
+
+
+def _check_header(view: CheckView) -> str:
+    recheck = "【复查】" if view.assignment.is_recheck else ""
+    return f"<b>{recheck}{escape(view.site)} · {escape(view.item.title)}</b>"
+
+
+def question_prompt(view: CheckView, number: int, total: int) -> str:
+    question = view.question
+    assert question is not None
+    hints = {
+        QuestionType.YES_NO: "请点按钮回答。",
+        QuestionType.CHOICE: "请点按钮选择。",
+        QuestionType.TEXT: "请输入文字。",
+        QuestionType.PHOTO: "请发送照片。",
+    }
+    if question.type is QuestionType.INTEGER:
+        low = question.min if question.min is not None else 0
+        hint = (
+            f"请输入 {low}–{question.max} 之间的整数。"
+            if question.max is not None
+            else f"请输入不小于 {low} 的整数。"
+        )
+    else:
+        hint = hints[question.type]
+    skip = " 可发送 /skip 跳过。" if question.optional else ""
+    return f"{_check_header(view)}\n第 {number}/{total} 题：{escape(question.text)}\n{hint}{skip}"
+
+
+def answer_rejected(rejected: Rejected) -> str:
+    question = rejected.question
+    shortfall = rejected.shortfall
+    if shortfall is not None:
+        part = f"（{shortfall.label}）" if shortfall.label else ""
+        if shortfall.reason == "more_than_volume":
+            return (
+                f"检查数量{part} {shortfall.given} 不能超过总量 {shortfall.required}，请重新输入。"
+            )
+        return (
+            f"抽查数量{part}不足：规定“{escape(shortfall.quote)}”\n"
+            f"今天应至少检查 <b>{shortfall.required}</b> 件，您填写的是 {shortfall.given} 件。"
+            "请补足后重新输入检查数量。"
+        )
+    low = question.min if question.min is not None else 0
+    messages = {
+        "not_a_number": "请输入数字，例如 25。",
+        "out_of_range": f"超出范围：请输入 {low}–{question.max} 之间的数。"
+        if question.max is not None
+        else f"超出范围：请输入不小于 {low} 的数。",
+        "not_an_option": "请点按钮选择一个答案。",
+        "text_expected": "这一题需要文字回答。",
+        "photo_expected": "这一题需要发送照片作为凭证。",
+        "empty": "回答不能为空。",
+        "not_skippable": CANNOT_SKIP,
+    }
+    return messages[rejected.problem]
+
+
+def check_summary(view: CheckView) -> str:
+    lines = [_check_header(view), "请核对您的回答："]
+    for question in view.item.questions:
+        if question.id in view.answers:
+            answer = _answer_text(question, view.answers[question.id])
+            lines.append(f"• {escape(question.text)}\n  → {answer}")
+    return "\n".join(lines)
+
+
+def check_done(findings: int, recheck_day: date | None) -> str:
+    if findings and recheck_day is not None:
+        return (
+            f"✅ 已提交。发现 {findings} 个问题，已生成整改单并通知责任人，"
+            f"{_day(recheck_day)}安排复查。"
+        )
+    return "✅ 已提交，未发现问题。"
 
 
 # --- errors -------------------------------------------------------------------------------

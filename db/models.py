@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, LargeBinary, Text
 from sqlmodel import Field, SQLModel
 
 from db.types import AwareDateTime, enum_type
 from scheduler.org import Area, Department, Level, Role, SiteKind
+
+
+class ComplaintStatus(StrEnum):
+    DRAFT = "draft"  # understood, waiting for the reporter to confirm
+    OPEN = "open"  # routed to a handler, not answered yet
+    ANSWERED = "answered"
+    CANCELLED = "cancelled"
 
 
 class Unit(SQLModel, table=True):
@@ -53,6 +61,8 @@ class Staff(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=32)
     telegram_user_id: int | None = Field(default=None, unique=True, sa_type=BigInteger)
     registered_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # Set when Telegram answers 403: the person blocked the bot; their manager is told once.
+    blocked_bot_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
 
 
 class InviteCode(SQLModel, table=True):
@@ -66,3 +76,165 @@ class InviteCode(SQLModel, table=True):
     created_at: datetime = Field(sa_type=AwareDateTime)
     expires_at: datetime = Field(sa_type=AwareDateTime)
     used_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message the bot sends on its own initiative, written in the same transaction as the
+    state change that causes it; the sender delivers it and marks it sent exactly once."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)
+    chat_id: int = Field(sa_type=BigInteger, index=True)
+    text: str = Field(sa_type=Text)
+    buttons: str | None = Field(default=None, sa_type=Text)  # JSON: rows of [text, data]
+    photo: bytes | None = Field(default=None, sa_type=LargeBinary)
+    document: bytes | None = Field(default=None, sa_type=LargeBinary)
+    document_name: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(sa_type=AwareDateTime)
+    attempts: int = 0
+    claimed_until: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime, index=True)
+    failed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    telegram_message_id: int | None = None
+
+
+class JobRun(SQLModel, table=True):
+    """A once-only piece of scheduled work (e.g. the morning push of one day), claimed by the
+    first instance that inserts its key."""
+
+    __tablename__ = "job_run"
+
+    key: str = Field(max_length=100, primary_key=True)
+    started_at: datetime = Field(sa_type=AwareDateTime)
+
+
+class ChatState(SQLModel, table=True):
+    """What a person's next message answers (a check question, a complaint reply …), kept in
+    the database so that a restart or a second instance resumes the same conversation."""
+
+    __tablename__ = "chat_state"
+
+    staff_id: int = Field(foreign_key="staff.id", primary_key=True)
+    flow: str = Field(max_length=40)
+    ref_id: int | None = None
+    data: str | None = Field(default=None, max_length=200)
+    updated_at: datetime = Field(sa_type=AwareDateTime)
+
+
+class Complaint(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    reporter_id: int = Field(foreign_key="staff.id", index=True)
+    text: str = Field(sa_type=Text)
+    photo_file_id: str | None = Field(default=None, max_length=200)
+    status: ComplaintStatus = Field(sa_type=enum_type(ComplaintStatus), index=True)
+    category: str = Field(max_length=20)
+    categories: str = Field(max_length=200)  # comma-separated codes, primary first
+    confidence: float
+    site_id: int | None = Field(default=None, foreign_key="unit.id")
+    segment_id: int | None = Field(default=None, foreign_key="segment.id")
+    transfer_point_id: int | None = Field(default=None, foreign_key="transfer_point.id")
+    tracking_numbers: str = Field(default="", max_length=500)  # comma-separated
+    phones: str = Field(default="", max_length=500)  # comma-separated, unmasked: handlers call back
+    urgent: bool = False
+    urgency_cues: str = Field(default="", max_length=200)
+    department: Department | None = Field(default=None, sa_type=enum_type(Department))
+    handler_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    # Where the handler sits when routed: the escalation chain and /overdue scopes start here.
+    handler_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    created_at: datetime = Field(sa_type=AwareDateTime)
+    routed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    deadline: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    escalation_level: int = 0
+    next_escalation_at: datetime | None = Field(default=None, sa_type=AwareDateTime, index=True)
+    answered_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    answered_by: int | None = Field(default=None, foreign_key="staff.id")
+    answer: str | None = Field(default=None, sa_type=Text)
+
+
+class ComplaintEvent(SQLModel, table=True):
+    """The history of a complaint: created, routed, re-routed, escalated, claimed, answered."""
+
+    __tablename__ = "complaint_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    kind: str = Field(max_length=20)
+    actor_id: int | None = Field(default=None, foreign_key="staff.id")
+    detail: str = Field(default="", sa_type=Text)
+    at: datetime = Field(sa_type=AwareDateTime)
+
+
+class LabelledExample(SQLModel, table=True):
+    """A complaint text whose category a reporter chose: more training data for the classifier."""
+
+    __tablename__ = "labelled_example"
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(sa_type=Text)
+    category: str = Field(max_length=20)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = Field(sa_type=AwareDateTime)
+
+
+class OrgImport(SQLModel, table=True):
+    """One row per successful organisation import: a running bot reloads names when it sees
+    a newer one (the import may run in another process)."""
+
+    __tablename__ = "org_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    imported_at: datetime = Field(sa_type=AwareDateTime)
+
+
+class AssignmentStatus(StrEnum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    MISSED = "missed"
+
+
+class Assignment(SQLModel, table=True):
+    """One check an inspector must do on one day; its answers so far live here too, so a
+    half-answered check survives restarts."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)  # the planner's key: planning twice is a no-op
+    day: date = Field(index=True)
+    item_id: str = Field(max_length=80)
+    inspector_id: int = Field(foreign_key="staff.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    target_site_id: int | None = Field(default=None, foreign_key="unit.id")
+    transfer_point_ids: str = Field(default="", max_length=500)  # comma-separated
+    status: AssignmentStatus = Field(sa_type=enum_type(AssignmentStatus), index=True)
+    is_recheck: bool = False  # 复查 of a finding; its corrective action points here
+    answers: str = Field(default="{}", sa_type=Text)  # JSON: question id → value (null = skipped)
+    started_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+
+
+class Finding(SQLModel, table=True):
+    """A problem found during a check (问题)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    item_id: str = Field(max_length=80)
+    site_id: int | None = Field(default=None, foreign_key="unit.id")
+    question_id: str = Field(max_length=80)
+    description: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(sa_type=AwareDateTime)
+
+
+class CorrectiveAction(SQLModel, table=True):
+    """整改: who must fix a finding by when; a re-check (复查) follows the deadline."""
+
+    __tablename__ = "corrective_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    finding_id: int = Field(foreign_key="finding.id", unique=True)
+    owner_id: int | None = Field(default=None, foreign_key="staff.id")
+    deadline: datetime = Field(sa_type=AwareDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    recheck_assignment_id: int | None = Field(default=None, foreign_key="assignment.id")

@@ -19,6 +19,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
@@ -27,7 +28,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import texts
-from db.models import Segment, Staff, TransferPoint, Unit
+from db.models import OrgImport, Segment, Staff, TransferPoint, Unit
 from scheduler.org import Area, Department, Level, Role, SiteKind
 
 COLUMNS = ("type", "code", "name", "parent", "level", "kind", "area", "role", "department", "phone")
@@ -126,7 +127,7 @@ def _check_header(header: list[str], line: int) -> None:
 
 
 def read_org_file(path: Path) -> list[OrgRow]:
-    """Read the rows of a .csv or .xlsx file (first sheet); the first non-empty row is the header."""
+    """The rows of a .csv or .xlsx file (first sheet); the first non-empty row is the header."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return _rows_from_csv(path)
@@ -179,7 +180,9 @@ def _check_row_alone(row: OrgRow, plan: _Plan) -> None:
     record = next((t for t in RecordType if t.value == type_raw), None)
     if record is None:
         allowed = "、".join(t.value for t in RecordType)
-        problems.append(RowProblem(row.line, "type", texts.org_bad_choice(row.get("type"), allowed)))
+        problems.append(
+            RowProblem(row.line, "type", texts.org_bad_choice(row.get("type"), allowed))
+        )
         return
     code, name = row.get("code"), row.get("name")
     before = len(problems)
@@ -256,7 +259,9 @@ def _check_staff_row(row: OrgRow, plan: _Plan, before: int) -> None:
         plan.staff[row.get("code")] = _StaffSpec(row, role, department)
 
 
-async def import_org(rows: Iterable[OrgRow], *, session: AsyncSession) -> ImportSummary:
+async def import_org(
+    rows: Iterable[OrgRow], *, session: AsyncSession, now: datetime
+) -> ImportSummary:
     """Create or update every row; raise OrgFileError (writing nothing) if any row is wrong.
 
     The caller's unit of work must roll back on the exception: rows are only flushed after
@@ -273,7 +278,9 @@ async def import_org(rows: Iterable[OrgRow], *, session: AsyncSession) -> Import
     _check_references(plan, levels, kinds)
     if plan.problems:
         raise OrgFileError(sorted(plan.problems, key=lambda p: p.line))
-    return await _write(plan, existing_units, session=session)
+    summary = await _write(plan, existing_units, session=session)
+    session.add(OrgImport(imported_at=now))
+    return summary
 
 
 def _check_references(
@@ -301,9 +308,7 @@ def _check_references(
         parent_problem(staff.row, None)
 
 
-async def _write(
-    plan: _Plan, units: dict[str, Unit], *, session: AsyncSession
-) -> ImportSummary:
+async def _write(plan: _Plan, units: dict[str, Unit], *, session: AsyncSession) -> ImportSummary:
     summary = ImportSummary()
 
     def count(record: RecordType, created: bool) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+# Set in session.info by db.outbox.enqueue_message; kept here to avoid an import cycle.
+OUTBOX_WRITTEN = "outbox_written"
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
@@ -26,6 +29,11 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+        self._outbox_listeners: list[Callable[[], None]] = []
+
+    def on_outbox_written(self, listener: Callable[[], None]) -> None:
+        """Call listener after every commit that queued outgoing messages (wakes the sender)."""
+        self._outbox_listeners.append(listener)
 
     @property
     def is_sqlite(self) -> bool:
@@ -34,8 +42,12 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: committed when the block ends, rolled back if it raises."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        async with self._sessions() as session:
+            async with session.begin():
+                yield session
+            if session.info.pop(OUTBOX_WRITTEN, False):
+                for listener in self._outbox_listeners:
+                    listener()
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

@@ -11,6 +11,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import InviteCode, Staff, Unit
+from scheduler.complaints import StaffPost
+from scheduler.org import OrgUnit, Role
 
 
 async def get_staff_by_telegram_id(*, session: AsyncSession, telegram_user_id: int) -> Staff | None:
@@ -92,3 +94,36 @@ async def redeem_invite(
     session.add_all([invite, staff])
     await session.flush()
     return RedeemResult(Redemption.REGISTERED, staff)
+
+
+async def load_org_units(*, session: AsyncSession) -> dict[int, OrgUnit]:
+    """Every unit as plain data, for the routing and planning rules."""
+    units = (await session.exec(select(Unit))).all()
+    return {
+        unit.id: OrgUnit(
+            id=unit.id,
+            name=unit.name,
+            level=unit.level,
+            parent_id=unit.parent_id,
+            site_kind=unit.site_kind,
+            area=unit.area,
+        )
+        for unit in units
+        if unit.id is not None
+    }
+
+
+async def list_staff_posts(*, session: AsyncSession, role: Role) -> list[StaffPost]:
+    rows = (await session.exec(select(Staff).where(Staff.role == role))).all()
+    return [
+        StaffPost(staff_id=s.id, unit_id=s.unit_id, department=s.department)
+        for s in rows
+        if s.id is not None
+    ]
+
+
+async def get_staff(*, session: AsyncSession, staff_id: int) -> Staff:
+    staff = await session.get(Staff, staff_id)
+    if staff is None:
+        raise LookupError(f"staff {staff_id} does not exist")
+    return staff

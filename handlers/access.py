@@ -8,12 +8,16 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from bot import texts
 from bot.context import BotContext
+from bot.permissions import commands_for
 from db.staff import get_staff_by_telegram_id
 
 
-def _is_start_command(update: Update) -> bool:
+def _command(update: Update) -> str | None:
+    """The command of a message (`/today@bot args` → "today"), or None."""
     message = update.message
-    return bool(message and message.text and message.text.split()[0] in ("/start",))
+    if message is None or not message.text or not message.text.startswith("/"):
+        return None
+    return message.text.split()[0][1:].split("@")[0].lower()
 
 
 async def gate(update: Update, context: BotContext) -> None:
@@ -24,7 +28,15 @@ async def gate(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
     async with context.services.db.session() as session:
         context.staff = await get_staff_by_telegram_id(session=session, telegram_user_id=user.id)
-    if context.staff is not None or _is_start_command(update):
+    command = _command(update)
+    if context.staff is not None:
+        role = context.staff.role
+        if command in texts.COMMAND_DESCRIPTIONS and command not in commands_for(role):
+            assert update.effective_message is not None
+            await update.effective_message.reply_text(texts.command_not_for_role(role))
+            raise ApplicationHandlerStop
+        return
+    if command == "start":
         return
     if update.callback_query is not None:
         await update.callback_query.answer(texts.STRANGER_ALERT, show_alert=True)

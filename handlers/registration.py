@@ -48,7 +48,9 @@ async def start(update: Update, context: BotContext) -> None:
         result = await redeem_invite(
             session=session, code=code, telegram_user_id=user.id, now=services.clock.now()
         )
-        unit = await get_unit(session=session, unit_id=result.staff.unit_id) if result.staff else None
+        unit = (
+            await get_unit(session=session, unit_id=result.staff.unit_id) if result.staff else None
+        )
     if result.staff is None or unit is None:
         await message.reply_text(REFUSALS[result.outcome])
         return

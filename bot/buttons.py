@@ -1,0 +1,150 @@
+"""Inline buttons: the Chinese label from texts, the callback data from one codec.
+
+Callback data is `<action>:<id>[:<value>]`, short enough for Telegram's 64 bytes. It is
+never trusted: every handler re-checks that the presser may do this to this record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from bot import texts
+from nlp.categories import Category
+from scheduler.catalog import Question, QuestionType
+from scheduler.org import Department
+
+if TYPE_CHECKING:
+    from bot.checks import TodayLine
+
+Button = tuple[str, str]
+Keyboard = list[list[Button]]
+
+
+class Action(StrEnum):
+    # reporter, on a draft complaint
+    CONFIRM = "cok"
+    CHANGE_CATEGORY = "ccat"
+    SET_CATEGORY = "cset"
+    CANCEL = "cno"
+    # handler or alerted manager, on an open complaint
+    ANSWER = "hans"
+    REROUTE = "hfwd"
+    REROUTE_TO = "hdep"
+    RETURN = "hret"
+    CLAIM = "hclm"
+    # inspector, on a check
+    OPEN_CHECK = "kopen"
+    ANSWER_CHECK = "kans"
+    CONFIRM_CHECK = "kok"
+    REDO_CHECK = "kredo"
+
+
+@dataclass(frozen=True)
+class CallbackData:
+    action: Action
+    record_id: int
+    value: str = ""
+
+
+def encode(action: Action, record_id: int, value: str = "") -> str:
+    return f"{action}:{record_id}:{value}" if value else f"{action}:{record_id}"
+
+
+def decode(data: str | None) -> CallbackData | None:
+    """The parsed payload, or None for anything malformed (old, forged or foreign data)."""
+    if not data:
+        return None
+    action, _, rest = data.partition(":")
+    record, _, value = rest.partition(":")
+    if action not in Action._value2member_map_ or not record.isdigit():
+        return None
+    return CallbackData(Action(action), int(record), value)
+
+
+def _rows(buttons: list[Button], per_row: int) -> Keyboard:
+    return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+
+
+def draft_buttons(complaint_id: int) -> Keyboard:
+    return [
+        [
+            (texts.BUTTON_CONFIRM, encode(Action.CONFIRM, complaint_id)),
+            (texts.BUTTON_CHANGE_CATEGORY, encode(Action.CHANGE_CATEGORY, complaint_id)),
+        ],
+        [(texts.BUTTON_CANCEL, encode(Action.CANCEL, complaint_id))],
+    ]
+
+
+def category_buttons(complaint_id: int) -> Keyboard:
+    buttons = [(c.label, encode(Action.SET_CATEGORY, complaint_id, c.value)) for c in Category]
+    return [*_rows(buttons, 2), [(texts.BUTTON_CANCEL, encode(Action.CANCEL, complaint_id))]]
+
+
+def handler_buttons(complaint_id: int) -> Keyboard:
+    return [
+        [
+            (texts.BUTTON_ANSWER, encode(Action.ANSWER, complaint_id)),
+            (texts.BUTTON_REROUTE, encode(Action.REROUTE, complaint_id)),
+            (texts.BUTTON_RETURN, encode(Action.RETURN, complaint_id)),
+        ]
+    ]
+
+
+def escalation_buttons(complaint_id: int) -> Keyboard:
+    return [
+        [
+            (texts.BUTTON_CLAIM, encode(Action.CLAIM, complaint_id)),
+            (texts.BUTTON_REROUTE, encode(Action.REROUTE, complaint_id)),
+            (texts.BUTTON_ANSWERED, encode(Action.ANSWER, complaint_id)),
+        ]
+    ]
+
+
+def department_buttons(complaint_id: int) -> Keyboard:
+    buttons = [
+        (texts.DEPARTMENT_LABELS[d], encode(Action.REROUTE_TO, complaint_id, d.value))
+        for d in Department
+    ]
+    return _rows(buttons, 3)
+
+
+def check_list_buttons(lines: Sequence[TodayLine]) -> Keyboard:
+    """One button per check of the day, to open (or resume) it."""
+    keyboard: Keyboard = []
+    for number, line in enumerate(lines, start=1):
+        assert line.assignment.id is not None
+        label = texts.check_button(number, line.site, line.title, line.assignment.status)
+        keyboard.append([(label, encode(Action.OPEN_CHECK, line.assignment.id))])
+    return keyboard
+
+
+def answer_value(question_index: int, value: str) -> str:
+    """The answer part of a check button: which question it answers and with what."""
+    return f"{question_index}-{value}"
+
+
+def question_buttons(assignment_id: int, question: Question, index: int) -> Keyboard:
+    """Buttons for yes/no and choice questions; other types are answered by a message."""
+    if question.type is QuestionType.YES_NO:
+        answers = [(texts.YES, "yes"), (texts.NO, "no")]
+    elif question.type is QuestionType.CHOICE:
+        answers = [(option, str(n)) for n, option in enumerate(question.options, start=1)]
+    else:
+        return []
+    buttons = [
+        (label, encode(Action.ANSWER_CHECK, assignment_id, answer_value(index, value)))
+        for label, value in answers
+    ]
+    return _rows(buttons, 2)
+
+
+def summary_buttons(assignment_id: int) -> Keyboard:
+    return [
+        [
+            (texts.BUTTON_SUBMIT_CHECK, encode(Action.CONFIRM_CHECK, assignment_id)),
+            (texts.BUTTON_REDO_CHECK, encode(Action.REDO_CHECK, assignment_id)),
+        ]
+    ]

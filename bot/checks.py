@@ -1,0 +1,469 @@
+"""Daily-check use cases: plan and push the day's checks, walk an inspector through one
+check, confirm it (findings become corrective actions and re-checks), remind, close the day.
+
+Each function is one unit of work over db/, the rules of scheduler/ and the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import Enum
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import texts
+from bot.buttons import check_list_buttons
+from bot.services import Services
+from db.chat_state import clear_chat_state, get_chat_state, set_chat_state
+from db.checks import (
+    close_actions_rechecked_by,
+    decode_ids,
+    get_assignment,
+    insert_planned,
+    list_assignments_on,
+    list_history,
+    list_unfinished_until,
+    load_org_snapshot,
+    read_answers,
+    unit_names,
+    write_answers,
+)
+from db.jobs import claim_job
+from db.models import Assignment, AssignmentStatus, CorrectiveAction, Finding, Staff
+from db.outbox import enqueue_message
+from db.staff import get_staff, list_staff_posts, load_org_units
+from scheduler import check_flow
+from scheduler.catalog import CatalogItem, Question
+from scheduler.complaints import escalation_chain
+from scheduler.org import Role
+from scheduler.planner import plan_day
+
+logger = logging.getLogger(__name__)
+
+FLOW_CHECK = "check"
+# The planner counts periods up to a year; a week can reach back into December.
+HISTORY_LOOKBACK = timedelta(days=7)
+
+
+class Refusal(Enum):
+    NOT_FOUND = "not_found"
+    NOT_YOURS = "not_yours"
+    FINISHED = "finished"
+    NOT_TODAY = "not_today"
+    UNANSWERED = "unanswered"  # confirm pressed before every question was answered
+
+
+@dataclass(frozen=True)
+class CheckView:
+    """Where a check conversation stands, for the handler to render."""
+
+    assignment: Assignment
+    item: CatalogItem
+    site: str
+    answers: dict[str, str | int | None]
+    question: Question | None  # None: all answered, the summary is shown
+    rejected: check_flow.Rejected | None = None
+
+
+@dataclass(frozen=True)
+class TodayLine:
+    assignment: Assignment
+    title: str
+    site: str
+    answered: int
+    total: int
+
+
+# --- scheduled steps ----------------------------------------------------------------------
+
+
+async def plan_and_push(services: Services) -> int:
+    """On a working day after the morning push time: plan the day and send each inspector
+    one message with their checks. Once per day, whichever instance gets there first."""
+    now = services.clock.now()
+    today = now.date()
+    if not services.calendar.is_working_day(today):
+        return 0
+    if now.timetz().replace(tzinfo=None) < services.settings.time.morning_push:
+        return 0
+    async with services.db.session() as session:
+        if not await claim_job(session=session, key=f"morning:{today}", now=now):
+            return 0
+        org = await load_org_snapshot(session=session)
+        since = date(today.year, 1, 1) - HISTORY_LOOKBACK
+        history = await list_history(session=session, since=since, before=today)
+        planned = plan_day(services.catalog, org, services.calendar, today, history)
+        await insert_planned(session=session, planned=planned)
+        assignments = await list_assignments_on(session=session, day=today)
+        return await _push_lists(services, session, assignments, now)
+
+
+async def _push_lists(
+    services: Services, session: AsyncSession, assignments: Sequence[Assignment], now: datetime
+) -> int:
+    by_inspector: dict[int, list[Assignment]] = defaultdict(list)
+    for assignment in assignments:
+        by_inspector[assignment.inspector_id].append(assignment)
+    names = await unit_names(session=session)
+    pushed = 0
+    for inspector_id, own in sorted(by_inspector.items()):
+        inspector = await get_staff(session=session, staff_id=inspector_id)
+        if inspector.telegram_user_id is None:
+            continue
+        lines = [_line(services, a, names) for a in own]
+        pushed += await enqueue_message(
+            session=session,
+            key=f"morning:{now.date()}:{inspector_id}",
+            chat_id=inspector.telegram_user_id,
+            text=texts.morning_push(inspector.name, now.date(), lines),
+            buttons=check_list_buttons(lines),
+            now=now,
+        )
+    return pushed
+
+
+def _line(services: Services, assignment: Assignment, names: dict[int, str]) -> TodayLine:
+    item = services.catalog.get(assignment.item_id)
+    answered, total = check_flow.progress(item, read_answers(assignment))
+    site = names.get(assignment.target_site_id or assignment.unit_id, "")
+    return TodayLine(assignment, item.title, site, answered, total)
+
+
+async def remind_unfinished(services: Services) -> int:
+    """Afternoon: one reminder per inspector who still has unfinished checks today."""
+    now = services.clock.now()
+    today = now.date()
+    if not services.calendar.is_working_day(today):
+        return 0
+    if now.timetz().replace(tzinfo=None) < services.settings.time.afternoon_reminder:
+        return 0
+    async with services.db.session() as session:
+        if not await claim_job(session=session, key=f"reminder:{today}", now=now):
+            return 0
+        names = await unit_names(session=session)
+        open_ones: dict[int, list[TodayLine]] = defaultdict(list)
+        for assignment in await list_assignments_on(session=session, day=today):
+            if assignment.status in (AssignmentStatus.PLANNED, AssignmentStatus.IN_PROGRESS):
+                open_ones[assignment.inspector_id].append(_line(services, assignment, names))
+        sent = 0
+        for inspector_id, lines in sorted(open_ones.items()):
+            inspector = await get_staff(session=session, staff_id=inspector_id)
+            if inspector.telegram_user_id is None:
+                continue
+            sent += await enqueue_message(
+                session=session,
+                key=f"reminder:{today}:{inspector_id}",
+                chat_id=inspector.telegram_user_id,
+                text=texts.afternoon_reminder(lines, services.settings.time.end_of_day),
+                buttons=check_list_buttons(lines),
+                now=now,
+            )
+        return sent
+
+
+async def close_day(services: Services) -> int:
+    """End of day: unfinished checks become missed; each unit's manager gets one summary."""
+    now = services.clock.now()
+    today = now.date()
+    day_over = now.timetz().replace(tzinfo=None) >= services.settings.time.end_of_day
+    last_open_day = today if day_over else today - timedelta(days=1)
+    async with services.db.session() as session:
+        unfinished = await list_unfinished_until(session=session, day=last_open_day)
+        if not unfinished:
+            return 0
+        units = await load_org_units(session=session)
+        managers = await list_staff_posts(session=session, role=Role.MANAGER)
+        names = await unit_names(session=session)
+        misses: dict[tuple[date, int], list[str]] = defaultdict(list)
+        for assignment in unfinished:
+            assignment.status = AssignmentStatus.MISSED
+            session.add(assignment)
+            inspector = await get_staff(session=session, staff_id=assignment.inspector_id)
+            if assignment.id is not None:
+                await clear_check_state(session, inspector, assignment.id)
+            line = _line(services, assignment, names)
+            chain = escalation_chain(assignment.unit_id, units, managers)
+            for manager_id in chain[0] if chain else []:
+                misses[(assignment.day, manager_id)].append(
+                    texts.missed_line(inspector.name, line.site, line.title)
+                )
+        sent = 0
+        for (day, manager_id), lines in sorted(misses.items()):
+            manager = await get_staff(session=session, staff_id=manager_id)
+            if manager.telegram_user_id is None:
+                continue
+            sent += await enqueue_message(
+                session=session,
+                key=f"missed:{day}:{manager_id}",
+                chat_id=manager.telegram_user_id,
+                text=texts.missed_summary(day, lines),
+                now=now,
+            )
+        return sent
+
+
+async def clear_check_state(session: AsyncSession, inspector: Staff, assignment_id: int) -> None:
+    assert inspector.id is not None
+    state = await get_chat_state(session=session, staff_id=inspector.id)
+    if state is not None and state.flow == FLOW_CHECK and state.ref_id == assignment_id:
+        await clear_chat_state(session=session, staff_id=inspector.id)
+
+
+# --- the conversation ---------------------------------------------------------------------
+
+
+async def _view(
+    services: Services,
+    session: AsyncSession,
+    assignment: Assignment,
+    rejected: check_flow.Rejected | None = None,
+) -> CheckView:
+    item = services.catalog.get(assignment.item_id)
+    answers = read_answers(assignment)
+    names = await unit_names(session=session)
+    return CheckView(
+        assignment=assignment,
+        item=item,
+        site=names.get(assignment.target_site_id or assignment.unit_id, ""),
+        answers=answers,
+        question=check_flow.next_question(item, answers),
+        rejected=rejected,
+    )
+
+
+async def _own_open(
+    session: AsyncSession, assignment_id: int, inspector: Staff, today: date
+) -> Assignment | Refusal:
+    assignment = await get_assignment(session=session, assignment_id=assignment_id, for_update=True)
+    if assignment is None:
+        return Refusal.NOT_FOUND
+    if assignment.inspector_id != inspector.id:
+        return Refusal.NOT_YOURS
+    if assignment.status in (AssignmentStatus.DONE, AssignmentStatus.MISSED):
+        return Refusal.FINISHED
+    if assignment.day != today:
+        return Refusal.NOT_TODAY
+    return assignment
+
+
+async def open_check(
+    services: Services, inspector: Staff, assignment_id: int
+) -> CheckView | Refusal:
+    """Start or resume a check: it becomes the inspector's current conversation."""
+    assert inspector.id is not None
+    now = services.clock.now()
+    async with services.db.session() as session:
+        assignment = await _own_open(session, assignment_id, inspector, now.date())
+        if isinstance(assignment, Refusal):
+            return assignment
+        if assignment.status is AssignmentStatus.PLANNED:
+            assignment.status = AssignmentStatus.IN_PROGRESS
+            assignment.started_at = now
+            session.add(assignment)
+        await set_chat_state(
+            session=session, staff_id=inspector.id, flow=FLOW_CHECK, ref_id=assignment_id, now=now
+        )
+        return await _view(services, session, assignment)
+
+
+async def answer_current(
+    services: Services,
+    inspector: Staff,
+    assignment_id: int,
+    reply: check_flow.Reply | None,
+    question_id: str | None = None,
+) -> CheckView | Refusal:
+    """Answer (or, with reply None, skip) the current question. A button pressed on an
+    older question (question_id differs) is ignored and the current question shown."""
+    now = services.clock.now()
+    async with services.db.session() as session:
+        assignment = await _own_open(session, assignment_id, inspector, now.date())
+        if isinstance(assignment, Refusal):
+            return assignment
+        item = services.catalog.get(assignment.item_id)
+        answers = read_answers(assignment)
+        question = check_flow.next_question(item, answers)
+        if question is None or (question_id is not None and question_id != question.id):
+            return await _view(services, session, assignment)
+        outcome = (
+            check_flow.skip(item, answers, question)
+            if reply is None
+            else check_flow.accept(
+                item,
+                answers,
+                question,
+                reply,
+                assigned_transfer_points=len(decode_ids(assignment.transfer_point_ids)) or None,
+            )
+        )
+        if isinstance(outcome, check_flow.Rejected):
+            return await _view(services, session, assignment, outcome)
+        write_answers(assignment, outcome)
+        session.add(assignment)
+        return await _view(services, session, assignment)
+
+
+async def redo_check(
+    services: Services, inspector: Staff, assignment_id: int
+) -> CheckView | Refusal:
+    """From the summary: start the answers again from the first question."""
+    now = services.clock.now()
+    async with services.db.session() as session:
+        assignment = await _own_open(session, assignment_id, inspector, now.date())
+        if isinstance(assignment, Refusal):
+            return assignment
+        write_answers(assignment, {})
+        session.add(assignment)
+        return await _view(services, session, assignment)
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    view: CheckView
+    findings: int
+    recheck_day: date | None
+
+
+async def confirm_check(
+    services: Services, inspector: Staff, assignment_id: int
+) -> Confirmed | Refusal:
+    """Finish the check; each problem found opens a corrective action and a re-check."""
+    assert inspector.id is not None
+    now = services.clock.now()
+    async with services.db.session() as session:
+        assignment = await _own_open(session, assignment_id, inspector, now.date())
+        if isinstance(assignment, Refusal):
+            return assignment
+        view = await _view(services, session, assignment)
+        if view.question is not None:
+            return Refusal.UNANSWERED
+        assignment.status = AssignmentStatus.DONE
+        assignment.completed_at = now
+        session.add(assignment)
+        await clear_chat_state(session=session, staff_id=inspector.id)
+        found = check_flow.findings(view.item, view.answers)
+        recheck_day = None
+        if found:
+            recheck_day = await _open_corrective_action(services, session, view, found, now)
+        elif assignment.is_recheck:
+            await close_actions_rechecked_by(session=session, assignment=assignment, now=now)
+        return Confirmed(view, len(found), recheck_day)
+
+
+async def _responsible_person(session: AsyncSession, site_id: int) -> Staff | None:
+    """The site's responsible person: a manager of the site, else its 支局长/主任 (an
+    inspector of the site), else the nearest manager above it."""
+    units = await load_org_units(session=session)
+    for role in (Role.MANAGER, Role.INSPECTOR):
+        posts = [
+            p for p in await list_staff_posts(session=session, role=role) if p.unit_id == site_id
+        ]
+        if posts:
+            return await get_staff(session=session, staff_id=min(p.staff_id for p in posts))
+    managers = await list_staff_posts(session=session, role=Role.MANAGER)
+    chain = escalation_chain(site_id, units, managers)
+    return await get_staff(session=session, staff_id=chain[0][0]) if chain else None
+
+
+async def _open_corrective_action(
+    services: Services,
+    session: AsyncSession,
+    view: CheckView,
+    found: Sequence[str],
+    now: datetime,
+) -> date:
+    assignment = view.assignment
+    assert assignment.id is not None
+    site_id = assignment.target_site_id or assignment.unit_id
+    finding = Finding(
+        assignment_id=assignment.id,
+        item_id=assignment.item_id,
+        site_id=site_id,
+        question_id=",".join(found),
+        description=check_flow.finding_description(view.item, view.answers),
+        created_at=now,
+    )
+    session.add(finding)
+    await session.flush()
+    assert finding.id is not None
+    deadline = services.calendar.add_working_days(now, view.item.fix_days)
+    recheck_day = services.calendar.next_working_day(deadline.date())
+    recheck = Assignment(
+        key=f"recheck:{finding.id}",
+        day=recheck_day,
+        item_id=assignment.item_id,
+        inspector_id=assignment.inspector_id,
+        unit_id=assignment.unit_id,
+        target_site_id=assignment.target_site_id,
+        transfer_point_ids=assignment.transfer_point_ids,
+        status=AssignmentStatus.PLANNED,
+        is_recheck=True,
+    )
+    session.add(recheck)
+    await session.flush()
+    owner = await _responsible_person(session, site_id)
+    session.add(
+        CorrectiveAction(
+            finding_id=finding.id,
+            owner_id=owner.id if owner else None,
+            deadline=deadline,
+            recheck_assignment_id=recheck.id,
+        )
+    )
+    if owner is not None and owner.telegram_user_id is not None:
+        await enqueue_message(
+            session=session,
+            key=f"corrective:{finding.id}",
+            chat_id=owner.telegram_user_id,
+            text=texts.corrective_action_notice(
+                view.item.title, view.site, finding.description, deadline, recheck_day
+            ),
+            now=now,
+        )
+    return recheck_day
+
+
+async def pause_check(services: Services, inspector: Staff) -> bool:
+    """/cancel inside a check: the answers so far stay; /today resumes it."""
+    assert inspector.id is not None
+    async with services.db.session() as session:
+        state = await get_chat_state(session=session, staff_id=inspector.id)
+        if state is None or state.flow != FLOW_CHECK:
+            return False
+        await clear_chat_state(session=session, staff_id=inspector.id)
+        return True
+
+
+async def today_lines(services: Services, inspector: Staff) -> list[TodayLine]:
+    assert inspector.id is not None
+    today = services.clock.now().date()
+    async with services.db.session() as session:
+        names = await unit_names(session=session)
+        return [
+            _line(services, a, names)
+            for a in await list_assignments_on(
+                session=session, day=today, inspector_id=inspector.id
+            )
+        ]
+
+
+async def current_check(services: Services, inspector: Staff) -> int | None:
+    """The assignment the inspector is answering right now, if any."""
+    assert inspector.id is not None
+    async with services.db.session() as session:
+        state = await get_chat_state(session=session, staff_id=inspector.id)
+    return state.ref_id if state is not None and state.flow == FLOW_CHECK else None
+
+
+async def question_at(services: Services, assignment_id: int, index: str) -> str | None:
+    """The id of the question a button was made for (its index in the catalog item)."""
+    async with services.db.session() as session:
+        assignment = await get_assignment(session=session, assignment_id=assignment_id)
+    if assignment is None or not index.isdigit():
+        return None
+    questions = services.catalog.get(assignment.item_id).questions
+    return questions[int(index)].id if int(index) < len(questions) else None

@@ -1,0 +1,510 @@
+"""Complaint use cases: report, confirm and route, answer, re-route, return, claim, escalate.
+
+Each function is one unit of work: it reads and writes through db/, applies the rules of
+scheduler/complaints.py, queues the messages other people must get in the outbox, and
+returns what the caller needs to answer the person who acted. No Telegram here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from nlp.understand import ComplaintReader, ComplaintReading
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import texts
+from bot.buttons import draft_buttons, escalation_buttons, handler_buttons
+from bot.services import Services
+from db.chat_state import clear_chat_state, set_chat_state
+from db.complaints import (
+    EventKind,
+    add_complaint_event,
+    add_labelled_example,
+    claim_due_escalations,
+    get_complaint,
+    list_escalated_staff,
+)
+from db.models import Complaint, ComplaintStatus, Segment, Staff, TransferPoint, Unit
+from db.outbox import enqueue_message
+from db.staff import get_staff, list_staff_posts, load_org_units
+from nlp.categories import Category
+from scheduler.complaints import (
+    StaffPost,
+    answer_deadline,
+    escalation_chain,
+    escalation_time,
+    resolve_handler,
+)
+from scheduler.org import Department, OrgUnit, Role
+
+logger = logging.getLogger(__name__)
+
+FLOW_COMPLAINT_TEXT = "complaint_text"
+FLOW_ANSWER = "complaint_answer"
+FLOW_REROUTE_REASON = "complaint_reroute"
+FLOW_RETURN_REASON = "complaint_return"
+
+
+class Refusal(Enum):
+    NOT_FOUND = "not_found"
+    NOT_YOURS = "not_yours"
+    WRONG_STATE = "wrong_state"
+
+
+@dataclass(frozen=True)
+class ComplaintCard:
+    """A complaint with names resolved, ready for texts.* to render."""
+
+    complaint: Complaint
+    reporter: Staff
+    reporter_unit: str
+    site: str | None
+    segment: str | None
+    transfer_point: str | None
+    handler: Staff | None
+
+
+async def _card(session: AsyncSession, complaint: Complaint) -> ComplaintCard:
+    reporter = await get_staff(session=session, staff_id=complaint.reporter_id)
+    reporter_unit = await session.get(Unit, reporter.unit_id)
+    site = await session.get(Unit, complaint.site_id) if complaint.site_id else None
+    segment = await session.get(Segment, complaint.segment_id) if complaint.segment_id else None
+    point = (
+        await session.get(TransferPoint, complaint.transfer_point_id)
+        if complaint.transfer_point_id
+        else None
+    )
+    handler = await session.get(Staff, complaint.handler_id) if complaint.handler_id else None
+    return ComplaintCard(
+        complaint=complaint,
+        reporter=reporter,
+        reporter_unit=reporter_unit.name if reporter_unit else "",
+        site=site.name if site else None,
+        segment=segment.name if segment else None,
+        transfer_point=point.name if point else None,
+        handler=handler,
+    )
+
+
+def _site_of(reading: ComplaintReading) -> int | None:
+    extraction = reading.extraction
+    for place in (extraction.segment, extraction.transfer_point):
+        if place is not None and place.site_id is not None:
+            return place.site_id
+    return extraction.site.id if extraction.site is not None else None
+
+
+async def report_complaint(
+    services: Services,
+    reader: ComplaintReader,
+    reporter: Staff,
+    text: str,
+    photo_file_id: str | None = None,
+) -> tuple[ComplaintCard, bool]:
+    """Understand the text and keep it as a draft that the reporter confirms or corrects;
+    also says whether the classifier was unsure (the reporter then picks the category)."""
+    assert reporter.id is not None
+    now = services.clock.now()
+    reading = reader.read(text, reporter_site_id=reporter.unit_id)
+    classification, extraction = reading.classification, reading.extraction
+    complaint = Complaint(
+        reporter_id=reporter.id,
+        text=text,
+        photo_file_id=photo_file_id,
+        status=ComplaintStatus.DRAFT,
+        category=classification.category.value,
+        categories=",".join(c.value for c in classification.categories),
+        confidence=classification.confidence,
+        site_id=_site_of(reading),
+        segment_id=extraction.segment.id if extraction.segment else None,
+        transfer_point_id=extraction.transfer_point.id if extraction.transfer_point else None,
+        tracking_numbers=",".join(extraction.tracking_numbers),
+        phones=",".join(extraction.phones),
+        urgent=extraction.urgent,
+        urgency_cues=",".join(extraction.urgency_cues),
+        department=services.settings.routing[classification.category],
+        created_at=now,
+    )
+    async with services.db.session() as session:
+        session.add(complaint)
+        await session.flush()
+        assert complaint.id is not None
+        await add_complaint_event(
+            session=session,
+            complaint_id=complaint.id,
+            kind=EventKind.CREATED,
+            now=now,
+            actor_id=reporter.id,
+            detail=f"confidence={classification.confidence:.2f}",
+        )
+        await clear_chat_state(session=session, staff_id=reporter.id)
+        return await _card(session, complaint), classification.low_confidence
+
+
+async def _own_draft(
+    session: AsyncSession, complaint_id: int, reporter: Staff
+) -> Complaint | Refusal:
+    complaint = await get_complaint(session=session, complaint_id=complaint_id, for_update=True)
+    if complaint is None:
+        return Refusal.NOT_FOUND
+    if complaint.reporter_id != reporter.id:
+        return Refusal.NOT_YOURS
+    if complaint.status is not ComplaintStatus.DRAFT:
+        return Refusal.WRONG_STATE
+    return complaint
+
+
+async def choose_category(
+    services: Services, complaint_id: int, reporter: Staff, category: Category
+) -> ComplaintCard | Refusal:
+    """The reporter corrects or picks the category; the choice becomes a training example."""
+    now = services.clock.now()
+    async with services.db.session() as session:
+        complaint = await _own_draft(session, complaint_id, reporter)
+        if isinstance(complaint, Refusal):
+            return complaint
+        complaint.category = category.value
+        others = [c for c in complaint.categories.split(",") if c and c != category.value]
+        complaint.categories = ",".join([category.value, *others])
+        complaint.confidence = 1.0
+        complaint.department = services.settings.routing[category]
+        session.add(complaint)
+        await add_labelled_example(
+            session=session,
+            text=complaint.text,
+            category=category.value,
+            staff_id=reporter.id,
+            now=now,
+        )
+        return await _card(session, complaint)
+
+
+async def cancel_draft(services: Services, complaint_id: int, reporter: Staff) -> Refusal | None:
+    now = services.clock.now()
+    async with services.db.session() as session:
+        complaint = await _own_draft(session, complaint_id, reporter)
+        if isinstance(complaint, Refusal):
+            return complaint
+        complaint.status = ComplaintStatus.CANCELLED
+        session.add(complaint)
+        await add_complaint_event(
+            session=session,
+            complaint_id=complaint_id,
+            kind=EventKind.CANCELLED,
+            now=now,
+            actor_id=reporter.id,
+        )
+    return None
+
+
+async def _route(
+    services: Services,
+    session: AsyncSession,
+    complaint: Complaint,
+    department: Department,
+    now: datetime,
+) -> Staff | None:
+    """Give the complaint to the nearest handler of the department and tell them."""
+    assert complaint.id is not None
+    units = await load_org_units(session=session)
+    reporter = await get_staff(session=session, staff_id=complaint.reporter_id)
+    start_unit = complaint.site_id or reporter.unit_id
+    handlers = await list_staff_posts(session=session, role=Role.HANDLER)
+    post = resolve_handler(department, start_unit, units, handlers)
+    complaint.department = department
+    complaint.handler_id = post.staff_id if post else None
+    complaint.handler_unit_id = post.unit_id if post else start_unit
+    session.add(complaint)
+    if post is None:
+        logger.warning(
+            "complaint %s: no %s handler above unit %s", complaint.id, department, start_unit
+        )
+        return None
+    handler = await get_staff(session=session, staff_id=post.staff_id)
+    card = await _card(session, complaint)
+    if handler.telegram_user_id is not None:
+        await enqueue_message(
+            session=session,
+            key=f"complaint:{complaint.id}:route:{handler.id}:{now.isoformat()}",
+            chat_id=handler.telegram_user_id,
+            text=texts.complaint_for_handler(card, services.settings.time.tz),
+            buttons=handler_buttons(complaint.id),
+            now=now,
+        )
+    return handler
+
+
+async def confirm_complaint(
+    services: Services, complaint_id: int, reporter: Staff
+) -> ComplaintCard | Refusal:
+    """Route the confirmed complaint and start its answer deadline."""
+    now = services.clock.now()
+    async with services.db.session() as session:
+        complaint = await _own_draft(session, complaint_id, reporter)
+        if isinstance(complaint, Refusal):
+            return complaint
+        category = Category(complaint.category)
+        complaint.status = ComplaintStatus.OPEN
+        complaint.routed_at = now
+        if complaint.deadline is None:
+            days = services.settings.complaints.answer_within(category)
+            complaint.deadline = answer_deadline(now, days, services.calendar)
+            complaint.next_escalation_at = escalation_time(complaint.deadline, 1, services.calendar)
+        handler = await _route(
+            services, session, complaint, services.settings.routing[category], now
+        )
+        await add_complaint_event(
+            session=session,
+            complaint_id=complaint_id,
+            kind=EventKind.ROUTED,
+            now=now,
+            actor_id=reporter.id,
+            detail=f"{complaint.department}→{handler.name if handler else '-'}",
+        )
+        return await _card(session, complaint)
+
+
+def _may_act(complaint: Complaint, staff: Staff, alerted: Sequence[int]) -> bool:
+    return staff.id == complaint.handler_id or staff.id in alerted
+
+
+async def _open_for(session: AsyncSession, complaint_id: int, staff: Staff) -> Complaint | Refusal:
+    complaint = await get_complaint(session=session, complaint_id=complaint_id, for_update=True)
+    if complaint is None:
+        return Refusal.NOT_FOUND
+    alerted = await list_escalated_staff(session=session, complaint_id=complaint_id)
+    if not _may_act(complaint, staff, alerted):
+        return Refusal.NOT_YOURS
+    if complaint.status is not ComplaintStatus.OPEN:
+        return Refusal.WRONG_STATE
+    return complaint
+
+
+async def begin_input(
+    services: Services, complaint_id: int, staff: Staff, flow: str, data: str | None = None
+) -> Refusal | None:
+    """Remember that the person's next message is the answer (or reason) for this complaint."""
+    assert staff.id is not None
+    async with services.db.session() as session:
+        complaint = await _open_for(session, complaint_id, staff)
+        if isinstance(complaint, Refusal):
+            return complaint
+        await set_chat_state(
+            session=session,
+            staff_id=staff.id,
+            flow=flow,
+            ref_id=complaint_id,
+            data=data,
+            now=services.clock.now(),
+        )
+    return None
+
+
+async def answer_complaint(
+    services: Services, complaint_id: int, staff: Staff, answer: str
+) -> Refusal | None:
+    """Store the answer, tell the reporter and send closing notices to everyone alerted."""
+    assert staff.id is not None
+    now = services.clock.now()
+    async with services.db.session() as session:
+        complaint = await _open_for(session, complaint_id, staff)
+        await clear_chat_state(session=session, staff_id=staff.id)
+        if isinstance(complaint, Refusal):
+            return complaint
+        complaint.status = ComplaintStatus.ANSWERED
+        complaint.answer, complaint.answered_by, complaint.answered_at = answer, staff.id, now
+        complaint.next_escalation_at = None
+        session.add(complaint)
+        await add_complaint_event(
+            session=session,
+            complaint_id=complaint_id,
+            kind=EventKind.ANSWERED,
+            now=now,
+            actor_id=staff.id,
+        )
+        reporter = await get_staff(session=session, staff_id=complaint.reporter_id)
+        if reporter.telegram_user_id is not None:
+            await enqueue_message(
+                session=session,
+                key=f"complaint:{complaint_id}:answered:reporter",
+                chat_id=reporter.telegram_user_id,
+                text=texts.complaint_answered_for_reporter(complaint_id, staff.name, answer),
+                now=now,
+            )
+        for alerted_id in await list_escalated_staff(session=session, complaint_id=complaint_id):
+            alerted = await get_staff(session=session, staff_id=alerted_id)
+            if alerted.telegram_user_id is None or alerted.id == staff.id:
+                continue
+            await enqueue_message(
+                session=session,
+                key=f"complaint:{complaint_id}:closed:{alerted_id}",
+                chat_id=alerted.telegram_user_id,
+                text=texts.escalation_closed(complaint_id, staff.name),
+                now=now,
+            )
+    return None
+
+
+async def reroute_complaint(
+    services: Services, complaint_id: int, staff: Staff, department: Department, reason: str
+) -> ComplaintCard | Refusal:
+    """Hand the complaint to another department, recording who and why."""
+    assert staff.id is not None
+    now = services.clock.now()
+    async with services.db.session() as session:
+        complaint = await _open_for(session, complaint_id, staff)
+        await clear_chat_state(session=session, staff_id=staff.id)
+        if isinstance(complaint, Refusal):
+            return complaint
+        previous = complaint.department
+        handler = await _route(services, session, complaint, department, now)
+        await add_complaint_event(
+            session=session,
+            complaint_id=complaint_id,
+            kind=EventKind.REROUTED,
+            now=now,
+            actor_id=staff.id,
+            detail=f"{previous}→{department}→{handler.name if handler else '-'}: {reason}",
+        )
+        return await _card(session, complaint)
+
+
+async def return_complaint(
+    services: Services, complaint_id: int, staff: Staff, reason: str
+) -> Refusal | None:
+    """The handler sends the complaint back to the reporter (not theirs, or facts missing)."""
+    assert staff.id is not None
+    now = services.clock.now()
+    async with services.db.session() as session:
+        complaint = await _open_for(session, complaint_id, staff)
+        await clear_chat_state(session=session, staff_id=staff.id)
+        if isinstance(complaint, Refusal):
+            return complaint
+        complaint.status = ComplaintStatus.DRAFT
+        complaint.handler_id = None
+        complaint.next_escalation_at = None
+        session.add(complaint)
+        await add_complaint_event(
+            session=session,
+            complaint_id=complaint_id,
+            kind=EventKind.RETURNED,
+            now=now,
+            actor_id=staff.id,
+            detail=reason,
+        )
+        card = await _card(session, complaint)
+        if card.reporter.telegram_user_id is not None:
+            await enqueue_message(
+                session=session,
+                key=f"complaint:{complaint_id}:returned:{now.isoformat()}",
+                chat_id=card.reporter.telegram_user_id,
+                text=texts.complaint_returned(card, staff.name, reason),
+                buttons=draft_buttons(complaint_id),
+                now=now,
+            )
+    return None
+
+
+async def claim_complaint(
+    services: Services, complaint_id: int, manager: Staff
+) -> ComplaintCard | Refusal:
+    """An alerted manager takes the complaint over: they become its handler."""
+    assert manager.id is not None
+    now = services.clock.now()
+    async with services.db.session() as session:
+        complaint = await _open_for(session, complaint_id, manager)
+        if isinstance(complaint, Refusal):
+            return complaint
+        complaint.handler_id = manager.id
+        session.add(complaint)
+        await add_complaint_event(
+            session=session,
+            complaint_id=complaint_id,
+            kind=EventKind.CLAIMED,
+            now=now,
+            actor_id=manager.id,
+        )
+        return await _card(session, complaint)
+
+
+async def escalate_overdue(services: Services) -> int:
+    """Alert the next level for every complaint whose escalation is due; returns how many
+    alerts were queued. Safe to run on several instances at once (rows are claimed)."""
+    now = services.clock.now()
+    queued = 0
+    async with services.db.session() as session:
+        due = await claim_due_escalations(session=session, now=now)
+        if not due:
+            return 0
+        units = await load_org_units(session=session)
+        managers = await list_staff_posts(session=session, role=Role.MANAGER)
+        for complaint in due:
+            queued += await _escalate_one(services, session, complaint, units, managers, now)
+    return queued
+
+
+async def _escalate_one(
+    services: Services,
+    session: AsyncSession,
+    complaint: Complaint,
+    units: Mapping[int, OrgUnit],
+    managers: Sequence[StaffPost],
+    now: datetime,
+) -> int:
+    """Send every level that is due (several after downtime), each recipient once."""
+    assert complaint.id is not None and complaint.deadline is not None
+    reporter = await get_staff(session=session, staff_id=complaint.reporter_id)
+    chain = escalation_chain(complaint.handler_unit_id or reporter.unit_id, units, managers)
+    card = await _card(session, complaint)
+    overdue = services.calendar.working_time_between(complaint.deadline, now)
+    queued = 0
+    while complaint.next_escalation_at is not None and complaint.next_escalation_at <= now:
+        level = complaint.escalation_level + 1
+        if level > len(chain):
+            complaint.next_escalation_at = None
+            break
+        for manager_id in chain[level - 1]:
+            manager = await get_staff(session=session, staff_id=manager_id)
+            await add_complaint_event(
+                session=session,
+                complaint_id=complaint.id,
+                kind=EventKind.ESCALATED,
+                now=now,
+                actor_id=manager_id,
+                detail=f"level {level}",
+            )
+            if manager.telegram_user_id is None:
+                continue
+            queued += await enqueue_message(
+                session=session,
+                key=f"escalation:{complaint.id}:{level}:{manager_id}",
+                chat_id=manager.telegram_user_id,
+                text=texts.escalation_alert(
+                    card,
+                    level,
+                    overdue,
+                    services.settings.time.tz,
+                    services.settings.calendar.day_hours,
+                ),
+                buttons=escalation_buttons(complaint.id),
+                now=now,
+            )
+        complaint.escalation_level = level
+        complaint.next_escalation_at = (
+            escalation_time(complaint.deadline, level + 1, services.calendar)
+            if level < len(chain)
+            else None
+        )
+    session.add(complaint)
+    return queued
+
+
+async def check_may_handle(services: Services, complaint_id: int, staff: Staff) -> Refusal | None:
+    """Whether the person may act on the open complaint (before showing them choices)."""
+    async with services.db.session() as session:
+        complaint = await _open_for(session, complaint_id, staff)
+    return complaint if isinstance(complaint, Refusal) else None

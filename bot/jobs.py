@@ -1,0 +1,35 @@
+"""Scheduled work. One repeating job ("tick") runs everything that is due; each step is
+idempotent and checks the database, so a restart or a second instance neither misses nor
+repeats anything, and tests can run a tick at any clock time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.checks import close_day, plan_and_push, remind_unfinished
+from bot.complaints import escalate_overdue
+from bot.context import BotContext
+from bot.services import Services
+
+logger = logging.getLogger(__name__)
+
+TICK_JOB = "tick"
+TICK_SECONDS = 60
+
+Step = Callable[[Services], Awaitable[object]]
+# Closing yesterday comes before planning today: the planner must see the misses.
+STEPS: tuple[Step, ...] = (close_day, plan_and_push, remind_unfinished, escalate_overdue)
+
+
+async def run_due_work(services: Services) -> None:
+    """Run every step once; one failing step is logged and does not stop the others."""
+    for step in STEPS:
+        try:
+            await step(services)
+        except Exception:
+            logger.exception("scheduled step %s failed", step.__name__)
+
+
+async def tick(context: BotContext) -> None:
+    await run_due_work(context.services)

@@ -1,0 +1,47 @@
+"""Builds the complaint reader from the shipped corpus, the reporters' own labelled
+examples and the organisation's place names; keeps the names fresh after re-imports."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from nlp.extract import OrgNames, Place
+from nlp.understand import ComplaintReader
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.complaints import list_labelled_examples, place_names
+from db.session import Database
+from nlp.categories import Category
+from nlp.corpus import LabelledExample
+from scheduler.org import Level
+
+logger = logging.getLogger(__name__)
+
+
+async def load_org_names(session: AsyncSession) -> OrgNames:
+    units, segments, points = await place_names(session=session)
+    return OrgNames(
+        sites=tuple(
+            Place(id=u.id, name=u.name, site_id=u.id)
+            for u in units
+            if u.id is not None and u.level is Level.SITE
+        ),
+        segments=tuple(
+            Place(id=s.id, name=s.name, site_id=s.site_id) for s in segments if s.id is not None
+        ),
+        transfer_points=tuple(
+            Place(id=p.id, name=p.name, site_id=p.site_id) for p in points if p.id is not None
+        ),
+    )
+
+
+async def build_reader(database: Database) -> ComplaintReader:
+    async with database.session() as session:
+        stored = await list_labelled_examples(session=session)
+        names = await load_org_names(session)
+    extra = [LabelledExample(text=e.text, categories=(Category(e.category),)) for e in stored]
+    # jieba's dictionary load and the training take about a second: keep the loop free.
+    reader = await asyncio.to_thread(ComplaintReader.build, extra_examples=extra, names=names)
+    logger.info("complaint reader ready: %d extra examples, %d sites", len(extra), len(names.sites))
+    return reader

@@ -1,0 +1,158 @@
+"""Assignments (the day's checks), their answers, findings and corrective actions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import Assignment, AssignmentStatus, CorrectiveAction, Staff, TransferPoint, Unit
+from db.staff import load_org_units
+from scheduler.check_flow import Answers
+from scheduler.org import OrgInspector, OrgSnapshot, OrgTransferPoint, Role
+from scheduler.planner import AssignmentStatus as PlannedStatus
+from scheduler.planner import HistoryEntry, PlannedAssignment
+
+UNFINISHED = (AssignmentStatus.PLANNED, AssignmentStatus.IN_PROGRESS)
+
+
+def encode_ids(ids: Sequence[int]) -> str:
+    return ",".join(str(i) for i in ids)
+
+
+def decode_ids(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part)
+
+
+def read_answers(assignment: Assignment) -> dict[str, str | int | None]:
+    loaded: dict[str, str | int | None] = json.loads(assignment.answers)
+    return loaded
+
+
+def write_answers(assignment: Assignment, answers: Answers) -> None:
+    assignment.answers = json.dumps(dict(answers), ensure_ascii=False)
+
+
+async def load_org_snapshot(*, session: AsyncSession) -> OrgSnapshot:
+    units = await load_org_units(session=session)
+    points = (await session.exec(select(TransferPoint))).all()
+    inspectors = (await session.exec(select(Staff).where(Staff.role == Role.INSPECTOR))).all()
+    return OrgSnapshot(
+        units=tuple(units[key] for key in sorted(units)),
+        transfer_points=tuple(
+            OrgTransferPoint(id=p.id, name=p.name, site_id=p.site_id)
+            for p in sorted(points, key=lambda p: p.id or 0)
+            if p.id is not None
+        ),
+        inspectors=tuple(
+            OrgInspector(staff_id=s.id, unit_id=s.unit_id)
+            for s in sorted(inspectors, key=lambda s: s.id or 0)
+            if s.id is not None
+        ),
+    )
+
+
+_HISTORY_STATUS = {
+    AssignmentStatus.PLANNED: PlannedStatus.PLANNED,
+    AssignmentStatus.IN_PROGRESS: PlannedStatus.PLANNED,
+    AssignmentStatus.DONE: PlannedStatus.DONE,
+    AssignmentStatus.MISSED: PlannedStatus.MISSED,
+}
+
+
+async def list_history(*, session: AsyncSession, since: date, before: date) -> list[HistoryEntry]:
+    """Planned checks (not re-checks) in [since, before), as the planner's history."""
+    statement = (
+        select(Assignment)
+        .where(col(Assignment.day) >= since, col(Assignment.day) < before)
+        .where(col(Assignment.is_recheck).is_(False))
+        .order_by(col(Assignment.day), col(Assignment.id))
+    )
+    return [
+        HistoryEntry(
+            day=a.day,
+            item_id=a.item_id,
+            inspector_id=a.inspector_id,
+            target_site_id=a.target_site_id,
+            status=_HISTORY_STATUS[a.status],
+            transfer_point_ids=decode_ids(a.transfer_point_ids),
+            unit_id=a.unit_id,
+        )
+        for a in (await session.exec(statement)).all()
+    ]
+
+
+async def insert_planned(*, session: AsyncSession, planned: Sequence[PlannedAssignment]) -> None:
+    """Store the plan; keys already stored are left alone (planning twice adds nothing)."""
+    if not planned:
+        return
+    assert session.bind is not None
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    rows = [
+        {
+            "key": p.key,
+            "day": p.day,
+            "item_id": p.item_id,
+            "inspector_id": p.inspector_id,
+            "unit_id": p.unit_id,
+            "target_site_id": p.target_site_id,
+            "transfer_point_ids": encode_ids(p.transfer_point_ids),
+            "status": AssignmentStatus.PLANNED,
+            "is_recheck": False,
+            "answers": "{}",
+        }
+        for p in planned
+    ]
+    # Chunks keep each statement under SQLite's bound-parameter limit.
+    for start in range(0, len(rows), 500):
+        statement = insert(Assignment).values(rows[start : start + 500])
+        await session.exec(statement.on_conflict_do_nothing(index_elements=["key"]))  # type: ignore[call-overload]
+
+
+async def list_assignments_on(
+    *, session: AsyncSession, day: date, inspector_id: int | None = None
+) -> Sequence[Assignment]:
+    statement = select(Assignment).where(Assignment.day == day)
+    if inspector_id is not None:
+        statement = statement.where(Assignment.inspector_id == inspector_id)
+    return (await session.exec(statement.order_by(col(Assignment.id)))).all()
+
+
+async def list_unfinished_until(*, session: AsyncSession, day: date) -> Sequence[Assignment]:
+    """Unfinished assignments of `day` and before (earlier ones if a close was missed)."""
+    statement = (
+        select(Assignment)
+        .where(col(Assignment.day) <= day, col(Assignment.status).in_(UNFINISHED))
+        .order_by(col(Assignment.day), col(Assignment.id))
+        .with_for_update()
+    )
+    return (await session.exec(statement)).all()
+
+
+async def get_assignment(
+    *, session: AsyncSession, assignment_id: int, for_update: bool = False
+) -> Assignment | None:
+    statement = select(Assignment).where(Assignment.id == assignment_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.exec(statement)).first()
+
+
+async def unit_names(*, session: AsyncSession) -> dict[int, str]:
+    return {u.id: u.name for u in (await session.exec(select(Unit))).all() if u.id is not None}
+
+
+async def close_actions_rechecked_by(
+    *, session: AsyncSession, assignment: Assignment, now: datetime
+) -> None:
+    """A re-check found nothing: the corrective actions it re-checked are closed."""
+    statement = select(CorrectiveAction).where(
+        CorrectiveAction.recheck_assignment_id == assignment.id
+    )
+    for action in (await session.exec(statement)).all():
+        action.closed_at = now
+        session.add(action)

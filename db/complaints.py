@@ -1,0 +1,132 @@
+"""Complaints, their history and the examples reporters labelled."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import (
+    Complaint,
+    ComplaintEvent,
+    ComplaintStatus,
+    LabelledExample,
+    Segment,
+    TransferPoint,
+    Unit,
+)
+
+
+class EventKind:
+    CREATED = "created"
+    ROUTED = "routed"
+    REROUTED = "rerouted"
+    RETURNED = "returned"
+    ESCALATED = "escalated"
+    CLAIMED = "claimed"
+    ANSWERED = "answered"
+    CANCELLED = "cancelled"
+
+
+async def add_complaint_event(
+    *,
+    session: AsyncSession,
+    complaint_id: int,
+    kind: str,
+    now: datetime,
+    actor_id: int | None = None,
+    detail: str = "",
+) -> None:
+    session.add(
+        ComplaintEvent(
+            complaint_id=complaint_id, kind=kind, actor_id=actor_id, detail=detail, at=now
+        )
+    )
+    await session.flush()
+
+
+async def get_complaint(
+    *, session: AsyncSession, complaint_id: int, for_update: bool = False
+) -> Complaint | None:
+    statement = select(Complaint).where(Complaint.id == complaint_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.exec(statement)).first()
+
+
+async def list_complaint_events(
+    *, session: AsyncSession, complaint_id: int
+) -> Sequence[ComplaintEvent]:
+    statement = (
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == complaint_id)
+        .order_by(col(ComplaintEvent.id))
+    )
+    return (await session.exec(statement)).all()
+
+
+async def list_escalated_staff(*, session: AsyncSession, complaint_id: int) -> list[int]:
+    """Everyone who received an escalation alert for the complaint (for closing notices)."""
+    events = await list_complaint_events(session=session, complaint_id=complaint_id)
+    alerted: list[int] = []
+    for event in events:
+        escalated = event.kind == EventKind.ESCALATED and event.actor_id is not None
+        if escalated and event.actor_id not in alerted:
+            alerted.append(event.actor_id)
+    return alerted
+
+
+async def claim_due_escalations(
+    *, session: AsyncSession, now: datetime, limit: int = 500
+) -> Sequence[Complaint]:
+    """Open complaints whose next escalation is due, locked for this instance (on PostgreSQL
+    a second instance skips them; SQLite runs a single instance)."""
+    statement = (
+        select(Complaint)
+        .where(Complaint.status == ComplaintStatus.OPEN)
+        .where(col(Complaint.next_escalation_at) <= now)
+        .order_by(col(Complaint.next_escalation_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.exec(statement)).all()
+
+
+async def list_overdue_complaints(
+    *, session: AsyncSession, now: datetime, unit_ids: Sequence[int] | None
+) -> Sequence[Complaint]:
+    """Open complaints past their deadline, oldest deadline first; scoped to sites/handlers
+    in unit_ids when given."""
+    statement = (
+        select(Complaint)
+        .where(Complaint.status == ComplaintStatus.OPEN)
+        .where(col(Complaint.deadline) <= now)
+        .order_by(col(Complaint.deadline))
+    )
+    rows = (await session.exec(statement)).all()
+    if unit_ids is None:
+        return rows
+    scope = set(unit_ids)
+    return [c for c in rows if c.site_id in scope or c.handler_unit_id in scope]
+
+
+async def add_labelled_example(
+    *, session: AsyncSession, text: str, category: str, staff_id: int | None, now: datetime
+) -> None:
+    session.add(LabelledExample(text=text, category=category, staff_id=staff_id, created_at=now))
+    await session.flush()
+
+
+async def list_labelled_examples(*, session: AsyncSession) -> Sequence[LabelledExample]:
+    return (await session.exec(select(LabelledExample).order_by(col(LabelledExample.id)))).all()
+
+
+async def place_names(
+    *, session: AsyncSession
+) -> tuple[Sequence[Unit], Sequence[Segment], Sequence[TransferPoint]]:
+    sites = (await session.exec(select(Unit))).all()
+    segments = (await session.exec(select(Segment))).all()
+    points = (await session.exec(select(TransferPoint))).all()
+    return sites, segments, points

@@ -1,0 +1,20 @@
+"""Once-only scheduled work: the first instance to insert a key does the work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import JobRun
+
+
+async def claim_job(*, session: AsyncSession, key: str, now: datetime) -> bool:
+    """True for the one caller that claims `key`; the work must happen in the same
+    transaction, so a crash before commit leaves the key free for the next try."""
+    assert session.bind is not None
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(JobRun).values(key=key, started_at=now).on_conflict_do_nothing()
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return bool(result.rowcount)

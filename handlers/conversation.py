@@ -1,0 +1,72 @@
+"""Plain messages: whatever the bot asked for last (kept in the database) gets the message;
+with nothing pending, a text is a new complaint report."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+
+from bot import texts
+from bot.checks import FLOW_CHECK, pause_check
+from bot.context import BotContext
+from db.chat_state import clear_chat_state, get_chat_state
+from handlers import checks, complaints
+
+
+async def on_message(update: Update, context: BotContext) -> None:
+    """Routes a text or photo to the pending question, or reads it as a complaint."""
+    message = update.effective_message
+    assert message is not None
+    staff = context.registered_staff
+    assert staff.id is not None
+    async with context.services.db.session() as session:
+        state = await get_chat_state(session=session, staff_id=staff.id)
+    if state is not None and state.flow == FLOW_CHECK and state.ref_id is not None:
+        await checks.on_flow_message(message, context, state.ref_id)
+        return
+    if state is not None and state.flow in complaints.FLOWS:
+        await complaints.on_flow_text(message, context, state)
+        return
+    text = message.text or message.caption
+    if not text:
+        await message.reply_text(texts.PHOTO_NEEDS_CAPTION)
+        return
+    photo = message.photo[-1].file_id if message.photo else None
+    await complaints.report(message, context, text, photo)
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    """/cancel: drops the pending question; nothing already saved is lost."""
+    assert update.effective_message is not None
+    staff = context.registered_staff
+    assert staff.id is not None
+    if await pause_check(context.services, staff):
+        await update.effective_message.reply_text(texts.CHECK_PAUSED)
+        return
+    async with context.services.db.session() as session:
+        await clear_chat_state(session=session, staff_id=staff.id)
+    await update.effective_message.reply_text(texts.INPUT_CANCELLED)
+
+
+async def unsupported(update: Update, context: BotContext) -> None:
+    """Stickers, voice, locations …: says what the bot understands."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(texts.UNSUPPORTED_MESSAGE)
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    new_messages = filters.UpdateType.MESSAGE
+    return [
+        CommandHandler("cancel", cancel),
+        MessageHandler(
+            new_messages & (filters.TEXT | filters.PHOTO) & ~filters.COMMAND, on_message
+        ),
+        MessageHandler(new_messages & filters.COMMAND, unknown_command),
+        MessageHandler(new_messages, unsupported),
+    ]
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """An unknown /command: points to /help."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)

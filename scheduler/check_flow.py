@@ -1,0 +1,151 @@
+"""The check conversation as plain rules: which question comes next, whether a reply is a
+valid answer to it, and what the inspector confirms at the end. No Telegram, no database.
+
+Answers are a mapping question id → value; a skipped optional question maps to None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from scheduler.catalog import AnswerValue, CatalogItem, Question, QuestionType
+from scheduler.sampling import SampleShortfall, check_sample
+
+Answers = Mapping[str, AnswerValue | None]
+
+YES, NO = "yes", "no"
+# What inspectors actually type instead of pressing the buttons.
+YES_WORDS = frozenset({"是", "是的", "有", "对", "y", "yes", "1"})
+NO_WORDS = frozenset({"否", "不是", "没有", "无", "不", "n", "no", "0"})
+
+
+class Problem(StrEnum):
+    NOT_A_NUMBER = "not_a_number"
+    OUT_OF_RANGE = "out_of_range"
+    NOT_AN_OPTION = "not_an_option"
+    TEXT_EXPECTED = "text_expected"
+    PHOTO_EXPECTED = "photo_expected"
+    EMPTY = "empty"
+    NOT_SKIPPABLE = "not_skippable"
+    SAMPLE = "sample"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the inspector sent: typed text, a photo (Telegram file id) or a button value."""
+
+    text: str | None = None
+    photo_file_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    problem: Problem
+    question: Question
+    shortfall: SampleShortfall | None = None
+
+
+def given(answers: Answers) -> dict[str, AnswerValue]:
+    """The answers actually given (skipped questions left out), as the catalog rules want."""
+    return {key: value for key, value in answers.items() if value is not None}
+
+
+def asked_questions(item: CatalogItem, answers: Answers) -> list[Question]:
+    """The questions that apply given the answers so far, in catalog order."""
+    values = given(answers)
+    return [q for q in item.questions if item.is_asked(q, values)]
+
+
+def next_question(item: CatalogItem, answers: Answers) -> Question | None:
+    return next((q for q in asked_questions(item, answers) if q.id not in answers), None)
+
+
+def progress(item: CatalogItem, answers: Answers) -> tuple[int, int]:
+    """(answered, applicable) questions: what "3/5" in /today shows."""
+    applicable = asked_questions(item, answers)
+    return sum(q.id in answers for q in applicable), len(applicable)
+
+
+def _value(question: Question, reply: Reply) -> AnswerValue | Problem:
+    if question.type is QuestionType.PHOTO:
+        return reply.photo_file_id if reply.photo_file_id else Problem.PHOTO_EXPECTED
+    if reply.text is None:
+        return Problem.TEXT_EXPECTED
+    text = reply.text.strip()
+    if not text:
+        return Problem.EMPTY
+    match question.type:
+        case QuestionType.YES_NO:
+            lowered = text.lower()
+            if lowered in YES_WORDS:
+                return YES
+            if lowered in NO_WORDS:
+                return NO
+            return Problem.NOT_AN_OPTION
+        case QuestionType.CHOICE:
+            if text in question.options:
+                return text
+            if text.isdigit() and 1 <= int(text) <= len(question.options):
+                return question.options[int(text) - 1]
+            return Problem.NOT_AN_OPTION
+        case QuestionType.INTEGER:
+            digits = text.replace(",", "").replace("，", "")
+            if not digits.lstrip("-").isdigit():
+                return Problem.NOT_A_NUMBER
+            number = int(digits)
+            low = question.min if question.min is not None else 0
+            if number < low or (question.max is not None and number > question.max):
+                return Problem.OUT_OF_RANGE
+            return number
+    return text
+
+
+def accept(
+    item: CatalogItem,
+    answers: Answers,
+    question: Question,
+    reply: Reply,
+    *,
+    assigned_transfer_points: int | None = None,
+) -> dict[str, AnswerValue | None] | Rejected:
+    """The answers with this reply added, or why the reply is refused (re-ask the question).
+
+    Later answers that no longer apply (an earlier answer changed the path) are dropped.
+    """
+    value = _value(question, reply)
+    if isinstance(value, Problem):
+        return Rejected(value, question)
+    updated = {**answers, question.id: value}
+    shortfall = check_sample(
+        item, given(updated), assigned_transfer_points=assigned_transfer_points
+    )
+    if shortfall is not None and shortfall.question_id == question.id:
+        return Rejected(Problem.SAMPLE, question, shortfall)
+    applicable = {q.id for q in asked_questions(item, updated)}
+    return {key: val for key, val in updated.items() if key in applicable}
+
+
+def skip(
+    item: CatalogItem, answers: Answers, question: Question
+) -> dict[str, AnswerValue | None] | Rejected:
+    if not question.optional:
+        return Rejected(Problem.NOT_SKIPPABLE, question)
+    return {**answers, question.id: None}
+
+
+def findings(item: CatalogItem, answers: Answers) -> tuple[str, ...]:
+    """Ids of the questions whose answers mean a problem was found."""
+    return item.findings(given(answers))
+
+
+def finding_description(item: CatalogItem, answers: Answers) -> str:
+    """The free-text answers of the check, joined: what the corrective action is about."""
+    texts = [
+        str(value)
+        for question in asked_questions(item, answers)
+        if question.type in (QuestionType.TEXT, QuestionType.CHOICE)
+        and (value := answers.get(question.id)) is not None
+    ]
+    return "；".join(texts)
