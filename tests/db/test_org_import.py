@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,12 +11,13 @@ from db.session import Database
 from scheduler.org import Area, Department, Level, Role, SiteKind
 from tests.conftest import SAMPLE_ORG
 
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 HEADER = "type,code,name,parent,level,kind,area,role,department,phone\n"
 
 
 async def import_file(database: Database, path: Path) -> None:
     async with database.session() as session:
-        await import_org(read_org_file(path), session=session)
+        await import_org(read_org_file(path), session=session, now=NOW)
 
 
 async def table_counts(database: Database) -> dict[str, int]:
@@ -43,10 +45,10 @@ def write(tmp_path: Path, body: str, name: str = "org.csv", encoding: str = "utf
 
 async def test_sample_imported_twice_gives_the_same_rows(database: Database) -> None:
     async with database.session() as session:
-        first = await import_org(read_org_file(SAMPLE_ORG), session=session)
+        first = await import_org(read_org_file(SAMPLE_ORG), session=session, now=NOW)
     counts, rows = await table_counts(database), await all_rows(database)
     async with database.session() as session:
-        second = await import_org(read_org_file(SAMPLE_ORG), session=session)
+        second = await import_org(read_org_file(SAMPLE_ORG), session=session, now=NOW)
     assert counts == {"Unit": 12, "Segment": 7, "TransferPoint": 8, "Staff": 16}
     assert await table_counts(database) == counts
     assert await all_rows(database) == rows
