@@ -1,0 +1,241 @@
+"""Complaint text → categories with a confidence: a TF-IDF + logistic regression model over
+jieba words and character n-grams, combined with keyword-rule evidence."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from nlp.categories import Category
+from nlp.corpus import LabelledExample
+from nlp.rules import KeywordRules, describe
+from nlp.segmenter import Segmenter
+from nlp.text import mask_numbers, negated_spans, normalize
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LOW_CONFIDENCE = 0.5
+RANDOM_STATE = 0
+
+# How much one unit of rule evidence moves a category's log-odds. Rules are precise but
+# narrow; the model generalises but is easily swayed by topic words, so both count.
+_RULE_WEIGHT = 0.9
+# A second problem must be both plausible and backed by a keyword of its own.
+_STATED_MIN_PROBABILITY = 0.005
+_STATED_MIN_EVIDENCE = 1.5
+_MAX_CATEGORIES = 3
+_UNBACKED_MIN_CONFIDENCE = 0.7
+# Two-problem training lines teach the model their secondary category at a lower weight.
+_SECONDARY_SAMPLE_WEIGHT = 0.4
+_NEGATED_PREFIX = "NOT_"
+_CHAR_NGRAMS = (1, 2, 3)
+_PUNCTUATION_RE = re.compile(r"[\W_]+")
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The categories of a complaint, primary first, and how sure the classifier is."""
+
+    category: Category
+    categories: tuple[Category, ...]
+    confidence: float
+    low_confidence: bool
+    # Every category with its probability, best first: what to offer when unsure.
+    ranking: tuple[tuple[Category, float], ...]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    text: str
+    negated: list[tuple[int, int]]
+    features: list[str]
+    known_words: int
+
+
+def _features_as_is(doc: list[str]) -> list[str]:
+    return doc
+
+
+class ComplaintClassifier:
+    """Trained once at start-up (well under a second); `classify` is pure and thread-safe
+    as long as the segmenter's names are not being replaced at the same moment."""
+
+    def __init__(
+        self,
+        *,
+        segmenter: Segmenter,
+        rules: KeywordRules,
+        vectorizer: TfidfVectorizer,
+        model: LogisticRegression,
+        low_confidence: float,
+    ) -> None:
+        self._segmenter = segmenter
+        self._rules = rules
+        self._vectorizer = vectorizer
+        self._model = model
+        self._classes = tuple(Category(code) for code in model.classes_)
+        self._vocabulary: dict[str, int] = vectorizer.vocabulary_
+        self.low_confidence = low_confidence
+
+    @property
+    def categories(self) -> tuple[Category, ...]:
+        """The categories the model has seen (all of them with the shipped corpus)."""
+        return self._classes
+
+    @classmethod
+    def train(
+        cls,
+        examples: Iterable[LabelledExample],
+        *,
+        segmenter: Segmenter,
+        rules: KeywordRules | None = None,
+        low_confidence: float = DEFAULT_LOW_CONFIDENCE,
+    ) -> ComplaintClassifier:
+        """Fit on `examples` (the corpus plus reporters' confirmed choices)."""
+        started = time.perf_counter()
+        docs: list[list[str]] = []
+        targets: list[str] = []
+        weights: list[float] = []
+        for example in examples:
+            features = _prepare(example.text, segmenter, None).features
+            for rank, category in enumerate(example.categories):
+                docs.append(features)
+                targets.append(category.value)
+                weights.append(1.0 if rank == 0 else _SECONDARY_SAMPLE_WEIGHT)
+        if len(set(targets)) < 2:
+            raise ValueError("training needs examples of at least two categories")
+        vectorizer = TfidfVectorizer(
+            analyzer=_features_as_is, sublinear_tf=True, min_df=1, dtype=np.float64
+        )
+        matrix = vectorizer.fit_transform(docs)
+        model = LogisticRegression(
+            C=8.0, solver="newton-cg", max_iter=500, random_state=RANDOM_STATE
+        )
+        model.fit(matrix, targets, sample_weight=np.asarray(weights))
+        logger.info(
+            "complaint classifier trained on %d rows, %d features in %.2f s",
+            len(docs),
+            len(vectorizer.vocabulary_),
+            time.perf_counter() - started,
+        )
+        return cls(
+            segmenter=segmenter,
+            rules=rules if rules is not None else KeywordRules.load(),
+            vectorizer=vectorizer,
+            model=model,
+            low_confidence=low_confidence,
+        )
+
+    def classify(self, text: str) -> Classification:
+        return self.classify_many([text])[0]
+
+    def classify_many(self, texts: Sequence[str]) -> list[Classification]:
+        """Classify several texts in one model call (faster per text than one by one)."""
+        if not texts:
+            return []
+        prepared = [_prepare(text, self._segmenter, self._vocabulary) for text in texts]
+        matrix = self._vectorizer.transform([p.features for p in prepared])
+        probabilities = self._model.predict_proba(matrix)
+        return [self._decide(p, row) for p, row in zip(prepared, probabilities, strict=True)]
+
+    def _decide(self, prepared: _Prepared, probabilities: np.ndarray) -> Classification:
+        evidence = self._rules.evidence(prepared.text, prepared.negated)
+        logits = [
+            math.log(max(float(p), 1e-9)) + _RULE_WEIGHT * evidence.score(category)
+            for category, p in zip(self._classes, probabilities, strict=True)
+        ]
+        top = max(logits)
+        exp = [math.exp(value - top) for value in logits]
+        total = sum(exp)
+        probability = {
+            category: value / total for category, value in zip(self._classes, exp, strict=True)
+        }
+        ranking = sorted(probability.items(), key=lambda pair: (-pair[1], pair[0].value))
+        best = ranking[0][0]
+        # The problems a text states outright: plausible and named by a keyword of their own.
+        stated = [
+            category
+            for category, p in ranking
+            if category in evidence.first_clause
+            and evidence.score(category) >= _STATED_MIN_EVIDENCE
+            and (category == best or p >= _STATED_MIN_PROBABILITY)
+        ][:_MAX_CATEGORIES]
+        if len(stated) >= 2 and best in stated:
+            # Bag-of-words cannot tell which problem is the main one; complainants name it
+            # first and add the others in later clauses (而且/还/另外). Within one clause
+            # the model's ranking stands (stated is already in ranking order).
+            ordered = sorted(stated, key=lambda category: evidence.first_clause[category])
+            categories = tuple(ordered)
+            confidence = sum(probability[category] for category in categories)
+        else:
+            categories = (best,)
+            confidence = probability[best]
+        # Real complaints nearly always name their problem with a keyword; without one
+        # ("今天天气不错") only a clear vote of the model counts.
+        keyword_backed = evidence.score(categories[0]) > 0
+        unfamiliar = not keyword_backed and (
+            confidence < _UNBACKED_MIN_CONFIDENCE or prepared.known_words < 2
+        )
+        low = confidence < self.low_confidence or unfamiliar
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "classified %r as %s (%.2f); rules: %s",
+                prepared.text,
+                "+".join(c.value for c in categories),
+                confidence,
+                describe(evidence.scores),
+            )
+        return Classification(
+            category=categories[0],
+            categories=categories,
+            confidence=round(min(confidence, 1.0), 4),
+            low_confidence=low,
+            ranking=tuple((category, round(p, 4)) for category, p in ranking),
+        )
+
+    def rule_hits(self, text: str) -> list[tuple[Category, str, bool]]:
+        """(category, matched text, denied) for each keyword in `text`: for explaining."""
+        prepared = _prepare(text, self._segmenter, None)
+        return [
+            (hit.category, hit.text, hit.negated)
+            for hit in self._rules.hits(prepared.text, prepared.negated)
+        ]
+
+
+def _prepare(text: str, segmenter: Segmenter, vocabulary: dict[str, int] | None) -> _Prepared:
+    masked = mask_numbers(normalize(text).lower())
+    negated = negated_spans(masked)
+    words: list[str] = []
+    for word, start, end in segmenter.tokenize(masked):
+        if _PUNCTUATION_RE.fullmatch(word):
+            continue
+        denied = any(start < n_end and n_start < end for n_start, n_end in negated)
+        words.append(_NEGATED_PREFIX + word if denied else word)
+    features = list(words)
+    features.extend(f"{a} {b}" for a, b in pairwise(words))
+    # Characters of a denied clause would otherwise vote for the denied category.
+    chars = list(masked)
+    for n_start, n_end in negated:
+        chars[n_start:n_end] = [" "] * (n_end - n_start)
+    char_text = "".join(chars)
+    for size in _CHAR_NGRAMS:
+        for i in range(len(char_text) - size + 1):
+            gram = char_text[i : i + size]
+            if " " not in gram and not _PUNCTUATION_RE.fullmatch(gram):
+                features.append("c:" + gram)
+    known = 0
+    if vocabulary is not None:
+        known = sum(1 for word in set(words) if len(word) >= 2 and word in vocabulary)
+    return _Prepared(text=masked, negated=negated, features=features, known_words=known)
+
+
+__all__ = ["DEFAULT_LOW_CONFIDENCE", "Classification", "ComplaintClassifier"]

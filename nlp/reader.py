@@ -1,0 +1,141 @@
+"""What the bot holds: segmenter, classifier and organisation names behind one call."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nlp.categories import Category
+from nlp.classifier import DEFAULT_LOW_CONFIDENCE, Classification, ComplaintClassifier
+from nlp.corpus import LabelledExample, load_corpus
+from nlp.entities import Extraction, OrgNames, Place, UrgencyCues, extract, mask_phone
+from nlp.rules import KeywordRules
+from nlp.segmenter import Segmenter
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ComplaintReading:
+    """A complaint as understood: what it is about and what it names."""
+
+    classification: Classification
+    extraction: Extraction
+
+    @property
+    def category(self) -> Category:
+        return self.classification.category
+
+    def to_json_dict(self) -> dict[str, object]:
+        """A JSON-ready summary to store with the complaint. Phone numbers are masked:
+        the full numbers stay in the complaint text, which has its own access rules."""
+        c, e = self.classification, self.extraction
+        return {
+            "category": c.category.value,
+            "categories": [category.value for category in c.categories],
+            "confidence": c.confidence,
+            "low_confidence": c.low_confidence,
+            "site": _place_json(e.site),
+            "segment": _place_json(e.segment),
+            "transfer_point": _place_json(e.transfer_point),
+            "tracking_numbers": list(e.tracking_numbers),
+            "phones": [mask_phone(phone) for phone in e.phones],
+            "urgent": e.urgent,
+            "urgency_cues": list(e.urgency_cues),
+        }
+
+
+def _place_json(place: Place | None) -> dict[str, object] | None:
+    if place is None:
+        return None
+    return {"id": place.id, "name": place.name}
+
+
+class ComplaintReader:
+    """Reads free-text complaints. Build it once at start-up with `create` (it loads jieba
+    and trains the classifier: about a second, so off the event loop), then call `read`
+    per message and `update_names` after each organisation import."""
+
+    def __init__(
+        self,
+        *,
+        segmenter: Segmenter,
+        classifier: ComplaintClassifier,
+        names: OrgNames,
+        urgency: UrgencyCues | None = None,
+    ) -> None:
+        self._segmenter = segmenter
+        self._classifier = classifier
+        self._names = names
+        self._urgency = urgency or UrgencyCues.load()
+
+    @classmethod
+    def create(
+        cls,
+        names: OrgNames | None = None,
+        *,
+        extra_examples: Iterable[LabelledExample] = (),
+        corpus_path: Path | None = None,
+        cache_dir: Path | None = None,
+        low_confidence: float = DEFAULT_LOW_CONFIDENCE,
+    ) -> ComplaintReader:
+        """Load the dictionary, add the organisation's names and train on the shipped
+        corpus plus `extra_examples` (reporters' confirmed categories)."""
+        started = time.perf_counter()
+        org = names or OrgNames()
+        segmenter = Segmenter(cache_dir=cache_dir)
+        segmenter.set_names(org.words())
+        segmenter.initialize()
+        examples = [*load_corpus(corpus_path), *extra_examples]
+        classifier = ComplaintClassifier.train(
+            examples, segmenter=segmenter, rules=KeywordRules.load(), low_confidence=low_confidence
+        )
+        logger.info(
+            "complaint reader ready in %.2f s (%d examples, %d names)",
+            time.perf_counter() - started,
+            len(examples),
+            len(segmenter.names),
+        )
+        return cls(segmenter=segmenter, classifier=classifier, names=org)
+
+    @property
+    def names(self) -> OrgNames:
+        return self._names
+
+    @property
+    def classifier(self) -> ComplaintClassifier:
+        return self._classifier
+
+    def read(self, text: str, *, reporter_site_id: int | None = None) -> ComplaintReading:
+        """Category, places, numbers and urgency of one complaint."""
+        return ComplaintReading(
+            classification=self._classifier.classify(text),
+            extraction=extract(
+                text, self._names, reporter_site_id=reporter_site_id, urgency=self._urgency
+            ),
+        )
+
+    def update_names(self, names: OrgNames) -> None:
+        """Switch to a newly imported organisation (removed names stop matching)."""
+        self._segmenter.set_names(names.words())
+        self._names = names
+        logger.info(
+            "complaint reader names updated: %d sites, %d segments, %d transfer points",
+            len(names.sites),
+            len(names.segments),
+            len(names.transfer_points),
+        )
+
+    def retrain(self, extra_examples: Iterable[LabelledExample]) -> None:
+        """Retrain on the corpus plus `extra_examples` (e.g. nightly, as reporters confirm
+        categories); the old classifier serves until the new one is ready."""
+        examples = [*load_corpus(), *extra_examples]
+        self._classifier = ComplaintClassifier.train(
+            examples,
+            segmenter=self._segmenter,
+            rules=KeywordRules.load(),
+            low_confidence=self._classifier.low_confidence,
+        )
