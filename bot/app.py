@@ -14,7 +14,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot.context import SERVICES_KEY, BotContext
 from bot.jobs import TICK_JOB, TICK_SECONDS, tick
 from bot.outbox import OutboxSender
-from bot.reader import build_reader
+from bot.reader import build_reader, refresh_names
 from bot.services import Services
 from handlers import access, checks, complaints, conversation, errors, registration
 
@@ -33,6 +33,8 @@ async def _post_init(application: BotApplication) -> None:
     await services.db.ping()
     if services.complaint_reader is None:
         services.complaint_reader = await build_reader(services.db)
+    else:
+        await refresh_names(services.db, services.complaint_reader)
     sender = OutboxSender(services.db, application.bot)
     services.db.on_outbox_written(sender.wake)
     sender.start()

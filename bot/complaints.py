@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from nlp.understand import ComplaintReader, ComplaintReading
+from nlp.reader import ComplaintReader, ComplaintReading
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import texts

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from nlp.extract import OrgNames, Place
-from nlp.understand import ComplaintReader
+from nlp.entities import OrgNames, Place
+from nlp.reader import ComplaintReader
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.complaints import list_labelled_examples, place_names
@@ -42,6 +42,12 @@ async def build_reader(database: Database) -> ComplaintReader:
         names = await load_org_names(session)
     extra = [LabelledExample(text=e.text, categories=(Category(e.category),)) for e in stored]
     # jieba's dictionary load and the training take about a second: keep the loop free.
-    reader = await asyncio.to_thread(ComplaintReader.build, extra_examples=extra, names=names)
-    logger.info("complaint reader ready: %d extra examples, %d sites", len(extra), len(names.sites))
+    reader = await asyncio.to_thread(ComplaintReader.create, names, extra_examples=extra)
+    logger.info("complaint reader: %d stored examples, %d sites", len(extra), len(names.sites))
     return reader
+
+
+async def refresh_names(database: Database, reader: ComplaintReader) -> None:
+    async with database.session() as session:
+        names = await load_org_names(session)
+    reader.update_names(names)

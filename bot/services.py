@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nlp.understand import ComplaintReader
+from nlp.reader import ComplaintReader
 
 from bot.clock import Clock
 from bot.settings import Settings

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from html import escape
 from typing import TYPE_CHECKING
 
-from nlp.extract import mask_phone
+from nlp.entities import mask_phone
 
 from nlp.categories import Category
 from scheduler.catalog import Question, QuestionType

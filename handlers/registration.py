@@ -54,8 +54,9 @@ async def start(update: Update, context: BotContext) -> None:
     if result.staff is None or unit is None:
         await message.reply_text(REFUSALS[result.outcome])
         return
-    await message.reply_text(texts.welcome(result.staff.name, result.staff.role, unit.name))
+    # The menu first: once the welcome arrives, the person's menu is already theirs.
     await set_role_menu(context, message.chat_id, result.staff.role)
+    await message.reply_text(texts.welcome(result.staff.name, result.staff.role, unit.name))
 
 
 async def show_help(update: Update, context: BotContext) -> None:

@@ -60,7 +60,9 @@ class Segmenter:
         tokenizer.tmp_dir = str(self._writable_cache_dir())
         tokenizer.initialize()
         if self._userdict is not None:
-            tokenizer.load_userdict(str(self._userdict))
+            # Given a path, jieba opens the file and never closes it (a ResourceWarning).
+            with self._userdict.open("rb") as userdict:
+                tokenizer.load_userdict(userdict)
         self._base_freq = dict(tokenizer.FREQ)
         self._base_total = int(tokenizer.total)
         self._base_tags = dict(tokenizer.user_word_tag_tab)

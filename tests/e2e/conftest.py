@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.sandbox import SandboxServer
+from bot.settings import Settings, load_settings
+from db.org_import import import_org, read_org_file
+from db.session import Database
+from nlp.reader import ComplaintReader
+from tests.conftest import REPO, SAMPLE_ORG
+from tests.e2e.harness import Harness, run_bot
+
+
+@pytest.fixture(scope="session")
+def reader() -> ComplaintReader:
+    """Training the classifier takes a second: once per test session."""
+    return ComplaintReader.create()
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[SandboxServer]:
+    async with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(database_url: str, sandbox: SandboxServer, tmp_path: Path) -> Settings:
+    loaded = load_settings(
+        REPO / "config.toml",
+        {"TELEGRAM_BOT_TOKEN": sandbox.token, "DATABASE_URL": database_url},
+    )
+    bot = loaded.bot.model_copy(update={"api_base_url": sandbox.base_url})
+    calendar = loaded.calendar.model_copy(update={"admin_dir": tmp_path / "calendar"})
+    return loaded.model_copy(update={"bot": bot, "calendar": calendar})
+
+
+@pytest.fixture
+async def sample_org(database_url: str, clock: ManualClock) -> None:
+    database = Database(database_url)
+    async with database.session() as session:
+        await import_org(read_org_file(SAMPLE_ORG), session=session, now=clock.now())
+    await database.close()
+
+
+@pytest.fixture
+async def bot(
+    settings: Settings,
+    sandbox: SandboxServer,
+    clock: ManualClock,
+    reader: ComplaintReader,
+    sample_org: None,
+) -> AsyncIterator[Harness]:
+    async with run_bot(settings, sandbox, clock, reader) as harness:
+        yield harness
