@@ -262,7 +262,9 @@ class BotApi:
             lenient = params.flag("allow_sending_without_reply")
         if message_id is None:
             return None
-        target = chat.messages.get(int(message_id))
+        if not isinstance(message_id, int):
+            raise bad_request("invalid reply_parameters specified")
+        target = chat.messages.get(message_id)
         if target is None and not lenient:
             raise bad_request("message to be replied not found")
         if target is None:

@@ -78,7 +78,7 @@ class SandboxServer:
         # Numbered on arrival: a long poll is logged only when it ends, after later calls.
         self._seq = itertools.count(1)
         self._users: dict[int, SandboxUser] = {}
-        self._clock = time.monotonic
+        self._monotonic = time.monotonic
         self._runner: web.AppRunner | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -93,11 +93,12 @@ class SandboxServer:
     async def start(self) -> None:
         if self._runner is not None:
             raise RuntimeError("sandbox already started")
-        # shutdown_timeout bounds stop() if a client left a request hanging.
         self.world.updates.reopen()
+        # shutdown_timeout bounds stop() if a client left a request hanging.
         runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=2.0)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self._requested_port)
+        # A restart keeps the port it had, so bots pointed at it reconnect like to Telegram.
+        site = web.TCPSite(runner, self.host, self._requested_port or self._port or 0)
         await site.start()
         self._runner = runner
         self._port = int(runner.addresses[0][1])
@@ -230,7 +231,7 @@ class SandboxServer:
             seq=next(self._seq),
             method=method or requested,
             params={**values, **uploads},
-            at=self._clock(),
+            at=self._monotonic(),
         )
         if self.policy is not None:
             forced = await self.policy(call)
@@ -263,7 +264,7 @@ class SandboxServer:
             )
         path = request.match_info["path"]
         call = ApiCall(
-            seq=next(self._seq), method=DOWNLOAD, params={"file_path": path}, at=self._clock()
+            seq=next(self._seq), method=DOWNLOAD, params={"file_path": path}, at=self._monotonic()
         )
         reply: ApiReply | None = None
         if self.policy is not None:

@@ -37,6 +37,7 @@ class UpdateQueue:
         self._changed = asyncio.Condition()
         # Bumped by each poll so an older poll still waiting knows it was superseded.
         self._generation = 0
+        self._waiting = 0
         self._closed = False
 
     @property
@@ -89,6 +90,7 @@ class UpdateQueue:
         self._generation += 1
         generation = self._generation
         async with self._changed:
+            self._waiting += 1
             self._changed.notify_all()
             try:
                 async with asyncio.timeout(max(timeout, 0)):
@@ -99,9 +101,21 @@ class UpdateQueue:
                     )
             except TimeoutError:
                 return []
+            finally:
+                self._waiting -= 1
         if self._generation != generation:
             raise PollSuperseded
         return self._pending[:limit]
+
+    @property
+    def polls_waiting(self) -> int:
+        """Long polls currently held open (0 or 1 unless a superseded one is still waking)."""
+        return self._waiting
+
+    async def until_polled(self, timeout: float = 5.0) -> None:
+        """Wait until a long poll is being held, i.e. the bot is idle and listening."""
+        async with self._changed, asyncio.timeout(timeout):
+            await self._changed.wait_for(lambda: self._waiting > 0)
 
     def reopen(self) -> None:
         self._closed = False

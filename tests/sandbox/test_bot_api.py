@@ -261,7 +261,7 @@ async def test_long_poll_returns_a_user_message_promptly(
 ) -> None:
     user = sandbox.user(USER_ID, "张三", username="zhangsan")
     poll = asyncio.create_task(bot.get_updates(timeout=dtm.timedelta(seconds=5)))
-    await asyncio.sleep(0.05)  # let the poll reach the server and start waiting
+    await sandbox.updates.until_polled()
     assert not poll.done()
     started = time.monotonic()
     await user.send("/start abc")
@@ -305,7 +305,7 @@ async def test_newer_poll_terminates_an_older_one(
     # A second Bot: one Bot's getUpdates connection pool holds a single request.
     async with make_bot(sandbox) as other_instance:
         older = asyncio.create_task(other_instance.get_updates(timeout=dtm.timedelta(seconds=5)))
-        await asyncio.sleep(0.05)
+        await sandbox.updates.until_polled()
         assert await bot.get_updates() == ()
         with pytest.raises(Conflict, match=error("terminated by other getUpdates request")):
             await asyncio.wait_for(older, 2)
@@ -467,7 +467,7 @@ async def test_stop_releases_a_waiting_long_poll_and_restarts() -> None:
     port = sandbox.port
     async with make_bot(sandbox) as polling_bot:
         poll = asyncio.create_task(polling_bot.get_updates(timeout=dtm.timedelta(seconds=30)))
-        await asyncio.sleep(0.05)
+        await sandbox.updates.until_polled()
         started = time.monotonic()
         await sandbox.stop()
         assert await asyncio.wait_for(poll, 2) == ()
@@ -479,8 +479,9 @@ async def test_stop_releases_a_waiting_long_poll_and_restarts() -> None:
         await user.send("还在吗")
         (update,) = await bot.get_updates(timeout=SECONDS)
         assert update.message is not None and update.message.text == "还在吗"
-    await sandbox.start()  # the same object can be started again
+    await sandbox.start()  # the same object can be started again, on the same port
     try:
+        assert sandbox.port == port
         assert sandbox.updates.pending_count == 0
         assert await sandbox.updates.wait_pending(100, 0.05) == []
     finally:

@@ -51,9 +51,11 @@ async def test_allowed_updates_drop_other_kinds() -> None:
 async def test_waiting_poll_wakes_on_put() -> None:
     queue = UpdateQueue()
     poll = asyncio.create_task(queue.wait_pending(100, 5))
-    await asyncio.sleep(0)
+    await queue.until_polled(1)
+    assert queue.polls_waiting == 1
     await queue.put("message", {"n": 1})
     assert ids(await asyncio.wait_for(poll, 1)) == [1]
+    assert queue.polls_waiting == 0
 
 
 async def test_empty_poll_times_out() -> None:
@@ -64,7 +66,7 @@ async def test_empty_poll_times_out() -> None:
 async def test_newer_poll_supersedes_older() -> None:
     queue = UpdateQueue()
     older = asyncio.create_task(queue.wait_pending(100, 5))
-    await asyncio.sleep(0)
+    await queue.until_polled(1)
     newer = asyncio.create_task(queue.wait_pending(100, 5))
     with pytest.raises(PollSuperseded):
         await asyncio.wait_for(older, 1)
