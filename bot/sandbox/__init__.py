@@ -1,11 +1,20 @@
 """A fake Telegram Bot API server for tests and the offline demo.
 
-async with SandboxServer() as sandbox:
-    bot = telegram.Bot(sandbox.token, base_url=sandbox.base_url,
-                       base_file_url=sandbox.base_file_url)
-    user = sandbox.user(1001, "张三")
-    await user.send("/start")
-    (reply,) = await user.replies(1)
+It speaks the real Bot API over HTTP, so the bot under test is an unmodified PTB application:
+
+    async with SandboxServer() as sandbox:
+        app = (ApplicationBuilder().token(sandbox.token).base_url(sandbox.base_url)
+               .base_file_url(sandbox.base_file_url).build())
+        ...  # start the application and its polling
+        user = sandbox.user(1001, "张三")
+        await user.send("/start")
+        (welcome,) = await user.replies(1)
+        await user.press("开始检查")
+        (edit,) = await user.edits(1)
+        assert sandbox.count("sendMessage") == 1
+
+``policy`` is the seam for fault injection: an async callable that sees every call first and
+may answer it instead (e.g. ``ApiReply.too_many_requests(3)``).
 """
 
 from bot.sandbox.records import (
