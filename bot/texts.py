@@ -21,6 +21,7 @@ from scheduler.org import Area, Department, Level, Role, SiteKind
 if TYPE_CHECKING:
     from bot.checks import CheckView, TodayLine
     from bot.complaints import ComplaintCard
+    from db.models import Complaint
 
 # --- vocabulary ---------------------------------------------------------------------------
 
@@ -265,6 +266,14 @@ def _when(instant: datetime | None, tz: tzinfo) -> str:
     return instant.astimezone(tz).strftime("%m月%d日 %H:%M") if instant else "—"
 
 
+def _masked_text(complaint: Complaint) -> str:
+    """The complaint text with its phone numbers masked, for everyone but the handler."""
+    text = complaint.text
+    for phone in _join(complaint.phones):
+        text = text.replace(phone, mask_phone(phone))
+    return text
+
+
 def _found_lines(card: ComplaintCard) -> list[str]:
     complaint = card.complaint
     lines = []
@@ -290,7 +299,7 @@ def complaint_draft(card: ComplaintCard) -> str:
     lines += _found_lines(card)
     if complaint.department:
         lines.append(f"将转交：{DEPARTMENT_LABELS[complaint.department]}")
-    lines.append(f"原文：{escape(complaint.text)}")
+    lines.append(f"原文：{escape(_masked_text(complaint))}")
     return "\n".join(lines)
 
 
@@ -324,7 +333,7 @@ def complaint_answered_for_reporter(complaint_id: int, handler: str, answer: str
 def complaint_returned(card: ComplaintCard, handler: str, reason: str) -> str:
     return (
         f"问题 #{card.complaint.id} 被 {escape(handler)} 退回：{escape(reason)}\n"
-        f"请更改类别或补充后重新提交。\n原文：{escape(card.complaint.text)}"
+        f"请更改类别或补充后重新提交。\n原文：{escape(_masked_text(card.complaint))}"
     )
 
 
@@ -360,7 +369,7 @@ def escalation_alert(
         f"类别：{Category(complaint.category).label}",
         f"上报人：{escape(card.reporter.name)}（{escape(card.reporter_unit)}）",
         *_found_lines(card),
-        f"内容：{escape(_short(complaint.text))}",
+        f"内容：{escape(_short(_masked_text(complaint)))}",
         f"处理人：{handler}",
         f"时限：{_when(complaint.deadline, tz)}，已超时 {_overdue(overdue, day_hours)}",
     ]
