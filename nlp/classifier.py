@@ -84,6 +84,12 @@ class ComplaintClassifier:
         self._model = model
         self._classes = tuple(Category(code) for code in model.classes_)
         self._vocabulary: dict[str, int] = vectorizer.vocabulary_
+        # scikit-learn validates its input on every call, which costs more than the maths
+        # for one short text; scoring reads the fitted weights directly instead (the same
+        # formula, checked against predict_proba in the tests).
+        self._idf = np.asarray(vectorizer.idf_, dtype=np.float64)
+        self._coef = np.asarray(model.coef_, dtype=np.float64)
+        self._intercept = np.asarray(model.intercept_, dtype=np.float64)
         self.low_confidence = low_confidence
 
     @property
@@ -111,8 +117,9 @@ class ComplaintClassifier:
                 docs.append(features)
                 targets.append(category.value)
                 weights.append(1.0 if rank == 0 else _SECONDARY_SAMPLE_WEIGHT)
-        if len(set(targets)) < 2:
-            raise ValueError("training needs examples of at least two categories")
+        if len(set(targets)) < 3:
+            # With two classes scikit-learn fits one weight row, not one per category.
+            raise ValueError("training needs examples of at least three categories")
         vectorizer = TfidfVectorizer(
             analyzer=_features_as_is, sublinear_tf=True, min_df=1, dtype=np.float64
         )
@@ -136,16 +143,38 @@ class ComplaintClassifier:
         )
 
     def classify(self, text: str) -> Classification:
-        return self.classify_many([text])[0]
+        prepared = _prepare(text, self._segmenter, self._vocabulary)
+        return self._decide(prepared, self._model_probabilities(prepared.features))
 
     def classify_many(self, texts: Sequence[str]) -> list[Classification]:
-        """Classify several texts in one model call (faster per text than one by one)."""
-        if not texts:
-            return []
-        prepared = [_prepare(text, self._segmenter, self._vocabulary) for text in texts]
-        matrix = self._vectorizer.transform([p.features for p in prepared])
-        probabilities = self._model.predict_proba(matrix)
-        return [self._decide(p, row) for p, row in zip(prepared, probabilities, strict=True)]
+        return [self.classify(text) for text in texts]
+
+    def _model_probabilities(self, features: list[str]) -> np.ndarray:
+        """TfidfVectorizer (sublinear tf, l2 norm), then multinomial LogisticRegression."""
+        counts: dict[int, int] = {}
+        for feature in features:
+            column = self._vocabulary.get(feature)
+            if column is not None:
+                counts[column] = counts.get(column, 0) + 1
+        scores = self._intercept.copy()
+        if counts:
+            columns = np.fromiter(counts, dtype=np.intp, count=len(counts))
+            values = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64))
+            values *= self._idf[columns]
+            values /= np.sqrt(values @ values)
+            scores += self._coef[:, columns] @ values
+        scores -= scores.max()
+        exp = np.exp(scores)
+        probabilities: np.ndarray = exp / exp.sum()
+        return probabilities
+
+    def model_probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The model's probabilities for `texts` (columns in `categories` order) as computed
+        by scikit-learn and as computed by `classify`; they must agree."""
+        docs = [_prepare(text, self._segmenter, None).features for text in texts]
+        by_sklearn = np.asarray(self._model.predict_proba(self._vectorizer.transform(docs)))
+        direct = np.array([self._model_probabilities(doc) for doc in docs])
+        return by_sklearn, direct
 
     def _decide(self, prepared: _Prepared, probabilities: np.ndarray) -> Classification:
         evidence = self._rules.evidence(prepared.text, prepared.negated)

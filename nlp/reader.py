@@ -109,6 +109,10 @@ class ComplaintReader:
     def classifier(self) -> ComplaintClassifier:
         return self._classifier
 
+    @property
+    def segmenter(self) -> Segmenter:
+        return self._segmenter
+
     def read(self, text: str, *, reporter_site_id: int | None = None) -> ComplaintReading:
         """Category, places, numbers and urgency of one complaint."""
         return ComplaintReading(

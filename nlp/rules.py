@@ -25,7 +25,9 @@ _LATER_MENTION_FACTOR = 0.8
 _FOCUS_RE = re.compile(r"主要是|关键是|问题是|投诉的是|反映的是|就是|而是|只是")
 _FOCUS_FACTOR = 1.3
 # Where one problem ends and the next begins: punctuation or a connective.
-_CLAUSE_RE = re.compile(r"[,.;:!?，。；：！？\n]+|而且|并且|另外|还有|同时|况且|加上")
+_CLAUSE_RE = re.compile(
+    r"(?:[,.;:!?，。；：！？\n]+\s*)?(?:而且|并且|另外|还有|同时|况且|加上)|[,.;:!?，。；：！？\n]+"
+)
 # A denied keyword ("不是丢了") counts a little against its category.
 _DENIED_FACTOR = -0.5
 

@@ -39,7 +39,7 @@ _NOT_A_DENIAL_RE = re.compile(r"\s*(?:第一次|头一次|头一回|一次两次
 _MAX_SCOPE = 16
 
 # A negator right before a keyword ("没有破损", "未积压", "包装无破损") cancels that keyword.
-_DIRECT_NEGATION_RE = re.compile(r"(?:没有|没|未|并未|无|不)(?:[都也还再])?$")
+_DIRECT_NEGATION_RE = re.compile(r"(?:没有|没|未|并未|无|无需|不|不用|不需要)(?:[都也还再])?$")
 
 
 def negated_spans(text: str) -> list[tuple[int, int]]:
@@ -64,7 +64,7 @@ def in_spans(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
 
 def directly_negated(text: str, start: int) -> bool:
     """Whether the word at `start` is preceded by a negator in the same clause."""
-    return _DIRECT_NEGATION_RE.search(text[max(0, start - 3) : start]) is not None
+    return _DIRECT_NEGATION_RE.search(text[max(0, start - 4) : start]) is not None
 
 
 def mask_numbers(text: str) -> str:
