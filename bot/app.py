@@ -12,11 +12,11 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.context import SERVICES_KEY, BotContext
-from bot.jobs import TICK_JOB, TICK_SECONDS, tick
+from bot.jobs import TICK_JOB, TICK_SECONDS, run_due_work, tick
 from bot.outbox import OutboxSender
 from bot.reader import build_reader, refresh_names
 from bot.services import Services
-from handlers import access, checks, complaints, conversation, errors, registration
+from handlers import access, checks, complaints, conversation, errors, manager, registration
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ FEATURE_GROUP = 0
 
 async def _post_init(application: BotApplication) -> None:
     services: Services = application.bot_data[SERVICES_KEY]
+    services.db.lock_for_this_instance()
     await services.db.ping()
     if services.complaint_reader is None:
         services.complaint_reader = await build_reader(services.db)
@@ -40,11 +41,16 @@ async def _post_init(application: BotApplication) -> None:
     sender.start()
     application.bot_data[SENDER_KEY] = sender
     await application.bot.set_my_commands(registration.default_menu())
+    # Everything that fell due while the bot was down (escalations, the morning push, the
+    # end of yesterday) runs now, before the first update; then every TICK_SECONDS.
+    await run_due_work(services)
     assert application.job_queue is not None
-    # A fixed name and first=0: the overdue scan runs at start-up, so deadlines that passed
-    # while the bot was down escalate at once.
     application.job_queue.run_repeating(
-        tick, interval=TICK_SECONDS, first=0, name=TICK_JOB, job_kwargs={"coalesce": True}
+        tick,
+        interval=TICK_SECONDS,
+        first=TICK_SECONDS,
+        name=TICK_JOB,
+        job_kwargs={"coalesce": True, "max_instances": 1},
     )
     logger.info("bot @%s ready", application.bot.username)
 
@@ -88,6 +94,7 @@ def build_application(services: Services) -> BotApplication:
             *registration.handlers(),
             *checks.handlers(),
             *complaints.handlers(),
+            *manager.handlers(),
             *conversation.handlers(),
         ],
         group=FEATURE_GROUP,

@@ -17,7 +17,7 @@ from bot.services import Services
 from bot.settings import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings
 from db.migrate import upgrade_database
 from db.org_import import OrgFileError, import_org, read_org_file
-from db.session import Database
+from db.session import Database, SecondInstanceError
 from db.staff import create_invite, find_staff, get_unit
 
 logger = logging.getLogger(__name__)
@@ -95,7 +95,11 @@ def _run(settings: Settings) -> int:
         clock=SystemClock(settings.time.tz),
     )
     application = build_application(services)
-    application.run_polling(allowed_updates=["message", "callback_query", "edited_message"])
+    try:
+        application.run_polling(allowed_updates=["message", "callback_query", "edited_message"])
+    except SecondInstanceError as error:
+        sys.stderr.write(texts.second_instance(str(error)) + "\n")
+        return 3
     return 0
 
 

@@ -27,6 +27,7 @@ from db.complaints import (
     claim_due_escalations,
     get_complaint,
     list_escalated_staff,
+    list_overdue_complaints,
 )
 from db.models import Complaint, ComplaintStatus, Segment, Staff, TransferPoint, Unit
 from db.outbox import enqueue_message
@@ -38,6 +39,7 @@ from scheduler.complaints import (
     escalation_chain,
     escalation_time,
     resolve_handler,
+    units_within,
 )
 from scheduler.org import Department, OrgUnit, Role
 
@@ -508,3 +510,13 @@ async def check_may_handle(services: Services, complaint_id: int, staff: Staff) 
     async with services.db.session() as session:
         complaint = await _open_for(session, complaint_id, staff)
     return complaint if isinstance(complaint, Refusal) else None
+
+
+async def overdue_in_scope(services: Services, viewer: Staff) -> list[ComplaintCard]:
+    """Open complaints past their deadline in the viewer's unit and below, oldest first."""
+    now = services.clock.now()
+    async with services.db.session() as session:
+        units = await load_org_units(session=session)
+        scope = sorted(units_within(viewer.unit_id, units))
+        rows = await list_overdue_complaints(session=session, now=now, unit_ids=scope)
+        return [await _card(session, complaint) for complaint in rows]

@@ -77,6 +77,15 @@ def config_bad_value(path: str, key: str, detail: str) -> str:
     )
 
 
+def second_instance(database: str) -> str:
+    return (
+        f"另一个机器人进程正在使用 SQLite 数据库 {database}，本进程不启动。"
+        "SQLite 只能运行一个实例；要运行多个实例请使用 PostgreSQL。\n"
+        f"Another bot process is using the SQLite database {database}; not starting. "
+        "Run several instances on PostgreSQL only."
+    )
+
+
 NO_TOKEN_HELP = """\
 没有设置 Telegram 机器人令牌（TELEGRAM_BOT_TOKEN），机器人未启动。
 No Telegram bot token (TELEGRAM_BOT_TOKEN) is set, so the bot was not started.
@@ -196,6 +205,7 @@ COMMAND_DESCRIPTIONS: dict[str, str] = {
     "complaint": "投诉上报",
     "today": "今日检查任务",
     "skip": "跳过当前问题",
+    "overdue": "超时未答复的投诉",
     "cancel": "取消当前操作",
 }
 
@@ -373,6 +383,28 @@ def escalation_alert(
         f"处理人：{handler}",
         f"时限：{_when(complaint.deadline, tz)}，已超时 {_overdue(overdue, day_hours)}",
     ]
+    return "\n".join(lines)
+
+
+NO_OVERDUE = "您的范围内没有超时未答复的投诉。"
+
+
+def overdue_list(
+    cards: Sequence[ComplaintCard],
+    overdue_by: Sequence[timedelta | None],
+    tz: tzinfo,
+    day_hours: float,
+) -> str:
+    lines = [f"<b>超时未答复的投诉：{len(cards)} 件</b>（时限最早的在前）"]
+    for card, overdue in zip(cards, overdue_by, strict=True):
+        complaint = card.complaint
+        handler = escape(card.handler.name) if card.handler else "无处理人"
+        late = f"，已超时 {_overdue(overdue, day_hours)}" if overdue is not None else ""
+        lines.append(
+            f"#{complaint.id} {Category(complaint.category).label} · {escape(card.site or card.reporter_unit)}"
+            f" · {handler} · 时限 {_when(complaint.deadline, tz)}{late}\n"
+            f"  {escape(_short(_masked_text(complaint), 40))}"
+        )
     return "\n".join(lines)
 
 

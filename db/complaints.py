@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import (
@@ -95,21 +95,23 @@ async def claim_due_escalations(
 
 
 async def list_overdue_complaints(
-    *, session: AsyncSession, now: datetime, unit_ids: Sequence[int] | None
+    *, session: AsyncSession, now: datetime, unit_ids: Sequence[int]
 ) -> Sequence[Complaint]:
-    """Open complaints past their deadline, oldest deadline first; scoped to sites/handlers
-    in unit_ids when given."""
+    """Open complaints past their deadline whose site or handler is in `unit_ids`, oldest
+    deadline first."""
     statement = (
         select(Complaint)
         .where(Complaint.status == ComplaintStatus.OPEN)
         .where(col(Complaint.deadline) <= now)
-        .order_by(col(Complaint.deadline))
+        .where(
+            or_(
+                col(Complaint.site_id).in_(unit_ids),
+                col(Complaint.handler_unit_id).in_(unit_ids),
+            )
+        )
+        .order_by(col(Complaint.deadline), col(Complaint.id))
     )
-    rows = (await session.exec(statement)).all()
-    if unit_ids is None:
-        return rows
-    scope = set(unit_ids)
-    return [c for c in rows if c.site_id in scope or c.handler_unit_id in scope]
+    return (await session.exec(statement)).all()
 
 
 async def add_labelled_example(

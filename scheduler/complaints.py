@@ -34,6 +34,21 @@ def units_upwards(unit_id: int, units: Mapping[int, OrgUnit]) -> list[int]:
     return chain
 
 
+def units_within(unit_id: int, units: Mapping[int, OrgUnit]) -> set[int]:
+    """The unit and every unit below it: a manager's scope."""
+    children: dict[int, list[int]] = {}
+    for unit in units.values():
+        if unit.parent_id is not None:
+            children.setdefault(unit.parent_id, []).append(unit.id)
+    scope, stack = set(), [unit_id]
+    while stack:
+        current = stack.pop()
+        if current not in scope:
+            scope.add(current)
+            stack.extend(children.get(current, []))
+    return scope
+
+
 def resolve_handler(
     department: Department,
     site_id: int,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from sqlmodel import select
@@ -19,6 +19,7 @@ from bot.settings import Settings
 from db.models import Staff
 from db.staff import create_invite
 from nlp.reader import ComplaintReader
+from scheduler.org import Level
 from bot.sandbox import SandboxServer, SandboxUser, SentMessage
 
 # Telegram user ids of the simulated staff: 工号 → id.
@@ -73,10 +74,21 @@ class Harness:
 
 @asynccontextmanager
 async def run_bot(
-    settings: Settings, sandbox: SandboxServer, clock: ManualClock, reader: ComplaintReader
+    settings: Settings,
+    sandbox: SandboxServer,
+    clock: ManualClock,
+    reader: ComplaintReader,
+    *,
+    checks: bool = True,
 ) -> AsyncIterator[Harness]:
+    """The bot, polling the sandbox. checks=False keeps only the region-level catalog items
+    (the sample organisation has no region inspectors): no daily checks, pushes or miss
+    summaries in tests about something else."""
     services = Services.create(settings, clock)
     services.complaint_reader = reader
+    if not checks:
+        regional = tuple(i for i in services.catalog if i.level is Level.REGION)
+        services.catalog = replace(services.catalog, items=regional)
     application = build_application(services)
     async with running(application, poll_timeout=1):
         yield Harness(sandbox, services, application, clock)

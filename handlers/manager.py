@@ -1,0 +1,32 @@
+"""Managers' views in chat: overdue complaints in their scope."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot import complaints, texts
+from bot.context import BotContext
+
+
+async def overdue(update: Update, context: BotContext) -> None:
+    """/overdue: open complaints past their deadline in my unit and below, oldest first."""
+    assert update.effective_message is not None
+    services = context.services
+    cards = await complaints.overdue_in_scope(services, context.registered_staff)
+    if not cards:
+        await update.effective_message.reply_text(texts.NO_OVERDUE)
+        return
+    overdue_by = [
+        services.calendar.working_time_between(card.complaint.deadline, services.clock.now())
+        if card.complaint.deadline
+        else None
+        for card in cards
+    ]
+    await update.effective_message.reply_text(
+        texts.overdue_list(cards, overdue_by, services.settings.time.tz, services.settings.calendar.day_hours)
+    )
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    return [CommandHandler("overdue", overdue)]
