@@ -66,11 +66,13 @@ class ComplaintReader:
         classifier: ComplaintClassifier,
         names: OrgNames,
         urgency: UrgencyCues | None = None,
+        corpus_path: Path | None = None,
     ) -> None:
         self._segmenter = segmenter
         self._classifier = classifier
         self._names = names
         self._urgency = urgency or UrgencyCues.load()
+        self._corpus_path = corpus_path
 
     @classmethod
     def create(
@@ -99,7 +101,7 @@ class ComplaintReader:
             len(examples),
             len(segmenter.names),
         )
-        return cls(segmenter=segmenter, classifier=classifier, names=org)
+        return cls(segmenter=segmenter, classifier=classifier, names=org, corpus_path=corpus_path)
 
     @property
     def names(self) -> OrgNames:
@@ -123,7 +125,10 @@ class ComplaintReader:
         )
 
     def update_names(self, names: OrgNames) -> None:
-        """Switch to a newly imported organisation (removed names stop matching)."""
+        """Switch to a newly imported organisation (removed names stop matching).
+
+        Rebuilding the dictionary takes ~0.15 s for 7,500 names: call it off the event
+        loop (asyncio.to_thread); readers keep using the old dictionary until the swap."""
         self._segmenter.set_names(names.words())
         self._names = names
         logger.info(
@@ -136,7 +141,7 @@ class ComplaintReader:
     def retrain(self, extra_examples: Iterable[LabelledExample]) -> None:
         """Retrain on the corpus plus `extra_examples` (e.g. nightly, as reporters confirm
         categories); the old classifier serves until the new one is ready."""
-        examples = [*load_corpus(), *extra_examples]
+        examples = [*load_corpus(self._corpus_path), *extra_examples]
         self._classifier = ComplaintClassifier.train(
             examples,
             segmenter=self._segmenter,

@@ -199,3 +199,13 @@ def test_update_names_adds_new_and_forgets_removed_names() -> None:
     assert reading.extraction.segment == Place(71, "北9段", 7)
     assert reading.extraction.site == Place(7, "金桥投递部")
     assert reader.read("东2段的邮件积压").extraction.segment is None
+
+
+def test_retrain_with_reporters_choices(reader: ComplaintReader) -> None:
+    own = ComplaintReader(
+        segmenter=reader.segmenter, classifier=reader.classifier, names=reader.names
+    )
+    text = "邮递小哥把快件塞进了别人家的奶箱"
+    own.retrain([LabelledExample("快件被塞进奶箱里了", (C.FALSE_DELIVERY,))] * 3)
+    assert own.read(text).category is C.FALSE_DELIVERY
+    assert reader.classifier is not own.classifier
