@@ -54,7 +54,9 @@ async def _import_org(settings: Settings, path: Path) -> int:
         return 1
     finally:
         await database.close()
-    _echo(texts.org_import_done(summary.created, summary.updated))
+    created = {kind.value: count for kind, count in summary.created.items()}
+    updated = {kind.value: count for kind, count in summary.updated.items()}
+    _echo(texts.org_import_done(created, updated))
     return 0
 
 
@@ -89,11 +91,7 @@ def _run(settings: Settings) -> int:
         _echo(texts.NO_TOKEN_HELP)
         return 0
     upgrade_database(settings.database.url)
-    services = Services(
-        settings=settings,
-        db=Database(settings.database.url),
-        clock=SystemClock(settings.time.tz),
-    )
+    services = Services.create(settings, SystemClock(settings.time.tz))
     application = build_application(services)
     try:
         application.run_polling(allowed_updates=["message", "callback_query", "edited_message"])

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from nlp.reader import ComplaintReader, ComplaintReading
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import texts
@@ -33,6 +32,7 @@ from db.models import Complaint, ComplaintStatus, Segment, Staff, TransferPoint,
 from db.outbox import enqueue_message
 from db.staff import get_staff, list_staff_posts, load_org_units
 from nlp.categories import Category
+from nlp.reader import ComplaintReader, ComplaintReading
 from scheduler.complaints import (
     StaffPost,
     answer_deadline,

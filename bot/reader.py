@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from nlp.entities import OrgNames, Place
-from nlp.reader import ComplaintReader
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.complaints import list_labelled_examples, place_names
 from db.session import Database
 from nlp.categories import Category
 from nlp.corpus import LabelledExample
+from nlp.entities import OrgNames, Place
+from nlp.reader import ComplaintReader
 from scheduler.org import Level
 
 logger = logging.getLogger(__name__)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nlp.reader import ComplaintReader
-
 from bot.clock import Clock
 from bot.settings import Settings
 from db.session import Database
+from nlp.reader import ComplaintReader
 from scheduler.business_calendar import SHIPPED_CALENDAR_DIR, BusinessCalendar, WorkingHours
 from scheduler.catalog import Catalog, load_catalog
 

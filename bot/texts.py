@@ -11,9 +11,8 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from html import escape
 from typing import TYPE_CHECKING
 
-from nlp.entities import mask_phone
-
 from nlp.categories import Category
+from nlp.entities import mask_phone
 from scheduler.catalog import Question, QuestionType
 from scheduler.check_flow import Rejected
 from scheduler.org import Area, Department, Level, Role, SiteKind
@@ -400,8 +399,9 @@ def overdue_list(
         complaint = card.complaint
         handler = escape(card.handler.name) if card.handler else "无处理人"
         late = f"，已超时 {_overdue(overdue, day_hours)}" if overdue is not None else ""
+        place = escape(card.site or card.reporter_unit)
         lines.append(
-            f"#{complaint.id} {Category(complaint.category).label} · {escape(card.site or card.reporter_unit)}"
+            f"#{complaint.id} {Category(complaint.category).label} · {place}"
             f" · {handler} · 时限 {_when(complaint.deadline, tz)}{late}\n"
             f"  {escape(_short(_masked_text(complaint), 40))}"
         )

@@ -110,7 +110,7 @@ async def insert_planned(*, session: AsyncSession, planned: Sequence[PlannedAssi
     # Chunks keep each statement under SQLite's bound-parameter limit.
     for start in range(0, len(rows), 500):
         statement = insert(Assignment).values(rows[start : start + 500])
-        await session.exec(statement.on_conflict_do_nothing(index_elements=["key"]))  # type: ignore[call-overload]
+        await session.exec(statement.on_conflict_do_nothing(index_elements=["key"]))
 
 
 async def list_assignments_on(

@@ -72,8 +72,9 @@ async def list_escalated_staff(*, session: AsyncSession, complaint_id: int) -> l
     events = await list_complaint_events(session=session, complaint_id=complaint_id)
     alerted: list[int] = []
     for event in events:
-        escalated = event.kind == EventKind.ESCALATED and event.actor_id is not None
-        if escalated and event.actor_id not in alerted:
+        if event.kind != EventKind.ESCALATED or event.actor_id is None:
+            continue
+        if event.actor_id not in alerted:
             alerted.append(event.actor_id)
     return alerted
 

@@ -16,5 +16,5 @@ async def claim_job(*, session: AsyncSession, key: str, now: datetime) -> bool:
     assert session.bind is not None
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     statement = insert(JobRun).values(key=key, started_at=now).on_conflict_do_nothing()
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return bool(result.rowcount)

@@ -194,11 +194,11 @@ def _check_row_alone(row: OrgRow, plan: _Plan) -> None:
         problems.append(RowProblem(row.line, "name", texts.ORG_REQUIRED))
     elif len(name) > MAX_NAME:
         problems.append(RowProblem(row.line, "name", texts.org_too_long(MAX_NAME)))
-    seen: Mapping[str, object] = {
-        RecordType.UNIT: plan.units,
-        RecordType.SEGMENT: plan.segments,
-        RecordType.TRANSFER_POINT: plan.transfer_points,
-        RecordType.STAFF: plan.staff,
+    seen = {
+        RecordType.UNIT: plan.units.keys(),
+        RecordType.SEGMENT: plan.segments.keys(),
+        RecordType.TRANSFER_POINT: plan.transfer_points.keys(),
+        RecordType.STAFF: plan.staff.keys(),
     }[record]
     if code in seen:
         problems.append(RowProblem(row.line, "code", texts.org_duplicate_code(code)))
@@ -332,40 +332,52 @@ async def _write(plan: _Plan, units: dict[str, Unit], *, session: AsyncSession) 
             units[code] = unit
             await session.flush()
 
-    for record, model, specs in (
-        (RecordType.SEGMENT, Segment, plan.segments),
-        (RecordType.TRANSFER_POINT, TransferPoint, plan.transfer_points),
+    segments = await _write_places(Segment, plan.segments, units, session=session)
+    points = await _write_places(TransferPoint, plan.transfer_points, units, session=session)
+    for record, specs, created in (
+        (RecordType.SEGMENT, plan.segments, segments),
+        (RecordType.TRANSFER_POINT, plan.transfer_points, points),
     ):
-        existing = {
-            item.code: item
-            for item in (
-                await session.exec(select(model).where(col(model.code).in_(list(specs))))
-            ).all()
-        }
-        for code, row in specs.items():
-            item = existing.get(code)
-            count(record, item is None)
-            item = item or model(code=code, name="", site_id=0)
-            item.name = row.get("name")
-            item.site_id = _id(units[row.get("parent")])
-            session.add(item)
+        summary.created[record] += created
+        summary.updated[record] += len(specs) - created
 
     staff_rows = (
         await session.exec(select(Staff).where(col(Staff.code).in_(list(plan.staff))))
     ).all()
     existing_staff = {person.code: person for person in staff_rows}
-    for code, spec in plan.staff.items():
+    for code, staff_spec in plan.staff.items():
         person = existing_staff.get(code)
         count(RecordType.STAFF, person is None)
-        person = person or Staff(code=code, name="", role=spec.role, unit_id=0)
-        person.name = spec.row.get("name")
-        person.role = spec.role
-        person.department = spec.department
-        person.unit_id = _id(units[spec.row.get("parent")])
-        person.phone = spec.row.get("phone") or None
+        person = person or Staff(code=code, name="", role=staff_spec.role, unit_id=0)
+        person.name = staff_spec.row.get("name")
+        person.role = staff_spec.role
+        person.department = staff_spec.department
+        person.unit_id = _id(units[staff_spec.row.get("parent")])
+        person.phone = staff_spec.row.get("phone") or None
         session.add(person)
     await session.flush()
     return summary
+
+
+Place = TypeVar("Place", Segment, TransferPoint)
+
+
+async def _write_places(
+    model: type[Place],
+    rows: Mapping[str, OrgRow],
+    units: Mapping[str, Unit],
+    *,
+    session: AsyncSession,
+) -> int:
+    """Create or update segments or transfer points; returns how many were created."""
+    statement = select(model).where(col(model.code).in_(list(rows)))
+    existing = {item.code: item for item in (await session.exec(statement)).all()}
+    for code, row in rows.items():
+        item = existing.get(code) or model(code=code, name="", site_id=0)
+        item.name = row.get("name")
+        item.site_id = _id(units[row.get("parent")])
+        session.add(item)
+    return len(set(rows) - set(existing))
 
 
 def _id(unit: Unit) -> int:

@@ -47,11 +47,11 @@ async def enqueue_message(
         "attempts": 0,
     }
     statement = (
-        _insert_ignoring_duplicates(session.bind.dialect)  # type: ignore[union-attr]
+        _insert_ignoring_duplicates(session.bind.dialect)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["key"])
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     session.info[OUTBOX_WRITTEN] = True
     return bool(result.rowcount)
 
@@ -89,7 +89,7 @@ async def mark_sent(
     *, session: AsyncSession, message_id: int, now: datetime, telegram_message_id: int | None
 ) -> None:
     await session.exec(
-        update(OutboxMessage)  # type: ignore[call-overload]
+        update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id)
         .values(sent_at=now, telegram_message_id=telegram_message_id, claimed_until=None)
     )
@@ -106,7 +106,7 @@ async def mark_attempt_failed(
     """Record a failed attempt; with give_up_at the message is never tried again. The lease
     is kept while this instance retries, so another instance does not take it meanwhile."""
     await session.exec(
-        update(OutboxMessage)  # type: ignore[call-overload]
+        update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id)
         .values(
             attempts=OutboxMessage.attempts + 1,

@@ -92,6 +92,9 @@ async def on_flow_text(message: Message, context: BotContext, state: ChatState) 
         refusal = await complaints.answer_complaint(services, state.ref_id, staff, text)
         await message.reply_text(REFUSALS[refusal] if refusal else texts.ANSWER_SAVED)
     elif state.flow == complaints.FLOW_REROUTE_REASON:
+        if state.data is None or state.data not in Department._value2member_map_:
+            await message.reply_text(texts.NOT_FOUND)
+            return
         department = Department(state.data)
         result = await complaints.reroute_complaint(services, state.ref_id, staff, department, text)
         if isinstance(result, complaints.Refusal):

@@ -24,7 +24,9 @@ async def overdue(update: Update, context: BotContext) -> None:
         for card in cards
     ]
     await update.effective_message.reply_text(
-        texts.overdue_list(cards, overdue_by, services.settings.time.tz, services.settings.calendar.day_hours)
+        texts.overdue_list(
+            cards, overdue_by, services.settings.time.tz, services.settings.calendar.day_hours
+        )
     )
 
 

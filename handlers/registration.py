@@ -48,15 +48,15 @@ async def start(update: Update, context: BotContext) -> None:
         result = await redeem_invite(
             session=session, code=code, telegram_user_id=user.id, now=services.clock.now()
         )
-        unit = (
+        staff_unit = (
             await get_unit(session=session, unit_id=result.staff.unit_id) if result.staff else None
         )
-    if result.staff is None or unit is None:
+    if result.staff is None or staff_unit is None:
         await message.reply_text(REFUSALS[result.outcome])
         return
     # The menu first: once the welcome arrives, the person's menu is already theirs.
     await set_role_menu(context, message.chat_id, result.staff.role)
-    await message.reply_text(texts.welcome(result.staff.name, result.staff.role, unit.name))
+    await message.reply_text(texts.welcome(result.staff.name, result.staff.role, staff_unit.name))
 
 
 async def show_help(update: Update, context: BotContext) -> None:

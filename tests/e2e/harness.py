@@ -14,13 +14,13 @@ from bot.app import BotApplication, build_application, running
 from bot.clock import ManualClock
 from bot.jobs import run_due_work
 from bot.outbox import OutboxSender
+from bot.sandbox import SandboxServer, SandboxUser, SentMessage
 from bot.services import Services
 from bot.settings import Settings
 from db.models import Staff
 from db.staff import create_invite
 from nlp.reader import ComplaintReader
 from scheduler.org import Level
-from bot.sandbox import SandboxServer, SandboxUser, SentMessage
 
 # Telegram user ids of the simulated staff: 工号 → id.
 _FIRST_USER_ID = 7_000_000_001
@@ -58,7 +58,7 @@ class Harness:
         user = self.user(staff_code)
         await user.send(f"/start {await self.invite(staff_code)}")
         (welcome,) = await user.replies(1)
-        assert "欢迎" in welcome.text, welcome.text
+        assert "欢迎" in welcome.content, welcome.content
         return user
 
     async def tick(self) -> None:
@@ -95,4 +95,4 @@ async def run_bot(
 
 
 def texts_of(messages: list[SentMessage]) -> list[str]:
-    return [m.text for m in messages]
+    return [m.content for m in messages]

@@ -31,24 +31,31 @@ async def test_report_confirm_route_answer_and_notify(bot: Harness) -> None:
     clerk, handler = await bot.register("C002"), await bot.register("H001")
     await clerk.send(REPORT)
     (draft,) = await clerk.replies(1)
-    for understood in ("投递延误/积压", "察素齐投递部 / 东2段", "139****5678", "三天", "多次", "投递"):
-        assert understood in draft.text, understood
-    assert "13912345678" not in draft.text
+    for understood in (
+        "投递延误/积压",
+        "察素齐投递部 / 东2段",
+        "139****5678",
+        "三天",
+        "多次",
+        "投递",
+    ):
+        assert understood in draft.content, understood
+    assert "13912345678" not in draft.content
     assert draft.button_texts == [texts.BUTTON_CONFIRM, texts.BUTTON_CHANGE_CATEGORY, "✖️ 取消"]
 
     await clerk.press(texts.BUTTON_CONFIRM)
     (submitted,) = await clerk.replies(1)
-    assert "马建军" in submitted.text and "答复时限" in submitted.text
+    assert "马建军" in submitted.content and "答复时限" in submitted.content
     (card,) = await handler.replies(1)
-    assert "新投诉" in card.text and "察素齐投递部" in card.text and "钱志刚" in card.text
+    assert "新投诉" in card.content and "察素齐投递部" in card.content and "钱志刚" in card.content
     assert card.button_texts == ["答复", "转办", "退回"]
 
     await handler.press("答复")
-    assert (await handler.reply()).text == texts.ASK_ANSWER
+    assert (await handler.reply()).content == texts.ASK_ANSWER
     await handler.send("已查明：东2段投递员病假，今日已安排人员补投，并向用户致歉。")
-    assert (await handler.reply()).text == texts.ANSWER_SAVED
+    assert (await handler.reply()).content == texts.ANSWER_SAVED
     (notice,) = await clerk.replies(1)
-    assert "已由 马建军 答复" in notice.text and "补投" in notice.text
+    assert "已由 马建军 答复" in notice.content and "补投" in notice.content
 
     (complaint,) = await complaint_rows(bot)
     assert complaint.status is ComplaintStatus.ANSWERED
@@ -65,7 +72,7 @@ async def test_photo_with_caption_is_a_report(bot: Harness) -> None:
     clerk = await bot.register("C001")
     await clerk.send_photo(b"\x89PNG fake", caption="包裹破损，内件损坏了，用户要求赔偿")
     (draft,) = await clerk.replies(1)
-    assert "破损" in draft.text
+    assert "破损" in draft.content
     (complaint,) = await complaint_rows(bot)
     assert complaint.photo_file_id
 
@@ -74,11 +81,11 @@ async def test_low_confidence_asks_the_reporter_and_learns(bot: Harness) -> None
     clerk = await bot.register("C001")
     await clerk.send("今天天气不错，挺好的")
     (draft,) = await clerk.replies(1)
-    assert texts.LOW_CONFIDENCE in draft.text
+    assert texts.LOW_CONFIDENCE in draft.content
     assert texts.BUTTON_CONFIRM not in draft.button_texts and "其他" in draft.button_texts
     await clerk.press("其他")
     (edited,) = await clerk.edits(1)
-    assert "类别：其他" in edited.text
+    assert "类别：其他" in edited.content
     async with bot.db.session() as session:
         (example,) = (await session.exec(select(LabelledExample))).all()
     assert (example.text, example.category) == ("今天天气不错，挺好的", "other")
@@ -92,7 +99,7 @@ async def test_change_category_before_confirming(bot: Harness) -> None:
     await clerk.edits(1)
     await clerk.press("营业窗口/拒办")
     (edited,) = await clerk.edits(1)
-    assert "类别：营业窗口/拒办" in edited.text and "市场经营部" in edited.text
+    assert "类别：营业窗口/拒办" in edited.content and "市场经营部" in edited.content
 
 
 async def test_reroute_records_who_and_why(bot: Harness) -> None:
@@ -104,14 +111,14 @@ async def test_reroute_records_who_and_why(bot: Harness) -> None:
     await clerk.replies(1)
     await handler.replies(1)
     await handler.press("转办")
-    assert (await handler.reply()).text == texts.ASK_REROUTE_DEPARTMENT
+    assert (await handler.reply()).content == texts.ASK_REROUTE_DEPARTMENT
     await handler.press("金融")
-    assert (await handler.reply()).text == texts.ASK_REROUTE_REASON
+    assert (await handler.reply()).content == texts.ASK_REROUTE_REASON
     await handler.send("用户实际反映的是代收款问题")
     (done,) = await handler.replies(1)
-    assert "已转办至金融" in done.text and "何静" in done.text
+    assert "已转办至金融" in done.content and "何静" in done.content
     (card,) = await finance.replies(1)
-    assert "新投诉" in card.text
+    assert "新投诉" in card.content
     (complaint,) = await complaint_rows(bot)
     assert complaint.department is Department.FINANCE
     kinds = await event_kinds(bot, complaint.id or 0)
@@ -128,9 +135,9 @@ async def test_return_sends_it_back_to_the_reporter(bot: Harness) -> None:
     await handler.press("退回")
     await handler.reply()
     await handler.send("信息不全，请补充用户地址")
-    assert (await handler.reply()).text == texts.RETURN_SAVED
+    assert (await handler.reply()).content == texts.RETURN_SAVED
     (returned,) = await clerk.replies(1)
-    assert "退回" in returned.text and "请补充用户地址" in returned.text
+    assert "退回" in returned.content and "请补充用户地址" in returned.content
     (complaint,) = await complaint_rows(bot)
     assert complaint.status is ComplaintStatus.DRAFT and complaint.handler_id is None
 
@@ -156,11 +163,11 @@ async def test_others_cannot_act_on_a_complaint(bot: Harness) -> None:
 async def test_too_short_and_cancel(bot: Harness) -> None:
     clerk = await bot.register("C001")
     await clerk.send("慢")
-    assert (await clerk.reply()).text == texts.COMPLAINT_TOO_SHORT
+    assert (await clerk.reply()).content == texts.COMPLAINT_TOO_SHORT
     await clerk.send("/complaint")
-    assert (await clerk.reply()).text == texts.ASK_COMPLAINT_TEXT
+    assert (await clerk.reply()).content == texts.ASK_COMPLAINT_TEXT
     await clerk.send("/cancel")
-    assert (await clerk.reply()).text == texts.INPUT_CANCELLED
+    assert (await clerk.reply()).content == texts.INPUT_CANCELLED
     await clerk.send(REPORT)
     await clerk.replies(1)
     await clerk.press(texts.BUTTON_CANCEL)

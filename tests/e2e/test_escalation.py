@@ -71,7 +71,7 @@ async def test_levels_follow_working_days_and_answer_closes(bot: Harness) -> Non
     bot.clock.set(at(10, 8, 10))
     await bot.tick()
     (alert,) = await county.replies(1)
-    assert "1 级升级" in alert.text and "马建军" in alert.text and "钱志刚" in alert.text
+    assert "1 级升级" in alert.content and "马建军" in alert.content and "钱志刚" in alert.content
     assert alert.button_texts == ["认领", "转办", "已答复"]
     await bot.tick()  # the same minute again: nothing twice
     await county.no_reply()
@@ -83,12 +83,12 @@ async def test_levels_follow_working_days_and_answer_closes(bot: Harness) -> Non
     bot.clock.set(at(10, 9, 10))
     await bot.tick()
     (alert,) = await city.replies(1)
-    assert "2 级升级" in alert.text and "1 个工作日" in alert.text
+    assert "2 级升级" in alert.content and "1 个工作日" in alert.content
 
     bot.clock.set(at(10, 10, 10))  # Saturday, a make-up working day (调休)
     await bot.tick()
     (alert,) = await region.replies(1)
-    assert "3 级升级" in alert.text
+    assert "3 级升级" in alert.content
 
     await handler.press("答复")
     await handler.reply()
@@ -96,7 +96,7 @@ async def test_levels_follow_working_days_and_answer_closes(bot: Harness) -> Non
     await handler.reply()
     for manager in (county, city, region):
         (closing,) = await manager.replies(1)
-        assert "已由 马建军 答复，升级结束" in closing.text
+        assert "已由 马建军 答复，升级结束" in closing.content
     bot.clock.set(at(10, 12, 10))
     await bot.tick()
     for manager in (county, city, region):
@@ -112,12 +112,12 @@ async def test_an_alerted_manager_can_claim_and_answer(bot: Harness) -> None:
     await bot.tick()
     await county.replies(1)
     await county.press("认领")
-    assert "您已认领" in (await county.reply()).text
+    assert "您已认领" in (await county.reply()).content
     await county.press("已答复")
-    assert (await county.reply()).text == texts.ASK_ANSWER
+    assert (await county.reply()).content == texts.ASK_ANSWER
     await county.send("已联系用户并处理完毕。")
-    assert (await county.reply()).text == texts.ANSWER_SAVED
-    assert "已由 张志强 答复" in (await clerk.reply()).text
+    assert (await county.reply()).content == texts.ANSWER_SAVED
+    assert "已由 张志强 答复" in (await clerk.reply()).content
 
 
 async def test_a_bot_down_across_the_deadline_escalates_at_start(
@@ -136,7 +136,7 @@ async def test_a_bot_down_across_the_deadline_escalates_at_start(
     async with run_bot(settings, sandbox, clock, reader, checks=False) as restarted:
         # No manual tick: the scheduled scan runs once at start-up.
         (alert,) = await county.replies(1, timeout=10)
-        assert "1 级升级" in alert.text
+        assert "1 级升级" in alert.content
         assert restarted.services.clock.now() == at(10, 8, 11)
 
 
@@ -165,7 +165,7 @@ async def test_two_instances_send_each_alert_exactly_once(
     assert sum(results) == 10
     bot.sender.wake()
     alerts = await county.replies(10, timeout=20)
-    assert all("1 级升级" in a.text for a in alerts)
+    assert all("1 级升级" in a.content for a in alerts)
     await county.no_reply(within=1.5)
     async with bot.db.session() as session:
         rows = (await session.exec(select(Complaint).order_by(col(Complaint.id)))).all()
@@ -179,10 +179,10 @@ async def test_overdue_list_for_managers(bot: Harness) -> None:
     await report_and_confirm(bot)
     bot.clock.set(at(10, 9, 12))
     await county.send("/overdue")
-    listing = (await county.reply()).text
+    listing = (await county.reply()).content
     assert "超时未答复" in listing and "#1" in listing and "马建军" in listing
     await other_county.send("/overdue")
-    assert (await other_county.reply()).text == texts.NO_OVERDUE
+    assert (await other_county.reply()).content == texts.NO_OVERDUE
 
 
 async def test_a_second_instance_on_one_sqlite_file_refuses_to_start(
