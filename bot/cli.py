@@ -12,6 +12,8 @@ from pathlib import Path
 
 from bot import texts
 from bot.app import build_application
+from bot.cli_calendar import import_year, list_years
+from bot.cli_classify import classify
 from bot.clock import SystemClock
 from bot.services import Services
 from bot.settings import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings
@@ -33,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     org.add_argument("file", type=Path)
     invite = commands.add_parser("invite", help="print a one-time registration link")
     invite.add_argument("who", help="staff code (工号), id or name")
+    commands.add_parser("classify", help="classify complaints: one per line in, JSON lines out")
+    calendar = commands.add_parser("calendar", help="the working-day calendar")
+    calendar_commands = calendar.add_subparsers(dest="calendar_command", required=True)
+    calendar_commands.add_parser("years", help="list the years the calendar knows")
+    year_file = calendar_commands.add_parser("import", help="add a year from a TOML file")
+    year_file.add_argument("file", type=Path)
     return parser
 
 
@@ -90,7 +98,6 @@ def _run(settings: Settings) -> int:
     if not settings.token:
         _echo(texts.NO_TOKEN_HELP)
         return 0
-    upgrade_database(settings.database.url)
     services = Services.create(settings, SystemClock(settings.time.tz))
     application = build_application(services)
     try:
@@ -105,20 +112,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # httpx logs every long poll at INFO; that drowns the bot's own log.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # httpx logs every long poll at INFO and jieba its dictionary load: noise in our log.
+    for noisy in ("httpx", "jieba", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(args.config)
     except ConfigError as error:
         sys.stderr.write(f"{error}\n")
         return 2
-    if args.command == "init":
+    if args.command != "calendar":
+        # Every command that touches the database first brings its schema up to date.
         upgrade_database(settings.database.url)
+    if args.command == "init":
         _echo(texts.DATABASE_READY)
         return 0
     if args.command == "import-org":
         return asyncio.run(_import_org(settings, args.file))
     if args.command == "invite":
         return asyncio.run(_invite(settings, args.who))
+    if args.command == "classify":
+        return asyncio.run(classify(settings))
+    if args.command == "calendar":
+        if args.calendar_command == "import":
+            return import_year(settings, args.file)
+        return list_years(settings, SystemClock(settings.time.tz).now().date())
     return _run(settings)

@@ -158,6 +158,25 @@ def org_import_done(created: dict[str, int], updated: dict[str, int]) -> str:
 DATABASE_READY = "数据库已就绪（已迁移到最新版本）。"
 
 
+def calendar_year_line(year: int, holidays: int, workdays: int, source: str) -> str:
+    return f"{year} 年：{holidays} 个假期，{workdays} 个调休上班日（{source}）"
+
+
+def calendar_year_missing(year: int) -> str:
+    return (
+        f"⚠️ 缺少 {year} 年的节假日数据：该年只按周末计算工作日。"
+        "请根据国务院办公厅通知编写日历文件，用 python -m bot calendar import 文件 导入。"
+    )
+
+
+def calendar_imported(year: int, holidays: int, workdays: int) -> str:
+    return f"已导入 {year} 年日历：{holidays} 天放假，{workdays} 个调休上班日。重启机器人后生效。"
+
+
+def calendar_import_failed(detail: str) -> str:
+    return f"日历文件有误，未导入：{detail}"
+
+
 def invite_link(name: str, role: str, unit: str, link: str, expires: str) -> str:
     return f"{name}（{role}，{unit}）的邀请链接，{expires} 前有效，仅能使用一次：\n{link}"
 

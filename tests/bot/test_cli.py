@@ -1,0 +1,112 @@
+"""The admin command line: `python -m bot …`, run in-process against a real database."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from bot import texts
+from bot.cli import main
+from tests.conftest import REPO, SAMPLE_ORG
+
+YEAR_2027 = """\
+year = 2027
+source = "国务院办公厅关于2027年部分节假日安排的通知"
+workdays = [2027-02-13]
+
+[[holidays]]
+name = "春节"
+start = 2027-02-06
+end = 2027-02-12
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shipped config with this test's database and its own calendar directory."""
+    text = (REPO / "config.toml").read_text(encoding="utf-8")
+    path = tmp_path / "config.toml"
+    path.write_text(text.replace('admin_dir = "data/calendar"', 'admin_dir = "calendar"'))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    return path
+
+
+def run(config: Path, *args: str) -> int:
+    return main(["--config", str(config), *args])
+
+
+def test_import_invite_and_classify(
+    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(config, "import-org", str(SAMPLE_ORG)) == 0
+    assert "人员 新增 16" in capsys.readouterr().out
+
+    assert run(config, "invite", "I003") == 0
+    link = capsys.readouterr().out
+    assert "陈明（检查员，察素齐投递部）" in link
+    assert "https://t.me/postal_inspection_bot?start=" in link
+    assert run(config, "invite", "没这个人") == 1
+    assert "找不到人员" in capsys.readouterr().out
+
+    complaints = (
+        "东2段信件报刊积压三天了，用户多次打电话投诉，电话13912345678\n\n用户反映代收款一直没到账\n"
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(complaints))
+    assert run(config, "classify") == 0
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert first["category"] == "delay" and first["department"] == "delivery"
+    assert (first["site"], first["segment"]) == ("察素齐投递部", "东2段")
+    assert first["phones"] == ["139****5678"] and first["urgent"] is True
+    assert second["category"] == "finance" and second["department"] == "finance"
+
+
+def test_a_broken_org_file_is_reported_by_line(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "org.csv"
+    broken.write_text(
+        "type,code,name,parent,level,kind,area,role,department,phone\n"
+        "unit,R1,区公司,,region,,,,,\n"
+        "staff,E1,张三,R1,,,,boss,,\n",
+        encoding="utf-8",
+    )
+    assert run(config, "import-org", str(broken)) == 1
+    out = capsys.readouterr().out
+    assert texts.org_import_failed(1) in out and "第 3 行，列 role" in out
+
+
+def test_calendar_years_and_import(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(config, "calendar", "years") == 0
+    out = capsys.readouterr().out
+    assert "2026 年：7 个假期，6 个调休上班日" in out
+    year_file = tmp_path / "2027.toml"
+    year_file.write_text(YEAR_2027, encoding="utf-8")
+    assert run(config, "calendar", "import", str(year_file)) == 0
+    assert "已导入 2027 年日历：7 天放假，1 个调休上班日" in capsys.readouterr().out
+    assert (tmp_path / "calendar" / "2027.toml").exists()
+    assert run(config, "calendar", "years") == 0
+    assert "2027 年：1 个假期" in capsys.readouterr().out
+    year_file.write_text(YEAR_2027.replace("2027-02-13", "2027-02-15"), encoding="utf-8")
+    assert run(config, "calendar", "import", str(year_file)) == 1
+    assert "日历文件有误" in capsys.readouterr().out
+
+
+def test_run_without_a_token_explains_how_to_get_one(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(config, "run") == 0
+    assert "@BotFather" in capsys.readouterr().out
+
+
+def test_a_bad_config_stops_the_start(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "config.toml"
+    text = (REPO / "config.toml").read_text(encoding="utf-8")
+    path.write_text(text.replace('morning_push = "08:00"', 'morning_push = "早上"'))
+    assert main(["--config", str(path), "run"]) == 2
+    assert "time.morning_push" in capsys.readouterr().err
