@@ -16,6 +16,7 @@ from bot.jobs import TICK_JOB, TICK_SECONDS, run_due_work, tick
 from bot.outbox import OutboxSender
 from bot.reader import build_reader, refresh_names
 from bot.services import Services
+from db.staff import latest_org_import
 from handlers import access, checks, complaints, conversation, errors, manager, registration
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ async def _post_init(application: BotApplication) -> None:
         services.complaint_reader = await build_reader(services.db)
     else:
         await refresh_names(services.db, services.complaint_reader)
+    async with services.db.session() as session:
+        services.org_import_seen = await latest_org_import(session=session)
     sender = OutboxSender(services.db, application.bot)
     services.db.on_outbox_written(sender.wake)
     sender.start()

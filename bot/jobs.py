@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from bot.checks import close_day, plan_and_push, remind_unfinished
 from bot.complaints import escalate_overdue
 from bot.context import BotContext
+from bot.housekeeping import refresh_names_after_import, warn_missing_calendar_years
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -19,7 +20,14 @@ TICK_SECONDS = 60
 
 Step = Callable[[Services], Awaitable[object]]
 # Closing yesterday comes before planning today: the planner must see the misses.
-STEPS: tuple[Step, ...] = (close_day, plan_and_push, remind_unfinished, escalate_overdue)
+STEPS: tuple[Step, ...] = (
+    refresh_names_after_import,
+    close_day,
+    plan_and_push,
+    remind_unfinished,
+    escalate_overdue,
+    warn_missing_calendar_years,
+)
 
 
 async def run_due_work(services: Services) -> None:

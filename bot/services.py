@@ -45,6 +45,8 @@ class Services:
     catalog: Catalog
     # Built at start-up (jieba and training take about a second); tests may pass one in.
     complaint_reader: ComplaintReader | None = None
+    # The organisation import whose names the reader has (None: the state at start-up).
+    org_import_seen: int | None = None
 
     @property
     def reader(self) -> ComplaintReader:

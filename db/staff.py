@@ -10,7 +10,7 @@ from enum import Enum
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import InviteCode, Staff, Unit
+from db.models import InviteCode, OrgImport, Staff, Unit
 from scheduler.complaints import StaffPost
 from scheduler.org import OrgUnit, Role
 
@@ -127,3 +127,9 @@ async def get_staff(*, session: AsyncSession, staff_id: int) -> Staff:
     if staff is None:
         raise LookupError(f"staff {staff_id} does not exist")
     return staff
+
+
+async def latest_org_import(*, session: AsyncSession) -> int | None:
+    """The id of the newest organisation import, if any."""
+    statement = select(OrgImport.id).order_by(col(OrgImport.id).desc()).limit(1)
+    return (await session.exec(statement)).first()

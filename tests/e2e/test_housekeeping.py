@@ -1,0 +1,46 @@
+"""Upkeep in the background: calendar warnings to admins, names from a re-import."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from bot import texts
+from db.org_import import import_org, read_org_file
+from tests.conftest import SHANGHAI
+from tests.e2e.harness import Harness
+
+
+async def test_admins_are_told_once_that_next_years_calendar_is_missing(bot: Harness) -> None:
+    admin = await bot.register("A001")
+    await bot.tick()
+    (warning,) = await admin.replies(1)
+    assert warning.content == texts.calendar_year_missing(2027)
+    await bot.tick()
+    await admin.no_reply()
+
+
+async def test_a_date_in_an_unknown_year_warns_admins(bot: Harness) -> None:
+    admin = await bot.register("A001")
+    bot.clock.set(datetime(2028, 3, 1, 9, tzinfo=SHANGHAI))
+    await bot.tick()
+    warnings = {m.content for m in await admin.replies(1)}
+    assert texts.calendar_year_missing(2028) in warnings
+
+
+async def test_a_reimport_by_another_process_brings_new_names(
+    bot: Harness, tmp_path: Path
+) -> None:
+    clerk = await bot.register("C002")
+    extra = tmp_path / "org.csv"
+    extra.write_text(
+        "type,code,name,parent,level,kind,area,role,department,phone\n"
+        "segment,TZ-D1-W9,西9段,TZ-D1,,,,,,\n",
+        encoding="utf-8",
+    )
+    async with bot.db.session() as session:
+        await import_org(read_org_file(extra), session=session, now=bot.clock.now())
+    await bot.tick()
+    await clerk.send("西9段的报纸三天没送了，用户很着急")
+    (draft,) = await clerk.replies(1)
+    assert "察素齐投递部 / 西9段" in draft.content
