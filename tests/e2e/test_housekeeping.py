@@ -28,9 +28,7 @@ async def test_a_date_in_an_unknown_year_warns_admins(bot: Harness) -> None:
     assert texts.calendar_year_missing(2028) in warnings
 
 
-async def test_a_reimport_by_another_process_brings_new_names(
-    bot: Harness, tmp_path: Path
-) -> None:
+async def test_a_reimport_by_another_process_brings_new_names(bot: Harness, tmp_path: Path) -> None:
     clerk = await bot.register("C002")
     extra = tmp_path / "org.csv"
     extra.write_text(
