@@ -21,6 +21,8 @@ from db.migrate import upgrade_database
 from db.org_import import OrgFileError, import_org, read_org_file
 from db.session import Database, SecondInstanceError
 from db.staff import create_invite, find_staff, get_unit
+from scheduler.business_calendar import CalendarError
+from scheduler.catalog import CatalogError
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +100,11 @@ def _run(settings: Settings) -> int:
     if not settings.token:
         _echo(texts.NO_TOKEN_HELP)
         return 0
-    services = Services.create(settings, SystemClock(settings.time.tz))
+    try:
+        services = Services.create(settings, SystemClock(settings.time.tz))
+    except (CatalogError, CalendarError) as error:
+        sys.stderr.write(texts.data_file_invalid(str(error)) + "\n")
+        return 2
     application = build_application(services)
     try:
         application.run_polling(allowed_updates=["message", "callback_query", "edited_message"])

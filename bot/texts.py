@@ -20,7 +20,9 @@ from scheduler.org import Area, Department, Level, Role, SiteKind
 if TYPE_CHECKING:
     from bot.checks import CheckView, TodayLine
     from bot.complaints import ComplaintCard
+    from bot.reports import MonthFigures, Progress
     from db.models import Complaint
+    from scheduler.monthly_report import MonthlyReport
 
 # --- vocabulary ---------------------------------------------------------------------------
 
@@ -67,6 +69,10 @@ def config_token_in_file(env: str) -> str:
         f"配置项 bot.token 不能写在配置文件里，请用环境变量 {env} 提供。\n"
         f"Key bot.token must not be in the file; set the environment variable {env}."
     )
+
+
+def data_file_invalid(detail: str) -> str:
+    return f"数据文件有误，机器人未启动：{detail}\nA data file is invalid; not starting: {detail}"
 
 
 def config_bad_value(path: str, key: str, detail: str) -> str:
@@ -224,6 +230,9 @@ COMMAND_DESCRIPTIONS: dict[str, str] = {
     "today": "今日检查任务",
     "skip": "跳过当前问题",
     "overdue": "超时未答复的投诉",
+    "progress": "今日检查进度",
+    "stats": "月度检查统计（可加月份，如 2026-10）",
+    "report": "月度检查报告书（Excel 和图表），如 /report 2026-10",
     "cancel": "取消当前操作",
 }
 
@@ -792,3 +801,171 @@ def report_caption(
         f"应检 {required} 次，已检 {done} 次，漏检 {missed} 次；投诉 {complaints} 件。\n"
         "详见附件 Excel 表。"
     )
+
+
+# --- manager views: /progress, /stats, /report and the automatic monthly send ---------------
+
+REPORT_USAGE = (
+    "用法：/report 年-月，例如 /report 2026-10。\n"
+    "经理可在后面加下属单位代码查看该单位的报告，例如 /report 2026-10 TZ。"
+)
+STATS_USAGE = "用法：/stats 或 /stats 年-月，例如 /stats 2026-10。"
+REPORT_FUTURE_MONTH = "这个月份还没有到，无法生成报告。请输入本月或以前的月份。"
+REPORT_OUT_OF_SCOPE = "您只能查看本单位及下属单位的报告（检查员只能查看本单位的）。"
+NO_PROGRESS = "今天您的范围内没有检查任务。"
+
+_QUOTA_LABELS: dict[str, str] = {
+    "urban_percent": "城市{kind}",
+    "rural_percent": "农村{kind}",
+    "min_sites": "{kind}",
+    "counties_percent": "覆盖旗县",
+    "all_sites": "全部{kind}",
+    "transfer_points_per_check": "每次检查的接转点",
+    "transfer_points_per_month": "本月检查的接转点",
+    "all_transfer_points": "全部接转点",
+}
+_QUOTA_SITES: dict[SiteKind, str] = {SiteKind.COUNTER: "营业网点", SiteKind.DELIVERY: "投递部"}
+
+
+def report_unknown_unit(code: str) -> str:
+    return f"找不到单位代码“{escape(code)}”。"
+
+
+def report_quota_label(unit: str, requirement: str, site_kind: SiteKind, area: Area | None) -> str:
+    """E.g. "土默特左旗局 城市投递部" for a 30 % urban quota of a county's delivery checks."""
+    kind = _QUOTA_SITES[site_kind]
+    if requirement == "min_sites" and area is not None:
+        kind = AREA_LABELS[area] + kind
+    return f"{unit} {_QUOTA_LABELS[requirement].format(kind=kind)}"
+
+
+def _hours(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def _percent(done: int, required: int) -> str:
+    return f"{done * 100 / required:.1f}%" if required else "—"
+
+
+def _in_progress(as_of: date | None) -> str:
+    return f"（本月尚未结束，截至 {as_of.month}月{as_of.day}日）" if as_of else ""
+
+
+def report_document_caption(figures: MonthFigures) -> str:
+    """The caption of the .xlsx sent for /report."""
+    report = figures.report
+    caption = report_caption(
+        report.unit.name,
+        report.month.year,
+        report.month.month,
+        report.check_total.required,
+        report.check_total.done,
+        report.check_total.missed,
+        report.complaint_total.count,
+    )
+    return caption + (f"\n{_in_progress(figures.as_of)}" if figures.as_of else "")
+
+
+def report_auto_caption(report: MonthlyReport) -> str:
+    """The caption of the report sent on the bot's own initiative to the level above."""
+    total = report.check_total
+    return "📨 月度检查报告书报送（在次月10日前报上级）\n" + report_caption(
+        report.unit.name,
+        report.month.year,
+        report.month.month,
+        total.required,
+        total.done,
+        total.missed,
+        report.complaint_total.count,
+    )
+
+
+def report_chart_caption(unit: str, year: int, month: int) -> str:
+    return f"{escape(unit)} {year}年{month}月 检查完成情况和投诉类别图"
+
+
+def progress_text(progress: Progress) -> str:
+    """/progress: a total line, then one line per inspector."""
+    rows = progress.inspectors
+    planned = sum(r.planned for r in rows)
+    running = sum(r.in_progress for r in rows)
+    done = sum(r.done for r in rows)
+    missed = sum(r.missed for r in rows)
+    lines = [
+        f"<b>{escape(progress.unit)} 今日检查进度</b>（{_day(progress.day)}）",
+        f"共 {planned + running + done + missed} 项：✅ 已完成 {done}，⏳ 进行中 {running}，"
+        f"⬜ 未开始 {planned}" + (f"，❌ 漏检 {missed}" if missed else ""),
+        "",
+    ]
+    for row in rows:
+        line = (
+            f"{escape(row.name)}（{escape(row.unit)}）："
+            f"✅{row.done} ⏳{row.in_progress} ⬜{row.planned}"
+        )
+        lines.append(line + (f" ❌{row.missed}" if row.missed else ""))
+    return "\n".join(lines)
+
+
+_STATS_QUOTA_LINES = 10
+
+
+def stats_text(figures: MonthFigures) -> str:
+    """/stats: a month's figures in one message."""
+    report = figures.report
+    total, complaints = report.check_total, report.complaint_total
+    corrective = report.corrective
+    lines = [
+        f"<b>{escape(report.unit.name)} {report.month.year}年{report.month.month}月 检查统计</b>"
+        + _in_progress(figures.as_of),
+        f"检查：应检 {total.required} 次，已检 {total.done} 次，漏检 {total.missed} 次，"
+        f"完成率 {_percent(total.done, total.required)}",
+    ]
+    if report.quotas:
+        lines.append(f"覆盖率：{report.quotas_met}/{len(report.quotas)} 项达标")
+        unmet = [q for q in report.quotas if not q.met]
+        for quota in unmet[:_STATS_QUOTA_LINES]:
+            line = report_quota_line(
+                quota.label,
+                quota.checked,
+                quota.total,
+                quota.threshold_percent,
+                quota.minimum,
+                quota.met,
+            )
+            lines.append(f"  · {escape(line)}")
+        if len(unmet) > _STATS_QUOTA_LINES:
+            lines.append(f"  · 另有 {len(unmet) - _STATS_QUOTA_LINES} 项未达标，详见 /report")
+    found = "，".join(
+        f"{REPORT_CATEGORY_LABELS[row.key]} {row.count}" for row in report.findings_by_category
+    )
+    lines.append(f"发现问题：{len(report.findings)} 个" + (f"（{found}）" if found else ""))
+    lines.append(
+        f"整改：本月新开 {corrective.opened}，完成 {corrective.closed}，"
+        f"未完成 {corrective.open}（其中逾期 {corrective.overdue}）"
+    )
+    by_category = "，".join(
+        f"{REPORT_CATEGORY_LABELS[row.category or 'other']} {row.count}"
+        for row in report.complaints_by_category
+    )
+    lines.append(
+        f"投诉：{complaints.count} 件，已答复 {complaints.answered}，"
+        f"未答复 {complaints.unanswered}" + (f"（{by_category}）" if by_category else "")
+    )
+    if complaints.answered:
+        lines.append(
+            f"响应时间：中位数 {_hours(complaints.median_hours)} 工作小时，"
+            f"90百分位 {_hours(complaints.p90_hours)} 工作小时"
+        )
+    if report.escalations:
+        levels = "，".join(f"第{row.level}级 {row.complaints} 件" for row in report.escalations)
+        lines.append(f"升级：{levels}")
+    lines.append("完整报告书（Excel 和图表）：/report 年-月")
+    return "\n".join(lines)
+
+
+def report_cli_done(xlsx: str, chart: str) -> str:
+    return f"报告书已写入 {xlsx}，图表已写入 {chart}。"
+
+
+def report_cli_bad_month(value: str) -> str:
+    return f"月份“{value}”无效，请写成 年-月，例如 2026-10。"

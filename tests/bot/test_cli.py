@@ -110,3 +110,23 @@ def test_a_bad_config_stops_the_start(tmp_path: Path, capsys: pytest.CaptureFixt
     path.write_text(text.replace('morning_push = "08:00"', 'morning_push = "早上"'))
     assert main(["--config", str(path), "run"]) == 2
     assert "time.morning_push" in capsys.readouterr().err
+
+
+def test_a_broken_catalog_stops_the_start_naming_item_and_field(
+    config: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    catalog = (REPO / "scheduler" / "data" / "catalog.toml").read_text(encoding="utf-8")
+    broken = tmp_path / "catalog.toml"
+    broken.write_text(
+        catalog.replace('frequency = { kind = "daily" }', 'frequency = { kind = "hourly" }', 1)
+    )
+    config.write_text(
+        config.read_text().replace('# catalog = "my_catalog.toml"', f'catalog = "{broken}"')
+    )
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    assert run(config, "run") == 2
+    err = capsys.readouterr().err
+    assert "数据文件有误" in err and "counter_video_review" in err and "frequency" in err
