@@ -16,8 +16,18 @@ from bot.jobs import TICK_JOB, TICK_SECONDS, run_due_work, tick
 from bot.outbox import OutboxSender
 from bot.reader import build_reader, refresh_names
 from bot.services import Services
+from db.complaints import list_labelled_examples
 from db.staff import latest_org_import
-from handlers import access, checks, complaints, conversation, errors, manager, registration
+from handlers import (
+    access,
+    checks,
+    complaints,
+    conversation,
+    errors,
+    manager,
+    registration,
+    reports,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +49,7 @@ async def _post_init(application: BotApplication) -> None:
         await refresh_names(services.db, services.complaint_reader)
     async with services.db.session() as session:
         services.org_import_seen = await latest_org_import(session=session)
+        services.examples_trained = len(await list_labelled_examples(session=session))
     sender = OutboxSender(services.db, application.bot)
     services.db.on_outbox_written(sender.wake)
     sender.start()
@@ -98,6 +109,7 @@ def build_application(services: Services) -> BotApplication:
             *checks.handlers(),
             *complaints.handlers(),
             *manager.handlers(),
+            *reports.handlers(),
             *conversation.handlers(),
         ],
         group=FEATURE_GROUP,

@@ -7,8 +7,9 @@ import asyncio
 import logging
 
 from bot import texts
-from bot.reader import load_org_names
+from bot.reader import as_training_examples, load_org_names
 from bot.services import Services
+from db.complaints import list_labelled_examples
 from db.outbox import enqueue_message
 from db.staff import get_staff, latest_org_import, list_staff_posts
 from scheduler.org import Role
@@ -44,6 +45,19 @@ async def warn_missing_calendar_years(services: Services) -> int:
                     now=now,
                 )
     return sent
+
+
+async def retrain_with_new_examples(services: Services) -> bool:
+    """Categories that reporters chose themselves become training data: the classifier is
+    retrained (off the event loop) whenever new ones were stored."""
+    async with services.db.session() as session:
+        stored = await list_labelled_examples(session=session)
+    if len(stored) <= services.examples_trained:
+        return False
+    await asyncio.to_thread(services.reader.retrain, as_training_examples(stored))
+    services.examples_trained = len(stored)
+    logger.info("classifier retrained with %d stored examples", len(stored))
+    return True
 
 
 async def refresh_names_after_import(services: Services) -> bool:

@@ -10,7 +10,12 @@ from collections.abc import Awaitable, Callable
 from bot.checks import close_day, plan_and_push, remind_unfinished
 from bot.complaints import escalate_overdue
 from bot.context import BotContext
-from bot.housekeeping import refresh_names_after_import, warn_missing_calendar_years
+from bot.housekeeping import (
+    refresh_names_after_import,
+    retrain_with_new_examples,
+    warn_missing_calendar_years,
+)
+from bot.reports import send_monthly_reports
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -22,11 +27,14 @@ Step = Callable[[Services], Awaitable[object]]
 # Closing yesterday comes before planning today: the planner must see the misses.
 STEPS: tuple[Step, ...] = (
     refresh_names_after_import,
+    retrain_with_new_examples,
     close_day,
     plan_and_push,
     remind_unfinished,
     escalate_overdue,
     warn_missing_calendar_years,
+    # Last: the month's last day must be closed (missed checks counted) before it is reported.
+    send_monthly_reports,
 )
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.complaints import list_labelled_examples, place_names
+from db.models import LabelledExample as StoredExample
 from db.session import Database
 from nlp.categories import Category
 from nlp.corpus import LabelledExample
@@ -36,11 +38,15 @@ async def load_org_names(session: AsyncSession) -> OrgNames:
     )
 
 
+def as_training_examples(stored: Sequence[StoredExample]) -> list[LabelledExample]:
+    return [LabelledExample(text=e.text, categories=(Category(e.category),)) for e in stored]
+
+
 async def build_reader(database: Database) -> ComplaintReader:
     async with database.session() as session:
         stored = await list_labelled_examples(session=session)
         names = await load_org_names(session)
-    extra = [LabelledExample(text=e.text, categories=(Category(e.category),)) for e in stored]
+    extra = as_training_examples(stored)
     # jieba's dictionary load and the training take about a second: keep the loop free.
     reader = await asyncio.to_thread(ComplaintReader.create, names, extra_examples=extra)
     logger.info("complaint reader: %d stored examples, %d sites", len(extra), len(names.sites))

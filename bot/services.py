@@ -47,6 +47,8 @@ class Services:
     complaint_reader: ComplaintReader | None = None
     # The organisation import whose names the reader has (None: the state at start-up).
     org_import_seen: int | None = None
+    # How many stored labelled examples the classifier was last trained with.
+    examples_trained: int = 0
 
     @property
     def reader(self) -> ComplaintReader:

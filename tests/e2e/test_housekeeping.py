@@ -6,9 +6,13 @@ from datetime import datetime
 from pathlib import Path
 
 from bot import texts
+from bot.clock import ManualClock
+from bot.sandbox import SandboxServer
+from bot.settings import Settings
 from db.org_import import import_org, read_org_file
+from nlp.reader import ComplaintReader
 from tests.conftest import SHANGHAI
-from tests.e2e.harness import Harness
+from tests.e2e.harness import Harness, run_bot
 
 
 async def test_admins_are_told_once_that_next_years_calendar_is_missing(bot: Harness) -> None:
@@ -42,3 +46,23 @@ async def test_a_reimport_by_another_process_brings_new_names(bot: Harness, tmp_
     await clerk.send("西9段的报纸三天没送了，用户很着急")
     (draft,) = await clerk.replies(1)
     assert "察素齐投递部 / 西9段" in draft.content
+
+
+async def test_a_reporters_choice_is_learned(
+    settings: Settings, sandbox: SandboxServer, clock: ManualClock, sample_org: None
+) -> None:
+    own_reader = ComplaintReader.create()  # retraining changes it: not the shared one
+    async with run_bot(settings, sandbox, clock, own_reader, checks=False) as bot:
+        clerk = await bot.register("C001")
+        before = own_reader.classifier
+        await clerk.send("窗口的叫号机坏了一上午")
+        await clerk.replies(1)
+        await clerk.press(texts.BUTTON_CHANGE_CATEGORY)
+        await clerk.edits(1)
+        await clerk.press("其他")
+        await clerk.edits(1)
+        await bot.tick()
+        assert bot.services.examples_trained == 1
+        assert own_reader.classifier is not before
+        await bot.tick()
+        assert bot.services.examples_trained == 1
