@@ -26,7 +26,6 @@ from handlers import (
     errors,
     manager,
     registration,
-    reports,
 )
 
 logger = logging.getLogger(__name__)
@@ -109,7 +108,6 @@ def build_application(services: Services) -> BotApplication:
             *checks.handlers(),
             *complaints.handlers(),
             *manager.handlers(),
-            *reports.handlers(),
             *conversation.handlers(),
         ],
         group=FEATURE_GROUP,
