@@ -277,3 +277,23 @@ async def test_reminder_then_missed_summary_to_the_manager(bot: Harness) -> None
     bot.clock.set(at(date(2026, 11, 26), 8))
     await bot.tick()
     await manager.no_reply(within=0.3)
+
+
+async def test_redo_from_the_summary_starts_again(bot: Harness) -> None:
+    push = (await morning(bot, "I003"))["I003"]
+    inspector = bot.user("I003")
+    check = await assignment(bot, "I003", "delivery_registered_balance")
+    await open_check(inspector, push, check)
+    await inspector.press(texts.NO)
+    await inspector.replies(1)
+    await inspector.send("给据函件少一件，正在查找")
+    (summary,) = await inspector.replies(1)
+    assert "正在查找" in summary.content
+    await inspector.press(texts.BUTTON_REDO_CHECK)
+    (first,) = await inspector.replies(1)
+    assert "第 1/1 题" in first.content
+    await inspector.press(texts.YES)
+    (summary,) = await inspector.replies(1)
+    assert "正在查找" not in summary.content
+    await inspector.press(texts.BUTTON_SUBMIT_CHECK)
+    assert (await inspector.reply()).content == texts.check_done(0, None)
