@@ -26,6 +26,7 @@ from handlers import (
     errors,
     manager,
     registration,
+    reports,
 )
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ def build_application(services: Services) -> BotApplication:
             *checks.handlers(),
             *complaints.handlers(),
             *manager.handlers(),
+            *reports.handlers(),
             *conversation.handlers(),
         ],
         group=FEATURE_GROUP,

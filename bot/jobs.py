@@ -15,6 +15,7 @@ from bot.housekeeping import (
     retrain_with_new_examples,
     warn_missing_calendar_years,
 )
+from bot.reports import send_monthly_reports
 from bot.services import Services
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ STEPS: tuple[Step, ...] = (
     remind_unfinished,
     escalate_overdue,
     warn_missing_calendar_years,
+    # Last: the month's last day must be closed (missed checks counted) before it is reported.
+    send_monthly_reports,
 )
 
 

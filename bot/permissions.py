@@ -6,13 +6,16 @@ from scheduler.org import Role
 
 COMMON_COMMANDS: tuple[str, ...] = ("start", "help")
 REPORTING: tuple[str, ...] = ("complaint", "cancel")
+# Managers and admins see their unit and below; an inspector may get only their own unit's
+# monthly report (bot.reports decides the scope).
+MANAGER_VIEWS: tuple[str, ...] = ("overdue", "progress", "stats", "report")
 
 COMMANDS_BY_ROLE: dict[Role, tuple[str, ...]] = {
-    Role.INSPECTOR: (*COMMON_COMMANDS, "today", "skip", *REPORTING),
+    Role.INSPECTOR: (*COMMON_COMMANDS, "today", "skip", "report", *REPORTING),
     Role.COUNTER_STAFF: (*COMMON_COMMANDS, *REPORTING),
     Role.HANDLER: (*COMMON_COMMANDS, *REPORTING),
-    Role.MANAGER: (*COMMON_COMMANDS, "overdue", *REPORTING),
-    Role.ADMIN: (*COMMON_COMMANDS, "overdue", *REPORTING),
+    Role.MANAGER: (*COMMON_COMMANDS, *MANAGER_VIEWS, *REPORTING),
+    Role.ADMIN: (*COMMON_COMMANDS, *MANAGER_VIEWS, *REPORTING),
 }
 
 

@@ -451,6 +451,13 @@ NO = "否"
 BUTTON_SUBMIT_CHECK = "✅ 确认提交"
 BUTTON_REDO_CHECK = "↩️ 重新填写"
 NO_CHECKS_TODAY = "今天没有分配给您的检查任务。"
+NOT_A_WORKING_DAY = "今天不是工作日，没有检查任务。"
+
+
+def checks_not_pushed_yet(push_at: time) -> str:
+    return f"今天的检查任务将在 {push_at.strftime('%H:%M')} 推送，请稍候。"
+
+
 CHECK_PAUSED = "已暂停，已填写的内容都已保存。发送 /today 可继续。"
 CHECK_NOT_YOURS = "这项检查不是分配给您的，无法打开。"
 CHECK_FINISHED = "这项检查已经结束（已提交或已记为漏检）。"

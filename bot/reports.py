@@ -1,0 +1,503 @@
+"""Report use cases: a unit's monthly inspection report (检查报告书), a month's figures, today's
+check progress in a manager's scope, and the automatic monthly send to the level above.
+
+Scopes: managers and admins see their own unit and every unit below it; anyone else (an
+inspector) only their own unit. What a scope holds is described in db/reports.py.
+
+Checks in the report, per catalog item of the scope:
+
+* required: what the catalog requires in the month (``evaluate_period``): the frequency
+  requirement summed over the scope's inspecting units; for coverage items (spot checks over
+  sites) the number of site visits the quotas need (the largest of urban + rural percentages,
+  the minimum number of sites, the counties). A period that does not end in the month (a week
+  running into the next month) belongs to the next month, as in the planner.
+* done / missed: the scope's assignments of the month with that status. The remainder of a
+  month still running is "not yet due".
+* coverage quotas: every other requirement ``evaluate_period`` reports for the scope, met or not.
+
+Automatic send (第十条 4, 第十五条 6: "在次月10日前"): on the first working day of the next
+month, from the morning push time on (or as soon as the bot is back, if it was down), the
+report of every county and city unit goes to the managers of the nearest unit above that has
+managers; the region's report goes to the region's own managers, who file it themselves (there
+is no level above). Sites send nothing: their figures are in their county's report. A unit
+whose scope had no checks planned in the month (e.g. before the bot was introduced) has no
+inspection report to file and sends nothing. Each unit's report goes out once per month: a
+``job_run`` key claims it and the outbox keys name unit, month and recipient, so a second tick,
+a restart or a second instance sends nothing again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import Counter, defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from enum import Enum
+from typing import Final
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import texts
+from bot.report_render import render_chart_png, render_xlsx
+from bot.services import Services
+from db.checks import list_history, load_org_snapshot
+from db.jobs import claim_job
+from db.models import AssignmentStatus, Staff
+from db.outbox import enqueue_message
+from db.reports import (
+    CheckCount,
+    count_checks,
+    get_unit_by_code,
+    list_checks_on,
+    list_job_keys,
+    list_month_actions,
+    list_month_complaints,
+    list_month_findings,
+    list_units_with_checks,
+)
+from db.staff import get_staff, list_staff_posts, load_org_units
+from scheduler.catalog import Catalog, CatalogItem
+from scheduler.complaints import StaffPost, escalation_chain, units_within
+from scheduler.monthly_report import (
+    CheckTally,
+    CorrectiveAction,
+    MonthlyReport,
+    QuotaResult,
+    ReportMonth,
+    ReportUnit,
+    build_monthly_report,
+    report_due,
+    report_send_day,
+)
+from scheduler.org import Level, OrgUnit, Role
+from scheduler.planner import QuotaStatus, Requirement, evaluate_period
+
+logger = logging.getLogger(__name__)
+
+# Calendar periods never reach back beyond the year's start, except a week from December.
+HISTORY_LOOKBACK: Final = timedelta(days=7)
+# Units whose report goes up automatically (sites' figures are in their county's report).
+REPORTING_LEVELS: Final = (Level.COUNTY, Level.CITY, Level.REGION)
+SCOPE_ROLES: Final = (Role.MANAGER, Role.ADMIN)
+_COVERAGE_VISITS: Final = (
+    Requirement.URBAN_PERCENT,
+    Requirement.RURAL_PERCENT,
+    Requirement.MIN_SITES,
+    Requirement.COUNTIES_PERCENT,
+)
+_MONTH_PATTERNS: Final = (
+    re.compile(r"^(\d{4})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月?$"),
+    re.compile(r"^(\d{4})(\d{2})$"),
+)
+
+
+class Refusal(Enum):
+    UNKNOWN_UNIT = "unknown_unit"
+    OUT_OF_SCOPE = "out_of_scope"
+    FUTURE_MONTH = "future_month"
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    """A month's report; ``as_of`` is today when the month is still running."""
+
+    report: MonthlyReport
+    as_of: date | None = None
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    figures: MonthFigures
+    xlsx: bytes
+    chart: bytes
+
+    @property
+    def filename(self) -> str:
+        report = self.figures.report
+        return texts.report_filename(report.unit.name, report.month.year, report.month.month)
+
+
+@dataclass(frozen=True)
+class InspectorProgress:
+    name: str
+    unit: str
+    planned: int
+    in_progress: int
+    done: int
+    missed: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    day: date
+    unit: str
+    inspectors: tuple[InspectorProgress, ...]
+
+
+def parse_month(text: str) -> ReportMonth | None:
+    """ "2026-10", "2026-1", "2026/10", "2026年10月", "202610" → the month; None otherwise."""
+    for pattern in _MONTH_PATTERNS:
+        match = pattern.match(text.strip())
+        if match:
+            try:
+                return ReportMonth(int(match[1]), int(match[2]))
+            except ValueError:
+                return None
+    return None
+
+
+def month_key(month: ReportMonth) -> str:
+    return f"{month.year}-{month.month:02d}"
+
+
+# --- computing a report ---------------------------------------------------------------------
+
+
+def check_tallies(
+    catalog: Catalog,
+    statuses: Sequence[QuotaStatus],
+    counts: Sequence[CheckCount],
+    scope: Collection[int],
+) -> list[CheckTally]:
+    """Per catalog item: required by the catalog, done and missed in the scope (see above)."""
+    done: Counter[str] = Counter()
+    missed: Counter[str] = Counter()
+    for count in counts:
+        if count.status is AssignmentStatus.DONE:
+            done[count.item_id] += count.count
+        elif count.status is AssignmentStatus.MISSED:
+            missed[count.item_id] += count.count
+    ours = [s for s in statuses if s.unit_id in scope]
+    tallies: list[CheckTally] = []
+    for item in catalog:
+        required = _required(item, [s for s in ours if s.item_id == item.id])
+        if required or done[item.id] or missed[item.id]:
+            tallies.append(
+                CheckTally(
+                    item_id=item.id,
+                    title=item.title,
+                    clause=item.clause,
+                    required=required,
+                    done=done[item.id],
+                    missed=missed[item.id],
+                    group=texts.SITE_KIND_LABELS[item.site_kind],
+                )
+            )
+    return tallies
+
+
+def _required(item: CatalogItem, statuses: Sequence[QuotaStatus]) -> int:
+    frequency = [s for s in statuses if s.requirement is Requirement.FREQUENCY]
+    if frequency or item.coverage is None:
+        return sum(s.required for s in frequency)
+    per_unit: dict[int, dict[Requirement, int]] = defaultdict(dict)
+    for status in statuses:
+        if status.requirement in _COVERAGE_VISITS:
+            per_unit[status.unit_id][status.requirement] = status.required
+    return sum(
+        max(
+            needs.get(Requirement.URBAN_PERCENT, 0) + needs.get(Requirement.RURAL_PERCENT, 0),
+            needs.get(Requirement.MIN_SITES, 0),
+            needs.get(Requirement.COUNTIES_PERCENT, 0),
+        )
+        for needs in per_unit.values()
+    )
+
+
+def quota_results(
+    catalog: Catalog,
+    statuses: Sequence[QuotaStatus],
+    scope: Collection[int],
+    units: Mapping[int, OrgUnit],
+) -> list[QuotaResult]:
+    """Every requirement other than the frequency, for the scope's units, as report rows."""
+    items = {item.id: item for item in catalog}
+    results: list[QuotaResult] = []
+    for status in statuses:
+        if status.unit_id not in scope or status.requirement is Requirement.FREQUENCY:
+            continue
+        if not status.required and not status.base:
+            continue  # nothing was required (e.g. no checks to count transfer points of)
+        item = items[status.item_id]
+        unit = units[status.unit_id].name if status.unit_id in units else ""
+        percent = status.percent if status.base else None
+        results.append(
+            QuotaResult(
+                title=item.title,
+                clause=item.clause,
+                label=texts.report_quota_label(
+                    unit, status.requirement.value, item.site_kind, item.area
+                ),
+                checked=status.done,
+                total=status.base if percent is not None and status.base else status.required,
+                met=status.met,
+                threshold_percent=percent,
+                minimum=None if percent is not None else status.required,
+            )
+        )
+    return results
+
+
+def _as_of(
+    actions: Sequence[CorrectiveAction], month: ReportMonth, today: date
+) -> list[CorrectiveAction]:
+    """A month still running judges deadlines at today, not at its last day: a deadline not
+    yet reached moves past the month's end so that it does not count as overdue."""
+    if not month.first_day <= today <= month.last_day:
+        return list(actions)
+    return [
+        a if a.deadline < today else replace(a, deadline=max(a.deadline, month.last_day))
+        for a in actions
+    ]
+
+
+async def _compute(
+    services: Services,
+    session: AsyncSession,
+    unit: OrgUnit,
+    units: Mapping[int, OrgUnit],
+    month: ReportMonth,
+    today: date,
+) -> MonthFigures:
+    tz = services.settings.time.tz
+    scope = units_within(unit.id, units)
+    first, last = month.first_day, month.last_day
+    org = await load_org_snapshot(session=session)
+    history = await list_history(
+        session=session,
+        since=date(first.year, 1, 1) - HISTORY_LOOKBACK,
+        before=last + timedelta(days=1),
+    )
+    statuses = evaluate_period(services.catalog, org, services.calendar, history, first, last)
+    counts = await count_checks(session=session, unit_ids=scope, first_day=first, last_day=last)
+    names = {unit_id: u.name for unit_id, u in units.items()}
+    findings = await list_month_findings(
+        session=session,
+        site_ids=scope,
+        month=month,
+        tz=tz,
+        catalog=services.catalog,
+        unit_names=names,
+    )
+    actions = await list_month_actions(session=session, site_ids=scope, month=month, tz=tz)
+    complaints = await list_month_complaints(
+        session=session, unit_ids=scope, month=month, tz=tz, calendar=services.calendar
+    )
+    report = build_monthly_report(
+        ReportUnit(unit.id, unit.name, unit.level),
+        month,
+        checks=check_tallies(services.catalog, statuses, counts, scope),
+        quotas=quota_results(services.catalog, statuses, scope, units),
+        findings=findings,
+        actions=_as_of(actions, month, today),
+        complaints=complaints,
+    )
+    running = first <= today <= last
+    return MonthFigures(report, as_of=today if running else None)
+
+
+async def render(figures: MonthFigures) -> ReportFiles:
+    """The workbook and the chart, rendered in worker threads (CPU-bound, ~0.5 s)."""
+    xlsx, chart = await asyncio.gather(
+        asyncio.to_thread(render_xlsx, figures.report),
+        asyncio.to_thread(render_chart_png, figures.report),
+    )
+    return ReportFiles(figures, xlsx, chart)
+
+
+# --- what a person may ask for --------------------------------------------------------------
+
+
+def _may_see(viewer: Staff, unit_id: int, units: Mapping[int, OrgUnit]) -> bool:
+    if viewer.role in SCOPE_ROLES:
+        return unit_id in units_within(viewer.unit_id, units)
+    return unit_id == viewer.unit_id
+
+
+async def _figures_for(
+    services: Services, viewer: Staff, month: ReportMonth, unit_code: str | None
+) -> MonthFigures | Refusal:
+    today = services.clock.now().date()
+    if month > ReportMonth.containing(today):
+        return Refusal.FUTURE_MONTH
+    async with services.db.session() as session:
+        units = await load_org_units(session=session)
+        unit_id = viewer.unit_id
+        if unit_code is not None:
+            unit = await get_unit_by_code(session=session, code=unit_code.strip())
+            if unit is None or unit.id is None:
+                return Refusal.UNKNOWN_UNIT
+            unit_id = unit.id
+        if not _may_see(viewer, unit_id, units):
+            return Refusal.OUT_OF_SCOPE
+        return await _compute(services, session, units[unit_id], units, month, today)
+
+
+async def month_figures(
+    services: Services, viewer: Staff, month: ReportMonth | None = None
+) -> MonthFigures | Refusal:
+    """/stats: the figures of the viewer's unit for a month (the current one by default)."""
+    month = month or ReportMonth.containing(services.clock.now().date())
+    return await _figures_for(services, viewer, month, None)
+
+
+async def report_files(
+    services: Services, viewer: Staff, month: ReportMonth, unit_code: str | None = None
+) -> ReportFiles | Refusal:
+    """/report: the month's report of the viewer's unit (or a unit in their scope), rendered."""
+    figures = await _figures_for(services, viewer, month, unit_code)
+    if isinstance(figures, Refusal):
+        return figures
+    return await render(figures)
+
+
+async def export_report(
+    services: Services, unit_code: str, month: ReportMonth
+) -> ReportFiles | Refusal:
+    """The CLI export: any unit, any month up to the current one."""
+    today = services.clock.now().date()
+    if month > ReportMonth.containing(today):
+        return Refusal.FUTURE_MONTH
+    async with services.db.session() as session:
+        unit = await get_unit_by_code(session=session, code=unit_code.strip())
+        if unit is None or unit.id is None:
+            return Refusal.UNKNOWN_UNIT
+        units = await load_org_units(session=session)
+        figures = await _compute(services, session, units[unit.id], units, month, today)
+    return await render(figures)
+
+
+async def progress_today(services: Services, viewer: Staff) -> Progress:
+    """/progress: today's checks of every inspector in the viewer's scope, by status."""
+    today = services.clock.now().date()
+    async with services.db.session() as session:
+        units = await load_org_units(session=session)
+        scope = units_within(viewer.unit_id, units)
+        rows = await list_checks_on(session=session, unit_ids=scope, day=today)
+    by_inspector: dict[int, tuple[Staff, Counter[AssignmentStatus]]] = {}
+    for assignment, inspector in rows:
+        assert inspector.id is not None
+        by_inspector.setdefault(inspector.id, (inspector, Counter()))[1][assignment.status] += 1
+    return Progress(
+        day=today,
+        unit=units[viewer.unit_id].name,
+        inspectors=tuple(
+            InspectorProgress(
+                name=inspector.name,
+                unit=units[inspector.unit_id].name,
+                planned=tally[AssignmentStatus.PLANNED],
+                in_progress=tally[AssignmentStatus.IN_PROGRESS],
+                done=tally[AssignmentStatus.DONE],
+                missed=tally[AssignmentStatus.MISSED],
+            )
+            for inspector, tally in by_inspector.values()
+        ),
+    )
+
+
+# --- the automatic monthly send -------------------------------------------------------------
+
+
+def report_recipients(
+    unit: OrgUnit, units: Mapping[int, OrgUnit], managers: Sequence[StaffPost]
+) -> list[int]:
+    """Managers of the nearest unit above that has managers; the region's own managers for
+    the region's report."""
+    start = unit.parent_id if unit.parent_id is not None else unit.id
+    chain = escalation_chain(start, units, managers)
+    return chain[0] if chain else []
+
+
+def _send_time_reached(services: Services, now: datetime, month: ReportMonth) -> bool:
+    today = now.date()
+    if not report_due(month, today, services.calendar.is_working_day):
+        return False
+    if today > report_send_day(month, services.calendar.is_working_day):
+        return True
+    return now.timetz().replace(tzinfo=None) >= services.settings.time.morning_push
+
+
+async def send_monthly_reports(services: Services) -> int:
+    """Scheduled step: last month's reports to the level above, once per unit; returns how
+    many messages were queued."""
+    now = services.clock.now()
+    today = now.date()
+    month = ReportMonth.containing(today).previous()
+    if not _send_time_reached(services, now, month):
+        return 0
+    prefix = f"report:{month_key(month)}:"
+    async with services.db.session() as session:
+        claimed = await list_job_keys(session=session, prefix=prefix)
+        units = await load_org_units(session=session)
+        active = await list_units_with_checks(
+            session=session, first_day=month.first_day, last_day=month.last_day
+        )
+        managers = await list_staff_posts(session=session, role=Role.MANAGER)
+    due = sorted(
+        (
+            unit
+            for unit in units.values()
+            if unit.level in REPORTING_LEVELS
+            and f"{prefix}{unit.id}" not in claimed
+            and units_within(unit.id, units) & active
+        ),
+        key=lambda unit: (list(Level).index(unit.level), unit.id),
+        reverse=True,  # counties first, the region last
+    )
+    queued = 0
+    for unit in due:
+        queued += await _send_one(services, unit, units, managers, month, f"{prefix}{unit.id}")
+    return queued
+
+
+async def _send_one(
+    services: Services,
+    unit: OrgUnit,
+    units: Mapping[int, OrgUnit],
+    managers: Sequence[StaffPost],
+    month: ReportMonth,
+    job_key: str,
+) -> int:
+    now = services.clock.now()
+    recipient_ids = report_recipients(unit, units, managers)
+    async with services.db.session() as session:
+        recipients = [await get_staff(session=session, staff_id=i) for i in recipient_ids]
+        chats = [(r.id, r.telegram_user_id) for r in recipients if r.telegram_user_id]
+        figures = (
+            await _compute(services, session, unit, units, month, now.date()) if chats else None
+        )
+    # Rendering happens outside any transaction: a SQLite write lock is never held meanwhile.
+    files = await render(figures) if figures is not None else None
+    async with services.db.session() as session:
+        if not await claim_job(session=session, key=job_key, now=now):
+            return 0  # another instance (or an earlier tick) sent it
+        if files is None:
+            logger.info("monthly report %s: no registered manager to send it to", job_key)
+            return 0
+        report = files.figures.report
+        queued = 0
+        for staff_id, chat_id in chats:
+            assert chat_id is not None
+            queued += await enqueue_message(
+                session=session,
+                key=f"{job_key}:{staff_id}:xlsx",
+                chat_id=chat_id,
+                text=texts.report_auto_caption(report),
+                document=files.xlsx,
+                document_name=files.filename,
+                now=now,
+            )
+            queued += await enqueue_message(
+                session=session,
+                key=f"{job_key}:{staff_id}:chart",
+                chat_id=chat_id,
+                text=texts.report_chart_caption(report.unit.name, month.year, month.month),
+                photo=files.chart,
+                now=now,
+            )
+        return queued
