@@ -51,9 +51,17 @@ async def show(message: Message, view: checks.CheckView | checks.Refusal) -> Non
 async def today(update: Update, context: BotContext) -> None:
     """/today: today's checks with their progress, as buttons to open them."""
     assert update.effective_message is not None
-    lines = await checks.today_lines(context.services, context.registered_staff)
+    services = context.services
+    lines = await checks.today_lines(services, context.registered_staff)
     if not lines:
-        await update.effective_message.reply_text(texts.NO_CHECKS_TODAY)
+        now = services.clock.now()
+        push_at = services.settings.time.morning_push
+        if not services.calendar.is_working_day(now.date()):
+            await update.effective_message.reply_text(texts.NOT_A_WORKING_DAY)
+        elif now.timetz().replace(tzinfo=None) < push_at:
+            await update.effective_message.reply_text(texts.checks_not_pushed_yet(push_at))
+        else:
+            await update.effective_message.reply_text(texts.NO_CHECKS_TODAY)
         return
     await update.effective_message.reply_text(
         texts.today_overview(lines), reply_markup=markup(check_list_buttons(lines))

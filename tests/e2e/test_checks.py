@@ -3,7 +3,7 @@ findings, restarts, the reminder and the missed-check summary."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import pytest
 from sqlmodel import col, select
@@ -297,3 +297,12 @@ async def test_redo_from_the_summary_starts_again(bot: Harness) -> None:
     assert "正在查找" not in summary.content
     await inspector.press(texts.BUTTON_SUBMIT_CHECK)
     assert (await inspector.reply()).content == texts.check_done(0, None)
+
+
+async def test_today_before_the_push_and_on_a_holiday(bot: Harness) -> None:
+    inspector = await bot.register("I003")
+    await inspector.send("/today")
+    assert (await inspector.reply()).content == texts.checks_not_pushed_yet(time(8, 0))
+    bot.clock.set(at(date(2026, 10, 3), 10))  # National Day holiday
+    await inspector.send("/today")
+    assert (await inspector.reply()).content == texts.NOT_A_WORKING_DAY
