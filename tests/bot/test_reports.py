@@ -78,15 +78,16 @@ async def _ids(services: Services) -> tuple[dict[str, int], dict[str, Staff]]:
 async def _october(services: Services) -> None:
     """The known month. Comments give where each row lands in the TZ (土默特左旗局) report."""
     u, s = await _ids(services)
-    rows: list[object] = []
+    rows: list[Assignment] = []
+    done = AssignmentStatus.DONE
 
     def check(
         key: str,
         day: date,
         item: str,
         who: str,
-        status: AssignmentStatus,
         target: str,
+        status: AssignmentStatus = done,
         recheck: bool = False,
     ) -> Assignment:
         inspector = s[who]
@@ -106,32 +107,28 @@ async def _october(services: Services) -> None:
 
     # 周晓燕 (TZ-C1) reviews the video 18 days: 16 done, 2 missed.
     for n, day in enumerate(VIDEO_DAYS):
-        status = AssignmentStatus.MISSED if n in (3, 7) else AssignmentStatus.DONE
-        check(f"v{n}", day, "counter_video_review", "I004", status, "TZ-C1")
-    check("recheck", date(2026, 10, 13), "counter_video_review", "I004",
-          AssignmentStatus.DONE, "TZ-C1", recheck=True)  # fmt: skip  # not a catalog check
+        status = AssignmentStatus.MISSED if n in (3, 7) else done
+        check(f"v{n}", day, "counter_video_review", "I004", "TZ-C1", status)
+    # A re-check (复查) is not a catalog check.
+    check("re", date(2026, 10, 13), "counter_video_review", "I004", "TZ-C1", recheck=True)
     # 陈明 (TZ-D1) checks letters twice; 郑丽 (TZ) spot-checks the urban station once.
-    check("l1", date(2026, 10, 13), "delivery_letters_urban", "I003", AssignmentStatus.DONE,
-          "TZ-D1")  # fmt: skip
-    check("l2", date(2026, 10, 15), "delivery_letters_urban", "I003", AssignmentStatus.DONE,
-          "TZ-D1")  # fmt: skip
-    spot = check("s1", date(2026, 10, 15), "county_delivery_spot_check", "I002",
-                 AssignmentStatus.DONE, "TZ-D1")  # fmt: skip
+    check("l1", date(2026, 10, 13), "delivery_letters_urban", "I003", "TZ-D1")
+    check("l2", date(2026, 10, 15), "delivery_letters_urban", "I003", "TZ-D1")
+    spot = check("s1", date(2026, 10, 15), "county_delivery_spot_check", "I002", "TZ-D1")
     # 黄磊 (TK-D2) is in the other county: not in TZ's report, in HH's.
-    check("tk", date(2026, 10, 15), "delivery_letters_urban", "I005", AssignmentStatus.DONE,
-          "TK-D2")  # fmt: skip
+    check("tk", date(2026, 10, 15), "delivery_letters_urban", "I005", "TK-D2")
     # November is another month.
-    check("nov", date(2026, 11, 2), "counter_video_review", "I004", AssignmentStatus.DONE,
-          "TZ-C1")  # fmt: skip
+    check("nov", date(2026, 11, 2), "counter_video_review", "I004", "TZ-C1")
     video = rows[0]
     async with services.db.session() as session:
-        session.add_all(rows)  # type: ignore[arg-type]
+        session.add_all(rows)
         await session.flush()
-        assert isinstance(video, Assignment) and video.id and spot.id
+        video_id, spot_id = video.id, spot.id
+        assert video_id is not None and spot_id is not None
 
         async def finding(site: str, item: str, question: str, when: datetime) -> Finding:
             row = Finding(
-                assignment_id=spot.id if item == "county_delivery_spot_check" else video.id,
+                assignment_id=spot_id if item == "county_delivery_spot_check" else video_id,
                 item_id=item,
                 site_id=u[site],
                 question_id=question,
