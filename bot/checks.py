@@ -88,7 +88,7 @@ async def plan_and_push(services: Services) -> int:
     today = now.date()
     if not services.calendar.is_working_day(today):
         return 0
-    if now.timetz().replace(tzinfo=None) < services.settings.time.morning_push:
+    if now.time() < services.settings.time.morning_push:
         return 0
     async with services.db.session() as session:
         if not await claim_job(session=session, key=f"morning:{today}", now=now):
@@ -139,7 +139,7 @@ async def remind_unfinished(services: Services) -> int:
     today = now.date()
     if not services.calendar.is_working_day(today):
         return 0
-    if now.timetz().replace(tzinfo=None) < services.settings.time.afternoon_reminder:
+    if now.time() < services.settings.time.afternoon_reminder:
         return 0
     async with services.db.session() as session:
         if not await claim_job(session=session, key=f"reminder:{today}", now=now):
@@ -169,7 +169,7 @@ async def close_day(services: Services) -> int:
     """End of day: unfinished checks become missed; each unit's manager gets one summary."""
     now = services.clock.now()
     today = now.date()
-    day_over = now.timetz().replace(tzinfo=None) >= services.settings.time.end_of_day
+    day_over = now.time() >= services.settings.time.end_of_day
     last_open_day = today if day_over else today - timedelta(days=1)
     async with services.db.session() as session:
         unfinished = await list_unfinished_until(session=session, day=last_open_day)

@@ -58,7 +58,7 @@ async def today(update: Update, context: BotContext) -> None:
         push_at = services.settings.time.morning_push
         if not services.calendar.is_working_day(now.date()):
             await update.effective_message.reply_text(texts.NOT_A_WORKING_DAY)
-        elif now.timetz().replace(tzinfo=None) < push_at:
+        elif now.time() < push_at:
             await update.effective_message.reply_text(texts.checks_not_pushed_yet(push_at))
         else:
             await update.effective_message.reply_text(texts.NO_CHECKS_TODAY)
