@@ -16,6 +16,10 @@ from bot.clock import ManualClock
 from db.migrate import upgrade_database
 from db.session import Database
 
+# PTB 22 warns (an error under pytest) when it builds RetryAfter unless this opts in to
+# timedelta periods; the bot sets it in bot/cli.py.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 POSTGRES_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parent.parent

@@ -14,9 +14,13 @@ It speaks the real Bot API over HTTP, so the bot under test is an unmodified PTB
         assert sandbox.count("sendMessage") == 1
 
 ``policy`` is the seam for fault injection: an async callable that sees every call first and
-may answer it instead (e.g. ``ApiReply.too_many_requests(3)``).
+may answer it instead (e.g. ``ApiReply.too_many_requests(3)``). ``bot.sandbox.faults`` has
+the ready-made ones: ``RateLimits()`` (Telegram's flood limits, answered with 429) and
+``FaultInjector(rate=0.1, seed=7)`` (429, 500, 502 and dropped connections), combined with
+``chain``.
 """
 
+from bot.sandbox.faults import Fault, FaultInjector, Limit, RateLimits, chain
 from bot.sandbox.records import (
     ApiCall,
     ApiReply,
@@ -24,11 +28,12 @@ from bot.sandbox.records import (
     CallbackAnswer,
     CallRecord,
     Edit,
+    Policy,
     SentMessage,
     StoredFile,
     Upload,
 )
-from bot.sandbox.server import DEFAULT_TOKEN, DOWNLOAD, Policy, SandboxServer
+from bot.sandbox.server import DEFAULT_TOKEN, DOWNLOAD, SandboxServer
 from bot.sandbox.updates import UpdateQueue
 from bot.sandbox.users import SandboxUser, UserAction
 
@@ -41,7 +46,11 @@ __all__ = [
     "CallRecord",
     "CallbackAnswer",
     "Edit",
+    "Fault",
+    "FaultInjector",
+    "Limit",
     "Policy",
+    "RateLimits",
     "SandboxServer",
     "SandboxUser",
     "SentMessage",
@@ -49,4 +58,5 @@ __all__ = [
     "UpdateQueue",
     "Upload",
     "UserAction",
+    "chain",
 ]

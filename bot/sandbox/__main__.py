@@ -21,6 +21,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
     parser.add_argument("--token", default=DEFAULT_TOKEN)
     parser.add_argument("--bot-username", default="sandbox_inspection_bot")
+    parser.add_argument(
+        "--faults", type=float, default=0.0, help="share of messages answered with a fault"
+    )
+    parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument(
+        "--rate-limits", action="store_true", help="answer 429 over Telegram's flood limits"
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -35,6 +42,9 @@ async def serve(arguments: argparse.Namespace) -> None:
         bot_username=arguments.bot_username,
         host=arguments.host,
         port=arguments.port,
+    )
+    sandbox.configure_faults(
+        arguments.faults, seed=arguments.fault_seed, rate_limits=arguments.rate_limits
     )
     async with sandbox:
         logger.info(

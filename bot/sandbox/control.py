@@ -5,6 +5,7 @@ poking at a running demo with curl:
 
     curl -d '{"text": "/start"}' localhost:8081/sandbox/users/1001/send
     curl localhost:8081/sandbox/users/1001/messages
+    curl -d '{"faults": 0.1, "seed": 7, "rate_limits": true}' localhost:8081/sandbox/faults
 """
 
 from __future__ import annotations
@@ -88,6 +89,28 @@ def add_routes(app: web.Application, sandbox: SandboxServer) -> None:
     async def calls(request: web.Request) -> web.Response:
         return web.json_response(dict(sandbox.call_counts(ok_only=False)))
 
+    async def faults(request: web.Request) -> web.Response:
+        """POST {"faults": 0.1, "seed": 7, "rate_limits": true} replaces the policy; both
+        methods answer what was injected and refused so far."""
+        if request.method == "POST":
+            data = await body(request)
+            try:
+                sandbox.configure_faults(
+                    float(data.get("faults") or 0.0),
+                    seed=int(data.get("seed") or 0),
+                    rate_limits=bool(data.get("rate_limits")),
+                )
+            except (TypeError, ValueError) as exc:
+                raise web.HTTPBadRequest(text=str(exc)) from None
+        injector, limits = sandbox.fault_injector, sandbox.rate_limits
+        return web.json_response(
+            {
+                "injected": dict(injector.injected) if injector else {},
+                "refused": dict(limits.refused) if limits else {},
+            }
+        )
+
+    app.router.add_route("*", "/sandbox/faults", faults)
     app.router.add_post("/sandbox/users/{user_id}/send", send)
     app.router.add_post("/sandbox/users/{user_id}/press", press)
     app.router.add_get("/sandbox/users/{user_id}/messages", messages)

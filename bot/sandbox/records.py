@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -217,6 +217,9 @@ class ApiReply:
 
     status: int
     payload: JSON
+    # The server closes the connection without answering: the client sees a network error
+    # and the method is not carried out (like a request lost on the way to Telegram).
+    dropped: bool = False
 
     @classmethod
     def success(cls, result: Any) -> ApiReply:
@@ -239,6 +242,10 @@ class ApiReply:
             {"retry_after": retry_after},
         )
 
+    @classmethod
+    def connection_dropped(cls) -> ApiReply:
+        return cls(0, {"description": "connection dropped"}, dropped=True)
+
     @property
     def description(self) -> str | None:
         value = self.payload.get("description")
@@ -246,3 +253,7 @@ class ApiReply:
 
     def body(self) -> bytes:
         return json.dumps(self.payload, ensure_ascii=False).encode()
+
+
+# Consulted before each call; returning an ApiReply answers with it instead of the method.
+Policy = Callable[[ApiCall], Awaitable[ApiReply | None]]

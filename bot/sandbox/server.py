@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
@@ -20,7 +20,8 @@ from aiohttp import BodyPartReader, web
 
 from bot.sandbox import control
 from bot.sandbox.api import ApiError, BotApi, Params
-from bot.sandbox.records import ApiCall, ApiReply, CallRecord, StoredFile, Upload
+from bot.sandbox.faults import FaultInjector, RateLimits, chain
+from bot.sandbox.records import ApiCall, ApiReply, CallRecord, Policy, StoredFile, Upload
 from bot.sandbox.updates import UpdateQueue
 from bot.sandbox.users import SandboxUser
 from bot.sandbox.world import Clock, World
@@ -32,9 +33,6 @@ DEFAULT_TOKEN = "123456789:SANDBOX-AAbbCCddEEffGGhhIIjjKKllMMnnOOpp"
 DOWNLOAD = "downloadFile"
 # Telegram's own limits are 10 MB for photos and 50 MB for other uploads.
 _MAX_UPLOAD = 50 * 1024 * 1024 + 1024 * 1024
-
-# Consulted before each call; returning an ApiReply answers with it instead of the method.
-Policy = Callable[[ApiCall], Awaitable[ApiReply | None]]
 
 
 def _bot_id(token: str) -> int:
@@ -59,6 +57,9 @@ class SandboxServer:
         self.token = token
         self.host = host
         self.policy = policy
+        # Set by configure_faults (the standalone sandbox and its control API).
+        self.fault_injector: FaultInjector | None = None
+        self.rate_limits: RateLimits | None = None
         self._requested_port = port
         self._port: int | None = None
         bot_user: dict[str, Any] = {
@@ -144,6 +145,16 @@ class SandboxServer:
         """For ``telegram.Bot(token, base_file_url=...)``."""
         return f"{self.url}/file/bot"
 
+    def configure_faults(
+        self, fault_rate: float = 0.0, *, seed: int = 0, rate_limits: bool = False
+    ) -> None:
+        """Replace the policy: Telegram's flood limits (if asked) and then ``fault_rate`` of
+        the messages answered with a fault."""
+        self.rate_limits = RateLimits() if rate_limits else None
+        self.fault_injector = FaultInjector(fault_rate, seed=seed) if fault_rate else None
+        parts = [p for p in (self.rate_limits, self.fault_injector) if p is not None]
+        self.policy = chain(*parts) if parts else None
+
     # -- simulated users and inspection ----------------------------------------------------
 
     def user(
@@ -199,7 +210,7 @@ class SandboxServer:
 
     async def _handle_api(self, request: web.Request) -> web.StreamResponse:
         reply = await self._call(request)
-        return web.Response(status=reply.status, body=reply.body(), content_type="application/json")
+        return _respond(request, reply)
 
     def _log(self, call: ApiCall, reply: ApiReply, *, by_policy: bool = False) -> None:
         record = CallRecord(
@@ -279,7 +290,16 @@ class SandboxServer:
                 )
             reply = ApiReply.error(404, "Not Found")
         self._log(call, reply, by_policy=by_policy)
-        return web.Response(status=reply.status, body=reply.body(), content_type="application/json")
+        return _respond(request, reply)
+
+
+def _respond(request: web.Request, reply: ApiReply) -> web.StreamResponse:
+    if reply.dropped:
+        # Abort, not close: the client must see the connection die without any answer.
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=500)  # never reaches the client
+    return web.Response(status=reply.status, body=reply.body(), content_type="application/json")
 
 
 async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, Upload]]:

@@ -160,6 +160,58 @@ class SandboxUser:
             content["caption"] = caption
         return await self._post_message(content)
 
+    async def send_sticker(self, emoji: str = "👍") -> UserAction:
+        """A static sticker (the bot can only see its emoji and file id)."""
+        sticker: JSON = {
+            "file_id": f"CAACAgIAAxkBAA{self._world.next_id():06d}",
+            "file_unique_id": f"AgAD{self._world.next_id():06d}",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": emoji,
+        }
+        return await self._post_message({"sticker": sticker})
+
+    async def send_voice(self, seconds: int = 3) -> UserAction:
+        """A voice note (no audio bytes behind it)."""
+        voice: JSON = {
+            "file_id": f"AwACAgIAAxkBAA{self._world.next_id():06d}",
+            "file_unique_id": f"AgAD{self._world.next_id():06d}",
+            "duration": seconds,
+            "mime_type": "audio/ogg",
+        }
+        return await self._post_message({"voice": voice})
+
+    async def send_location(self, latitude: float, longitude: float) -> UserAction:
+        return await self._post_message(
+            {"location": {"latitude": latitude, "longitude": longitude}}
+        )
+
+    async def send_contact(self, phone_number: str, first_name: str) -> UserAction:
+        return await self._post_message(
+            {"contact": {"phone_number": phone_number, "first_name": first_name}}
+        )
+
+    async def edit(self, sent: UserAction, text: str) -> UserAction:
+        """Edit one of this user's text messages: the bot gets an ``edited_message``."""
+        message_id = sent.message_id
+        original = self._chat.messages.get(message_id) if message_id is not None else None
+        if original is None or original.get("from", {}).get("id") != self.id:
+            raise AssertionError(f"{self!r} has no own message #{message_id} to edit")
+        edited: JSON = {
+            key: value for key, value in original.items() if key not in ("text", "entities")
+        }
+        edited["text"] = text
+        entities = command_entities(text)
+        if entities:
+            edited["entities"] = entities
+        edited["edit_date"] = self._world.now()
+        self._chat.messages[edited["message_id"]] = edited
+        update = await self._world.updates.put("edited_message", edited)
+        return UserAction(update)
+
     async def press(self, button: str, message: SentMessage | int | None = None) -> UserAction:
         """Press the inline button labelled ``button`` (or with that callback_data).
 

@@ -217,3 +217,36 @@ async def test_message_dates_follow_an_injected_clock() -> None:
         second = await user.send("十一点了")
     dates = [action.update["message"]["date"] for action in (first, second)]
     assert dates == [int(start.timestamp()), int(start.timestamp()) + 7200]
+
+
+async def test_stickers_voice_locations_contacts_and_edits_reach_the_bot(
+    user: SandboxUser, bot: telegram.Bot
+) -> None:
+    sent = await user.send("原来的话")
+    await user.send_sticker("😀")
+    await user.send_voice(5)
+    await user.send_location(40.81, 111.65)
+    await user.send_contact("13904710001", "王海燕")
+    await user.edit(sent, "/help 改过的话")
+    updates = await bot.get_updates(timeout=1)
+    assert len(updates) == 6
+    sticker, voice, location, contact = (u.message for u in updates[1:5])
+    assert sticker is not None and sticker.sticker is not None
+    assert sticker.sticker.emoji == "😀"
+    assert voice is not None and voice.voice is not None
+    assert voice.voice.duration == dtm.timedelta(seconds=5)
+    assert location is not None and location.location is not None
+    assert location.location.latitude == pytest.approx(40.81)
+    assert contact is not None and contact.contact is not None
+    edited = updates[5].edited_message
+    assert updates[5].message is None and edited is not None
+    assert edited.message_id == sent.message_id and edited.text == "/help 改过的话"
+    assert edited.edit_date is not None
+    assert edited.entities[0].type == "bot_command"
+
+
+async def test_only_own_messages_can_be_edited(user: SandboxUser, sandbox: SandboxServer) -> None:
+    other = sandbox.user(USER_ID + 1, "别人")
+    sent = await other.send("别人的话")
+    with pytest.raises(AssertionError, match="no own message"):
+        await user.edit(sent, "改")
