@@ -35,7 +35,7 @@ from db.checks import (
 from db.jobs import claim_job
 from db.models import Assignment, AssignmentStatus, CorrectiveAction, Finding, Staff
 from db.outbox import enqueue_message
-from db.staff import get_staff, list_staff_posts, load_org_units
+from db.staff import get_staff, list_staff_posts, load_org_units, load_staff
 from scheduler import check_flow
 from scheduler.catalog import CatalogItem, Question
 from scheduler.complaints import escalation_chain
@@ -109,9 +109,10 @@ async def _push_lists(
     for assignment in assignments:
         by_inspector[assignment.inspector_id].append(assignment)
     names = await unit_names(session=session)
+    people = await load_staff(session=session, staff_ids=by_inspector)
     pushed = 0
     for inspector_id, own in sorted(by_inspector.items()):
-        inspector = await get_staff(session=session, staff_id=inspector_id)
+        inspector = people[inspector_id]
         if inspector.telegram_user_id is None:
             continue
         lines = [_line(services, a, names) for a in own]
@@ -150,8 +151,9 @@ async def remind_unfinished(services: Services) -> int:
             if assignment.status in (AssignmentStatus.PLANNED, AssignmentStatus.IN_PROGRESS):
                 open_ones[assignment.inspector_id].append(_line(services, assignment, names))
         sent = 0
+        people = await load_staff(session=session, staff_ids=open_ones)
         for inspector_id, lines in sorted(open_ones.items()):
-            inspector = await get_staff(session=session, staff_id=inspector_id)
+            inspector = people[inspector_id]
             if inspector.telegram_user_id is None:
                 continue
             sent += await enqueue_message(
@@ -179,21 +181,28 @@ async def close_day(services: Services) -> int:
         managers = await list_staff_posts(session=session, role=Role.MANAGER)
         names = await unit_names(session=session)
         misses: dict[tuple[date, int], list[str]] = defaultdict(list)
+        people = await load_staff(
+            session=session,
+            staff_ids=[a.inspector_id for a in unfinished] + [m.staff_id for m in managers],
+        )
+        nearest_managers: dict[int, list[int]] = {}
         for assignment in unfinished:
+            if assignment.status is AssignmentStatus.IN_PROGRESS and assignment.id is not None:
+                await clear_check_state(session, people[assignment.inspector_id], assignment.id)
             assignment.status = AssignmentStatus.MISSED
             session.add(assignment)
-            inspector = await get_staff(session=session, staff_id=assignment.inspector_id)
-            if assignment.id is not None:
-                await clear_check_state(session, inspector, assignment.id)
+            inspector = people[assignment.inspector_id]
             line = _line(services, assignment, names)
-            chain = escalation_chain(assignment.unit_id, units, managers)
-            for manager_id in chain[0] if chain else []:
+            if assignment.unit_id not in nearest_managers:
+                chain = escalation_chain(assignment.unit_id, units, managers)
+                nearest_managers[assignment.unit_id] = chain[0] if chain else []
+            for manager_id in nearest_managers[assignment.unit_id]:
                 misses[(assignment.day, manager_id)].append(
                     texts.missed_line(inspector.name, line.site, line.title)
                 )
         sent = 0
         for (day, manager_id), lines in sorted(misses.items()):
-            manager = await get_staff(session=session, staff_id=manager_id)
+            manager = people[manager_id]
             if manager.telegram_user_id is None:
                 continue
             sent += await enqueue_message(

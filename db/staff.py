@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -133,3 +134,15 @@ async def latest_org_import(*, session: AsyncSession) -> int | None:
     """The id of the newest organisation import, if any."""
     statement = select(OrgImport.id).order_by(col(OrgImport.id).desc()).limit(1)
     return (await session.exec(statement)).first()
+
+
+async def load_staff(*, session: AsyncSession, staff_ids: Iterable[int]) -> dict[int, Staff]:
+    """Staff by id in one query (the morning push reaches thousands of people)."""
+    wanted = sorted(set(staff_ids))
+    found: dict[int, Staff] = {}
+    # Chunks keep each IN list under the databases' parameter limits.
+    for start in range(0, len(wanted), 5000):
+        chunk = wanted[start : start + 5000]
+        rows = (await session.exec(select(Staff).where(col(Staff.id).in_(chunk)))).all()
+        found.update({s.id: s for s in rows if s.id is not None})
+    return found
