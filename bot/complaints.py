@@ -70,6 +70,25 @@ class ComplaintCard:
     handler: Staff | None
 
 
+async def _log(
+    session: AsyncSession,
+    complaint_id: int,
+    kind: str,
+    now: datetime,
+    actor_id: int | None,
+    detail: str = "",
+) -> None:
+    """One line of the complaint's history."""
+    await add_complaint_event(
+        session=session,
+        complaint_id=complaint_id,
+        kind=kind,
+        now=now,
+        actor_id=actor_id,
+        detail=detail,
+    )
+
+
 async def _card(session: AsyncSession, complaint: Complaint) -> ComplaintCard:
     reporter = await get_staff(session=session, staff_id=complaint.reporter_id)
     reporter_unit = await session.get(Unit, reporter.unit_id)
@@ -135,13 +154,13 @@ async def report_complaint(
         session.add(complaint)
         await session.flush()
         assert complaint.id is not None
-        await add_complaint_event(
-            session=session,
-            complaint_id=complaint.id,
-            kind=EventKind.CREATED,
-            now=now,
-            actor_id=reporter.id,
-            detail=f"confidence={classification.confidence:.2f}",
+        await _log(
+            session,
+            complaint.id,
+            EventKind.CREATED,
+            now,
+            reporter.id,
+            f"confidence={classification.confidence:.2f}",
         )
         await clear_chat_state(session=session, staff_id=reporter.id)
         return await _card(session, complaint), classification.low_confidence
@@ -193,13 +212,7 @@ async def cancel_draft(services: Services, complaint_id: int, reporter: Staff) -
             return complaint
         complaint.status = ComplaintStatus.CANCELLED
         session.add(complaint)
-        await add_complaint_event(
-            session=session,
-            complaint_id=complaint_id,
-            kind=EventKind.CANCELLED,
-            now=now,
-            actor_id=reporter.id,
-        )
+        await _log(session, complaint_id, EventKind.CANCELLED, now, reporter.id)
     return None
 
 
@@ -259,13 +272,13 @@ async def confirm_complaint(
         handler = await _route(
             services, session, complaint, services.settings.routing[category], now
         )
-        await add_complaint_event(
-            session=session,
-            complaint_id=complaint_id,
-            kind=EventKind.ROUTED,
-            now=now,
-            actor_id=reporter.id,
-            detail=f"{complaint.department}→{handler.name if handler else '-'}",
+        await _log(
+            session,
+            complaint_id,
+            EventKind.ROUTED,
+            now,
+            reporter.id,
+            f"{complaint.department}→{handler.name if handler else '-'}",
         )
         return await _card(session, complaint)
 
@@ -321,13 +334,7 @@ async def answer_complaint(
         complaint.answer, complaint.answered_by, complaint.answered_at = answer, staff.id, now
         complaint.next_escalation_at = None
         session.add(complaint)
-        await add_complaint_event(
-            session=session,
-            complaint_id=complaint_id,
-            kind=EventKind.ANSWERED,
-            now=now,
-            actor_id=staff.id,
-        )
+        await _log(session, complaint_id, EventKind.ANSWERED, now, staff.id)
         reporter = await get_staff(session=session, staff_id=complaint.reporter_id)
         if reporter.telegram_user_id is not None:
             await enqueue_message(
@@ -364,13 +371,13 @@ async def reroute_complaint(
             return complaint
         previous = complaint.department
         handler = await _route(services, session, complaint, department, now)
-        await add_complaint_event(
-            session=session,
-            complaint_id=complaint_id,
-            kind=EventKind.REROUTED,
-            now=now,
-            actor_id=staff.id,
-            detail=f"{previous}→{department}→{handler.name if handler else '-'}: {reason}",
+        await _log(
+            session,
+            complaint_id,
+            EventKind.REROUTED,
+            now,
+            staff.id,
+            f"{previous}→{department}→{handler.name if handler else '-'}: {reason}",
         )
         return await _card(session, complaint)
 
@@ -390,14 +397,7 @@ async def return_complaint(
         complaint.handler_id = None
         complaint.next_escalation_at = None
         session.add(complaint)
-        await add_complaint_event(
-            session=session,
-            complaint_id=complaint_id,
-            kind=EventKind.RETURNED,
-            now=now,
-            actor_id=staff.id,
-            detail=reason,
-        )
+        await _log(session, complaint_id, EventKind.RETURNED, now, staff.id, reason)
         card = await _card(session, complaint)
         if card.reporter.telegram_user_id is not None:
             await enqueue_message(
@@ -423,13 +423,7 @@ async def claim_complaint(
             return complaint
         complaint.handler_id = manager.id
         session.add(complaint)
-        await add_complaint_event(
-            session=session,
-            complaint_id=complaint_id,
-            kind=EventKind.CLAIMED,
-            now=now,
-            actor_id=manager.id,
-        )
+        await _log(session, complaint_id, EventKind.CLAIMED, now, manager.id)
         return await _card(session, complaint)
 
 
@@ -471,13 +465,8 @@ async def _escalate_one(
             break
         for manager_id in chain[level - 1]:
             manager = await get_staff(session=session, staff_id=manager_id)
-            await add_complaint_event(
-                session=session,
-                complaint_id=complaint.id,
-                kind=EventKind.ESCALATED,
-                now=now,
-                actor_id=manager_id,
-                detail=f"level {level}",
+            await _log(
+                session, complaint.id, EventKind.ESCALATED, now, manager_id, f"level {level}"
             )
             if manager.telegram_user_id is None:
                 continue
