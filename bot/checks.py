@@ -10,7 +10,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import Enum
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -81,15 +81,24 @@ class TodayLine:
 # --- scheduled steps ----------------------------------------------------------------------
 
 
-async def plan_and_push(services: Services) -> int:
-    """On a working day after the morning push time: plan the day and send each inspector
-    one message with their checks. Once per day, whichever instance gets there first."""
+def _working_hours_between(services: Services, start: time, end: time) -> datetime | None:
+    """Now, if today is a working day and the clock is in [start, end); else None."""
     now = services.clock.now()
+    if not services.calendar.is_working_day(now.date()) or not start <= now.time() < end:
+        return None
+    return now
+
+
+async def plan_and_push(services: Services) -> int:
+    """On a working day between the morning push and the end of the day: plan the day and
+    send each inspector one message with their checks. Once per day, whichever instance
+    gets there first; a day the bot was down for is not planned afterwards (its quotas
+    are caught up on the following days)."""
+    times = services.settings.time
+    now = _working_hours_between(services, times.morning_push, times.end_of_day)
+    if now is None:
+        return 0
     today = now.date()
-    if not services.calendar.is_working_day(today):
-        return 0
-    if now.time() < services.settings.time.morning_push:
-        return 0
     async with services.db.session() as session:
         if not await claim_job(session=session, key=f"morning:{today}", now=now):
             return 0
@@ -136,12 +145,11 @@ def _line(services: Services, assignment: Assignment, names: dict[int, str]) -> 
 
 async def remind_unfinished(services: Services) -> int:
     """Afternoon: one reminder per inspector who still has unfinished checks today."""
-    now = services.clock.now()
+    times = services.settings.time
+    now = _working_hours_between(services, times.afternoon_reminder, times.end_of_day)
+    if now is None:
+        return 0
     today = now.date()
-    if not services.calendar.is_working_day(today):
-        return 0
-    if now.time() < services.settings.time.afternoon_reminder:
-        return 0
     async with services.db.session() as session:
         if not await claim_job(session=session, key=f"reminder:{today}", now=now):
             return 0
