@@ -365,12 +365,14 @@ class BotApi:
             )
             if value
         }
+        await self.world.notify()  # wakes the webhook deliverer
         return True
 
     async def delete_webhook(self, params: Params) -> bool:
         if params.flag("drop_pending_updates"):
             self.world.updates.drop_pending()
         self.world.webhook = {}
+        await self.world.notify()
         return True
 
     async def get_webhook_info(self, params: Params) -> JSON:

@@ -24,6 +24,7 @@ from bot.sandbox.faults import FaultInjector, RateLimits, chain
 from bot.sandbox.records import ApiCall, ApiReply, CallRecord, Policy, StoredFile, Upload
 from bot.sandbox.updates import UpdateQueue
 from bot.sandbox.users import SandboxUser
+from bot.sandbox.webhook import WebhookDeliverer
 from bot.sandbox.world import Clock, World
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ class SandboxServer:
         }
         self.world = World(bot_user, clock)
         self.api = BotApi(self.world)
+        # Posts pending updates to the URL a setWebhook registered; idle otherwise.
+        self.webhook = WebhookDeliverer(self.world)
         self.calls: list[CallRecord] = []
         # Numbered on arrival: a long poll is logged only when it ends, after later calls.
         self._seq = itertools.count(1)
@@ -103,11 +106,13 @@ class SandboxServer:
         await site.start()
         self._runner = runner
         self._port = int(runner.addresses[0][1])
+        self.webhook.start()
         logger.info("sandbox Bot API listening on %s", self.url)
 
     async def stop(self) -> None:
         if self._runner is None:
             return
+        await self.webhook.stop()
         await self.world.updates.close()
         await self._runner.cleanup()
         self._runner = None
