@@ -11,8 +11,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# With TELEGRAM_BOT_TOKEN set: the real bot (polling, or webhook per config.toml).
+# Without it: the offline demo day against the sandbox, then how to get a token.
 run: $(BIN)/.installed
-	$(BIN)/python -m bot run
+	$(BIN)/python -m bot run --demo-without-token
 
 test: $(BIN)/.installed
 	bash .ci/postgres-up

@@ -13,9 +13,11 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 
 from bot.context import SERVICES_KEY, BotContext
 from bot.jobs import TICK_JOB, TICK_SECONDS, run_due_work, tick
+from bot.logs import LoggedApplication
 from bot.outbox import OutboxSender
 from bot.reader import build_reader, refresh_names
 from bot.services import Services
+from bot.webhook import WebhookOptions
 from db.complaints import list_labelled_examples
 from db.staff import latest_org_import
 from handlers import (
@@ -87,6 +89,7 @@ def build_application(services: Services) -> BotApplication:
         raise ValueError("build_application needs a bot token")
     builder = (
         ApplicationBuilder()
+        .application_class(LoggedApplication)
         .token(token)
         .context_types(ContextTypes(context=BotContext))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.time.tz))
@@ -119,19 +122,34 @@ def build_application(services: Services) -> BotApplication:
 
 
 @asynccontextmanager
-async def running(application: BotApplication, poll_timeout: float = 10) -> AsyncIterator[None]:
+async def running(
+    application: BotApplication,
+    poll_timeout: float = 10,
+    *,
+    webhook: WebhookOptions | None = None,
+) -> AsyncIterator[None]:
     """Runs the bot inside the caller's event loop (tests and the demo), in the order
-    run_polling uses: initialize, post_init, start polling; on exit stop, shutdown,
-    post_shutdown."""
+    run_polling/run_webhook use: initialize, post_init, start polling (or the webhook
+    server); on exit stop, shutdown, post_shutdown."""
     await application.initialize()
     try:
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
         assert application.updater is not None
-        await application.updater.start_polling(
-            poll_interval=0, timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES
-        )
+        if webhook is None:
+            await application.updater.start_polling(
+                poll_interval=0, timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES
+            )
+        else:
+            await application.updater.start_webhook(
+                listen=webhook.listen,
+                port=webhook.port,
+                url_path=webhook.url_path,
+                webhook_url=webhook.url,
+                secret_token=webhook.secret_token,
+                allowed_updates=Update.ALL_TYPES,
+            )
         try:
             yield
         finally:

@@ -15,8 +15,13 @@ from bot.app import build_application
 from bot.cli_calendar import import_year, list_years
 from bot.cli_classify import classify
 from bot.clock import SystemClock
+from bot.demo import run_demo
+from bot.health import check_health
+from bot.health import render as render_health
+from bot.logs import configure_logging
 from bot.services import Services
 from bot.settings import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings
+from bot.webhook import WebhookOptions
 from db.migrate import upgrade_database
 from db.org_import import OrgFileError, import_org, read_org_file
 from db.session import Database, SecondInstanceError
@@ -26,12 +31,23 @@ from scheduler.catalog import CatalogError
 
 logger = logging.getLogger(__name__)
 
+ALLOWED_UPDATES = ["message", "callback_query", "edited_message"]
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Postal inspection bot")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_PATH, help="config.toml")
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="run the bot (default)")
+    run = commands.add_parser("run", help="run the bot (default)")
+    run.add_argument(
+        "--demo-without-token",
+        action="store_true",
+        help="without TELEGRAM_BOT_TOKEN play the offline demo instead (what `make run` does)",
+    )
+    demo = commands.add_parser("demo", help="play one working day against the offline sandbox")
+    demo.add_argument("--database", help="an empty database to use instead of a temporary SQLite")
+    health = commands.add_parser("health", help="check database, scheduled work and outbox")
+    health.add_argument("--json", action="store_true", help="one JSON object (for monitoring)")
     commands.add_parser("init", help="create or migrate the database")
     org = commands.add_parser("import-org", help="import units and staff from CSV or XLSX")
     org.add_argument("file", type=Path)
@@ -96,18 +112,49 @@ async def _invite(settings: Settings, who: str) -> int:
     return 0
 
 
-def _run(settings: Settings) -> int:
+def _demo(config: Path, database_url: str | None = None) -> int:
+    # The transcript is the output; the bot's own log lines would only interleave with it.
+    logging.getLogger().setLevel(logging.WARNING)
+    return run_demo(config, _echo, database_url)
+
+
+async def _health(settings: Settings, as_json: bool) -> int:
+    health = await check_health(settings, SystemClock(settings.time.tz).now())
+    _echo(health.as_json() if as_json else render_health(health))
+    return 0 if health.ok else 1
+
+
+def _run(settings: Settings, config: Path, *, demo_without_token: bool = False) -> int:
     if not settings.token:
+        if not demo_without_token:
+            _echo(texts.NO_TOKEN_HELP)
+            return 0
+        _echo(texts.RUN_DEMO_WITHOUT_TOKEN)
+        code = _demo(config)
+        _echo("")
         _echo(texts.NO_TOKEN_HELP)
-        return 0
+        return code
     try:
         services = Services.create(settings, SystemClock(settings.time.tz))
     except (CatalogError, CalendarError) as error:
         sys.stderr.write(texts.data_file_invalid(str(error)) + "\n")
         return 2
     application = build_application(services)
+    webhook = WebhookOptions.from_settings(settings.bot)
+    _echo(texts.run_real_bot(settings.bot.mode, settings.bot.username))
     try:
-        application.run_polling(allowed_updates=["message", "callback_query", "edited_message"])
+        if webhook is None:
+            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        else:
+            # PTB refuses (403) every request whose secret header differs from secret_token.
+            application.run_webhook(
+                listen=webhook.listen,
+                port=webhook.port,
+                url_path=webhook.url_path,
+                webhook_url=webhook.url,
+                secret_token=webhook.secret_token,
+                allowed_updates=ALLOWED_UPDATES,
+            )
     except SecondInstanceError as error:
         sys.stderr.write(texts.second_instance(str(error)) + "\n")
         return 3
@@ -115,19 +162,19 @@ def _run(settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every long poll at INFO and jieba its dictionary load: noise in our log.
-    for noisy in ("httpx", "jieba", "alembic.runtime.migration"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(args.config)
     except ConfigError as error:
         sys.stderr.write(f"{error}\n")
         return 2
-    if args.command != "calendar":
+    configure_logging(settings.log.format, settings.log.level)
+    if args.command == "demo":
+        return _demo(args.config, args.database)
+    if args.command == "health":
+        return asyncio.run(_health(settings, args.json))
+    runs_the_demo = args.command in ("run", None) and not settings.token
+    if args.command != "calendar" and not runs_the_demo:
         # Every command that touches the database first brings its schema up to date.
         upgrade_database(settings.database.url)
     if args.command == "init":
@@ -143,4 +190,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.calendar_command == "import":
             return import_year(settings, args.file)
         return list_years(settings, SystemClock(settings.time.tz).now().date())
-    return _run(settings)
+    return _run(
+        settings, args.config, demo_without_token=getattr(args, "demo_without_token", False)
+    )

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from bot.checks import close_day, plan_and_push, remind_unfinished
 from bot.complaints import escalate_overdue
 from bot.context import BotContext
+from bot.health import note_heartbeat
 from bot.housekeeping import (
     refresh_names_after_import,
     retrain_with_new_examples,
@@ -45,6 +46,7 @@ async def run_due_work(services: Services) -> None:
             await step(services)
         except Exception:
             logger.exception("scheduled step %s failed", step.__name__)
+    await note_heartbeat(services)
 
 
 async def tick(context: BotContext) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -17,6 +18,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -27,7 +29,10 @@ from scheduler.org import Department
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.toml"
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
 DATABASE_URL_ENV = "DATABASE_URL"
+# What Telegram accepts as a webhook secret_token.
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class ConfigError(Exception):
@@ -56,6 +61,14 @@ class BotSection(_Section):
     username: str = Field(min_length=5, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
     api_base_url: str = ""
     token: SecretStr | None = None
+    # polling: the bot asks Telegram for updates; webhook: Telegram posts them to webhook_url
+    # (behind a reverse proxy that forwards to webhook_listen:webhook_port).
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str = Field(default="", validate_default=True)
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    # Only from the environment (WEBHOOK_SECRET_ENV), validated with mode.
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
 
     @field_validator("api_base_url")
     @classmethod
@@ -63,6 +76,28 @@ class BotSection(_Section):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("mode") == "webhook" and not value:
+            raise ValueError('required when mode = "webhook"')
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// behind a test proxy)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("mode") == "webhook" and value is None:
+            raise ValueError(f'required when mode = "webhook": set {WEBHOOK_SECRET_ENV}')
+        if value is not None and not _SECRET_TOKEN.fullmatch(value.get_secret_value()):
+            raise ValueError(f"{WEBHOOK_SECRET_ENV}: 1-256 characters A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @property
+    def secret(self) -> str | None:
+        return self.webhook_secret.get_secret_value() if self.webhook_secret else None
 
     @property
     def api_file_url(self) -> str:
@@ -142,6 +177,12 @@ class ComplaintsSection(_Section):
         return self.answer_within_by_category.get(category, self.answer_within_working_days)
 
 
+class LogSection(_Section):
+    # text: key=value lines; json: one JSON object per line (for a log collector).
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class ChecksSection(_Section):
     # None: the catalog shipped with the bot (scheduler/data/catalog.toml).
     catalog: Path | None = None
@@ -154,6 +195,7 @@ class Settings(_Section):
     registration: RegistrationSection
     calendar: CalendarSection
     checks: ChecksSection = ChecksSection()
+    log: LogSection = LogSection()
     complaints: ComplaintsSection
     routing: dict[Category, Department]
 
@@ -194,8 +236,12 @@ def load_settings(
     bot_section = dict(raw.get("bot", {}))
     if "token" in bot_section:
         raise ConfigError(texts.config_token_in_file(TOKEN_ENV))
+    if "webhook_secret" in bot_section:
+        raise ConfigError(texts.config_secret_in_file("bot.webhook_secret", WEBHOOK_SECRET_ENV))
     if env.get(TOKEN_ENV):
         bot_section["token"] = env[TOKEN_ENV]
+    if env.get(WEBHOOK_SECRET_ENV):
+        bot_section["webhook_secret"] = env[WEBHOOK_SECRET_ENV]
     database = dict(raw.get("database", {}))
     if env.get(DATABASE_URL_ENV):
         database["url"] = env[DATABASE_URL_ENV]

@@ -75,6 +75,13 @@ def data_file_invalid(detail: str) -> str:
     return f"数据文件有误，机器人未启动：{detail}\nA data file is invalid; not starting: {detail}"
 
 
+def config_secret_in_file(key: str, env: str) -> str:
+    return (
+        f"配置项 {key} 不能写在配置文件里，请用环境变量 {env} 提供。\n"
+        f"Key {key} must not be in the file; set the environment variable {env}."
+    )
+
+
 def config_bad_value(path: str, key: str, detail: str) -> str:
     return (
         f"配置文件 {path} 中的配置项 {key} 有误：{detail}\n"
@@ -976,3 +983,187 @@ def report_cli_done(xlsx: str, chart: str) -> str:
 
 def report_cli_bad_month(value: str) -> str:
     return f"月份“{value}”无效，请写成 年-月，例如 2026-10。"
+
+
+# --- demo: `python -m bot demo` (the narration; chat lines are the bot's own messages) ------
+
+DEMO_BOT = "机器人"
+DEMO_INTRO = """\
+演示：用沙盒（本机模拟的 Telegram Bot API）和示例组织，走一遍一个工作日。
+Demo: one working day of the real bot against the offline sandbox Bot API, with simulated staff.
+下面每条机器人消息都是真实的机器人代码经 Bot API 发出的；时间是模拟时钟的时间。"""
+DEMO_FAILED = "演示中断：机器人没有按预期回答。"
+DEMO_SUMMARY_TITLE = "═══ 小结 ═══"
+
+
+def demo_scene(when: str, title: str) -> str:
+    return f"━━ {when} ━━ {title}"
+
+
+def demo_day_and_time(month: int, day: int, weekday: int, hour: int, minute: int) -> str:
+    return f"{month}月{day}日 星期{_WEEKDAYS[weekday]} {hour:02d}:{minute:02d}"
+
+
+def demo_note(text: str) -> str:
+    return f"  （{text}）"
+
+
+def demo_line(time: str, who: str, what: str) -> str:
+    return f"{time}  {who}{'：' + what if what else ''}"
+
+
+def demo_bot_to(who: str) -> str:
+    return f"{DEMO_BOT} → {who}"
+
+
+def demo_body(line: str) -> str:
+    return f"         │ {line}"
+
+
+def demo_buttons(labels: list[str], at_most: int) -> str:
+    shown = " / ".join(f"[{label}]" for label in labels[:at_most])
+    more = f" …（共 {len(labels)} 个按钮）" if len(labels) > at_most else ""
+    return f"按钮：{shown}{more}"
+
+
+def demo_more_lines(count: int) -> str:
+    return f"……（此处省略 {count} 行）"
+
+
+DEMO_EDIT_BUTTONS = "（更新了消息上的按钮）"
+DEMO_EDIT_NO_BUTTONS = "（消息上的按钮已收起）"
+
+
+def demo_user_text(text: str) -> str:
+    return f"“{text}”"
+
+
+def demo_user_photo(caption: str | None) -> str:
+    return "〔发送照片〕" + (f"“{caption}”" if caption else "")
+
+
+def demo_user_press(label: str) -> str:
+    return f"按下 [{label}]"
+
+
+def demo_edited(text: str) -> str:
+    return f"（更新消息）{text}"
+
+
+def demo_toast(text: str) -> str:
+    return f"（弹出提示）{text}"
+
+
+def demo_photo(caption: str) -> str:
+    return f"〔图片〕{caption}"
+
+
+def demo_document(name: str, caption: str) -> str:
+    return f"〔文件 {name}〕{caption}"
+
+
+def demo_staff_label(name: str, role: Role, unit: str) -> str:
+    return f"{name}（{ROLE_LABELS[role]}·{unit}）"
+
+
+def demo_summary_line(label: str, value: str) -> str:
+    return f"  {label}：{value}"
+
+
+def demo_elapsed(seconds: float) -> str:
+    return f"演示用时 {seconds:.1f} 秒（时间由模拟时钟推进）。"
+
+
+DEMO_SCENE_REGISTER = "管理员发出一次性邀请码，四位员工用它在 Telegram 里注册"
+DEMO_SCENE_MORNING = "早上推送时间到：机器人按检查目录和排班，把今日检查任务推送给检查员"
+DEMO_SCENE_CHECK = "检查员逐题回答一项检查：写错的数字被要求重填，发现问题后生成整改"
+DEMO_SCENE_COMPLAINT = (
+    "营业员用一句话上报用户投诉：机器人识别类别、地点、电话和紧急程度，确认后转给责任部门"
+)
+DEMO_NOTE_HANDLER_SILENT = "处理人收到了投诉，但一直没有答复"
+DEMO_SCENE_AFTERNOON = "下午提醒时间：还没做完的检查会被提醒"
+DEMO_SCENE_END_OF_DAY = "下班时间：当天未完成的检查记为漏检，汇总报给经理"
+DEMO_SCENE_NEXT_MORNING = "第二天早上：新一天的检查任务照常推送；那件投诉仍然没人答复"
+DEMO_SCENE_ESCALATION = "投诉超过“一个工作日内答复”的时限：升级给处理人所在单位的经理"
+DEMO_SCENE_ANSWER = "处理人终于答复：上报人收到答复，经理收到升级结束的通知"
+DEMO_SCENE_MANAGER = "经理查看今日检查进度和本月检查报告书"
+
+
+def demo_summary(
+    *,
+    checks_planned: int,
+    checks_done: int,
+    checks_missed: int,
+    findings: int,
+    corrective_actions: int,
+    complaints: int,
+    complaints_answered: int,
+    escalations: int,
+    bot_messages: int,
+    user_actions: int,
+) -> list[tuple[str, str]]:
+    return [
+        (
+            "检查任务（两天，示例组织的全部检查员）",
+            f"排定 {checks_planned} 项，完成 {checks_done} 项，漏检 {checks_missed} 项",
+        ),
+        ("发现问题", f"{findings} 个，生成整改 {corrective_actions} 项（含复查任务）"),
+        ("投诉", f"{complaints} 件，已答复 {complaints_answered} 件，升级 {escalations} 次"),
+        ("消息", f"机器人发出 {bot_messages} 条，员工操作 {user_actions} 次"),
+    ]
+
+
+# --- health: `python -m bot health` (for monitoring; exit status 0 = healthy) -------------
+
+HEALTH_OK = "正常 / OK"
+HEALTH_PROBLEMS = "异常 / PROBLEM"
+
+
+def _health_time(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment else "从未 / never"
+
+
+def health_facts(last_tick: datetime | None, pending: int, failed: int) -> str:
+    return (
+        f"  上次定时任务 last tick：{_health_time(last_tick)}；"
+        f"待发消息 outbox pending：{pending}；发送失败 failed：{failed}"
+    )
+
+
+def health_database_down(error: str) -> str:
+    return f"数据库无法连接 / database unreachable: {error}"
+
+
+def health_tick_stale(last_tick: datetime | None) -> str:
+    return (
+        "定时任务超过 5 分钟没有运行（机器人未运行或卡住）/ "
+        f"no tick since {_health_time(last_tick)}"
+    )
+
+
+def health_outbox_stuck(pending: int, oldest: datetime) -> str:
+    return f"有 {pending} 条消息积压，最早的来自 {_health_time(oldest)} / outbox stuck since then"
+
+
+def health_webhook_down(host: str, port: int) -> str:
+    return f"webhook 端口 {host}:{port} 没有监听 / webhook listener down"
+
+
+# --- `make run`: which bot starts, and how to switch ------------------------------------
+
+RUN_DEMO_WITHOUT_TOKEN = """\
+没有设置 TELEGRAM_BOT_TOKEN：播放离线演示（不连接 Telegram）。
+设置令牌后 make run 会启动真实机器人（见演示后的说明）。
+No TELEGRAM_BOT_TOKEN: playing the offline demo (no Telegram).
+With a token set, make run starts the real bot (see the explanation after the demo).
+"""
+
+
+def run_real_bot(mode: str, username: str) -> str:
+    how = "轮询 polling" if mode == "polling" else "webhook"
+    return (
+        f"已设置 TELEGRAM_BOT_TOKEN：启动真实机器人 @{username}（{how} 模式），按 Ctrl+C 停止。"
+        f"想看离线演示：unset TELEGRAM_BOT_TOKEN 后再 make run，或运行 python -m bot demo。\n"
+        f"TELEGRAM_BOT_TOKEN is set: starting the real bot @{username} ({mode}); Ctrl+C stops "
+        f"it. For the offline demo: unset TELEGRAM_BOT_TOKEN and make run, or python -m bot demo."
+    )

@@ -8,6 +8,7 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from bot import texts
 from bot.context import BotContext
+from bot.logs import bind_staff
 from bot.permissions import commands_for
 from db.staff import get_staff_by_telegram_id
 
@@ -28,6 +29,8 @@ async def gate(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
     async with context.services.db.session() as session:
         context.staff = await get_staff_by_telegram_id(session=session, telegram_user_id=user.id)
+    if context.staff is not None:
+        bind_staff(context.staff.code, context.staff.unit_id)
     command = _command(update)
     if context.staff is not None:
         role = context.staff.role
