@@ -14,6 +14,7 @@ from bot import texts
 from bot.app import build_application
 from bot.cli_calendar import import_year, list_years
 from bot.cli_classify import classify
+from bot.cli_report import export
 from bot.clock import SystemClock
 from bot.demo import run_demo
 from bot.health import check_health
@@ -59,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     calendar_commands.add_parser("years", help="list the years the calendar knows")
     year_file = calendar_commands.add_parser("import", help="add a year from a TOML file")
     year_file.add_argument("file", type=Path)
+    report = commands.add_parser("report", help="write a unit's monthly report (.xlsx + .png)")
+    report.add_argument("--unit", required=True, help="unit code, e.g. TZ")
+    report.add_argument("--month", required=True, help="YYYY-MM")
+    report.add_argument("--out", required=True, type=Path, help="the .xlsx; the chart: FILE.png")
     return parser
 
 
@@ -186,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_invite(settings, args.who))
     if args.command == "classify":
         return asyncio.run(classify(settings))
+    if args.command == "report":
+        return asyncio.run(export(settings, args.unit, args.month, args.out))
     if args.command == "calendar":
         if args.calendar_command == "import":
             return import_year(settings, args.file)

@@ -188,6 +188,10 @@ def check_tallies(
                     group=texts.SITE_KIND_LABELS[item.site_kind],
                 )
             )
+    # Checks of an item since removed from the catalog still happened: shown, nothing required.
+    known = {item.id for item in catalog}
+    for item_id in sorted((set(done) | set(missed)) - known):
+        tallies.append(CheckTally(item_id, item_id, "", 0, done[item_id], missed[item_id]))
     return tallies
 
 
