@@ -45,7 +45,7 @@ from bot.report_render import render_chart_png, render_xlsx
 from bot.services import Services
 from db.checks import list_history, load_org_snapshot
 from db.jobs import claim_job
-from db.models import AssignmentStatus, Staff
+from db.models import AssignmentStatus, Staff, Unit
 from db.outbox import enqueue_message
 from db.reports import (
     CheckCount,
@@ -317,6 +317,15 @@ async def render(figures: MonthFigures) -> ReportFiles:
 # --- what a person may ask for --------------------------------------------------------------
 
 
+async def _unit_by_code(session: AsyncSession, code: str) -> Unit | None:
+    """Codes as imported; "tz-d1" finds "TZ-D1" too, since codes are usually upper case."""
+    code = code.strip()
+    found = await get_unit_by_code(session=session, code=code)
+    if found is None and code != code.upper():
+        found = await get_unit_by_code(session=session, code=code.upper())
+    return found
+
+
 def _may_see(viewer: Staff, unit_id: int, units: Mapping[int, OrgUnit]) -> bool:
     if viewer.role in SCOPE_ROLES:
         return unit_id in units_within(viewer.unit_id, units)
@@ -333,7 +342,7 @@ async def _figures_for(
         units = await load_org_units(session=session)
         unit_id = viewer.unit_id
         if unit_code is not None:
-            unit = await get_unit_by_code(session=session, code=unit_code.strip())
+            unit = await _unit_by_code(session, unit_code)
             if unit is None or unit.id is None:
                 return Refusal.UNKNOWN_UNIT
             unit_id = unit.id
@@ -368,7 +377,7 @@ async def export_report(
     if month > ReportMonth.containing(today):
         return Refusal.FUTURE_MONTH
     async with services.db.session() as session:
-        unit = await get_unit_by_code(session=session, code=unit_code.strip())
+        unit = await _unit_by_code(session, unit_code)
         if unit is None or unit.id is None:
             return Refusal.UNKNOWN_UNIT
         units = await load_org_units(session=session)
@@ -455,7 +464,11 @@ async def send_monthly_reports(services: Services) -> int:
     )
     queued = 0
     for unit in due:
-        queued += await _send_one(services, unit, units, managers, month, f"{prefix}{unit.id}")
+        try:
+            queued += await _send_one(services, unit, units, managers, month, f"{prefix}{unit.id}")
+        except Exception:
+            # One unit's failure must not hold back the others; it is retried next tick.
+            logger.exception("monthly report of unit %s for %s failed", unit.id, month_key(month))
     return queued
 
 

@@ -898,6 +898,10 @@ def report_chart_caption(unit: str, year: int, month: int) -> str:
     return f"{escape(unit)} {year}年{month}月 检查完成情况和投诉类别图"
 
 
+# One line per inspector stays well under Telegram's 4096 characters.
+_PROGRESS_LINES = 80
+
+
 def progress_text(progress: Progress) -> str:
     """/progress: a total line, then one line per inspector."""
     rows = progress.inspectors
@@ -911,12 +915,14 @@ def progress_text(progress: Progress) -> str:
         f"⬜ 未开始 {planned}" + (f"，❌ 漏检 {missed}" if missed else ""),
         "",
     ]
-    for row in rows:
+    for row in rows[:_PROGRESS_LINES]:
         line = (
             f"{escape(row.name)}（{escape(row.unit)}）："
             f"✅{row.done} ⏳{row.in_progress} ⬜{row.planned}"
         )
         lines.append(line + (f" ❌{row.missed}" if row.missed else ""))
+    if len(rows) > _PROGRESS_LINES:
+        lines.append(f"……另有 {len(rows) - _PROGRESS_LINES} 名检查员未列出。")
     return "\n".join(lines)
 
 

@@ -340,3 +340,12 @@ def test_month_argument() -> None:
     for bad in ("2026-13", "2026-00", "10-2026", "十月", "", "2026-10-01"):
         assert reports.parse_month(bad) is None, bad
     assert "/report 2026-10" in texts.REPORT_USAGE
+
+
+def test_progress_lists_at_most_80_inspectors() -> None:
+    rows = tuple(reports.InspectorProgress(f"检查员{n}", "站<1>", 1, 0, 0, 0) for n in range(85))
+    text = texts.progress_text(reports.Progress(date(2026, 11, 25), "区公司", rows))
+    assert "共 85 项：✅ 已完成 0，⏳ 进行中 0，⬜ 未开始 85" in text
+    assert "检查员79（站&lt;1&gt;）" in text and "检查员80" not in text
+    assert "另有 5 名检查员未列出" in text
+    assert len(text) < 4096

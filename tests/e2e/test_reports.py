@@ -126,7 +126,7 @@ async def test_report_sends_the_workbook_and_the_chart_to_a_manager(bot: Harness
     complaints = workbook_rows(document, "投诉")
     assert complaints[0][:5] == ("投递延误/积压", 1, 1, 0, pytest.approx(1.5, abs=0.05))
 
-    await county.send("/report 2026-10 TZ-D1")
+    await county.send("/report 2026-10 tz-d1")
     document, _ = await report_pair(county)
     assert document.file_name == XLSX_NAME.format("察素齐投递部")
 
