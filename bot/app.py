@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
+from bot.blocked import staff_blocked_bot
 from bot.context import SERVICES_KEY, BotContext
 from bot.jobs import TICK_JOB, TICK_SECONDS, run_due_work, tick
 from bot.logs import LoggedApplication
-from bot.outbox import OutboxSender
+from bot.outbox import OVERALL_RATE, OutboxSender
 from bot.reader import build_reader, refresh_names
 from bot.services import Services
 from bot.webhook import WebhookOptions
@@ -52,9 +54,11 @@ async def _post_init(application: BotApplication) -> None:
     async with services.db.session() as session:
         services.org_import_seen = await latest_org_import(session=session)
         services.examples_trained = len(await list_labelled_examples(session=session))
-    sender = OutboxSender(services.db, application.bot)
+    sender = OutboxSender(
+        services.db, application.bot, on_blocked=partial(staff_blocked_bot, services)
+    )
     services.db.on_outbox_written(sender.wake)
-    sender.start()
+    await sender.start()
     application.bot_data[SENDER_KEY] = sender
     await application.bot.set_my_commands(registration.default_menu())
     # Everything that fell due while the bot was down (escalations, the morning push, the
@@ -93,7 +97,13 @@ def build_application(services: Services) -> BotApplication:
         .token(token)
         .context_types(ContextTypes(context=BotContext))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.time.tz))
-        .rate_limiter(AIORateLimiter())
+        .rate_limiter(
+            # One request every 1/OVERALL_RATE s, not bursts: requests of a burst arrive
+            # bunched by network jitter and trip Telegram's limit. Retrying a 429 after
+            # retry_after pauses every request meanwhile, replies included. The outbox
+            # sender paces each chat itself (the limiter does not).
+            AIORateLimiter(overall_max_rate=1, overall_time_period=1 / OVERALL_RATE, max_retries=2)
+        )
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)

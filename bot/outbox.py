@@ -1,8 +1,19 @@
 """Delivers the outbox within Telegram's limits: nothing lost, nothing sent twice.
 
-PTB's AIORateLimiter keeps the overall rate (30 msg/s); it does not pace a single chat, so
-each chat gets its own worker that sends at most one message per `per_chat_interval`.
-Leases and delivery times use the real clock: they are about the network, not the domain.
+- Rows are claimed from the database by this sender instance (db/outbox.py): a second
+  instance never sends the same row, and the rows of a crashed instance are taken over.
+- PTB's AIORateLimiter keeps the overall rate (30 msg/s); it does not pace a single chat, so
+  each chat gets its own worker that sends at most one message per ``per_chat_interval``.
+  At most ``concurrency`` sends are on the wire at once, so a broadcast to thousands of chats
+  does not pile up thousands of requests in the limiter.
+- 429 pauses every chat for ``retry_after``; 5xx, timeouts and dropped connections are retried
+  with exponential backoff in the chat's own worker (its later messages wait: order is kept);
+  403 (the person blocked the bot) and 400 give up at once, 403 telling ``on_blocked``.
+- A row is marked sent right after Telegram accepts it. The one case no Bot API client can
+  settle is a crash between Telegram accepting a message and that commit (milliseconds): the
+  row is sent again after the restart. Telegram has no idempotency key to prevent it.
+
+Pacing and backoff use the monotonic clock; they are about the network, not the domain.
 """
 
 from __future__ import annotations
@@ -10,36 +21,59 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from db.models import OutboxMessage
-from db.outbox import claim_due_messages, decode_buttons, mark_attempt_failed, mark_sent
+from db.outbox import (
+    claim_due_messages,
+    decode_buttons,
+    lock_sender_id,
+    mark_attempt_failed,
+    mark_sent,
+    new_sender_id,
+    release_claims,
+    unlock_sender_id,
+)
 from db.session import Database
 
 logger = logging.getLogger(__name__)
 
-BlockedListener = Callable[[int], Awaitable[None]]
+# (chat id, id of the outbox row that Telegram refused with 403)
+BlockedListener = Callable[[int, int], Awaitable[object]]
+
+# Messages per second for the whole bot (PTB's AIORateLimiter). Telegram allows about 30; one
+# less leaves room for network jitter, which would otherwise tip the odd burst over the limit.
+OVERALL_RATE = 29
 
 
 @dataclass(frozen=True)
 class SenderLimits:
     per_chat_interval: float = 1.0
-    batch: int = 100
-    lease: timedelta = timedelta(minutes=2)
-    poll_interval: float = 1.0
+    concurrency: int = 30  # sends on the wire at once; the rate limiter spaces them
+    batch: int = 500  # rows claimed per read
+    max_queued: int = 5000  # rows held in memory; the rest wait in the table
+    poll_interval: float = 1.0  # commits in this process wake the sender at once anyway
+    first_backoff: float = 0.5
     max_backoff: float = 60.0
-    max_attempts: int = 25
+    max_attempts: int = 500  # about eight hours of an unreachable Telegram at max_backoff
+    drain_timeout: float = 5.0  # on stop, how long sends already on the wire may finish
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _seconds(retry_after: timedelta | float) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else retry_after
 
 
 def reply_markup(message: OutboxMessage) -> InlineKeyboardMarkup | None:
@@ -64,130 +98,211 @@ class OutboxSender:
         self._bot = bot
         self._limits = limits
         self._on_blocked = on_blocked
+        self.sender_id = new_sender_id()
         self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(limits.concurrency)
         self._queues: dict[int, deque[OutboxMessage]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
-        self._in_flight: set[int] = set()
-        self._paused_until = 0.0  # monotonic; a 429 pauses every chat, not just one
+        self._queued: set[int] = set()
+        self._last_sent: dict[int, float] = {}  # chat → monotonic time of its last message
+        self._retry_at: dict[int, float] = {}  # message → monotonic time of its next attempt
+        self._paused_until = 0.0  # a 429 pauses every chat, not just one
+        self._on_the_wire = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._stopping = False
+        self._lock: AsyncConnection | None = None
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         self._wake.set()
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        self._lock = await lock_sender_id(self._db.engine, self.sender_id)
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
+        logger.info("outbox sender %d started", self.sender_id)
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._task, *self._workers.values()) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._task = None
+        """Stop claiming, let sends already on the wire finish (briefly), hand back the rest."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), self._limits.drain_timeout)
+        workers = list(self._workers.values())
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        try:
+            async with self._db.session() as session:
+                await release_claims(session=session, sender_id=self.sender_id)
+        except Exception:
+            logger.exception("outbox sender %d could not hand back its claims", self.sender_id)
+        if self._lock is not None:
+            with contextlib.suppress(Exception):
+                await unlock_sender_id(self._lock, self.sender_id)
+            self._lock = None
+
+    # -- claiming ----------------------------------------------------------------------------
 
     async def _run(self) -> None:
         while True:
+            # Cleared before reading: a commit during the read wakes the next round at once.
+            self._wake.clear()
             try:
                 claimed = await self._claim()
             except Exception:
                 logger.exception("could not read the outbox; retrying")
                 claimed = 0
             if claimed == 0:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._limits.poll_interval)
 
     async def _claim(self) -> int:
+        room = self._limits.max_queued - len(self._queued)
+        if room <= 0:
+            return 0
         async with self._db.session() as session:
             messages = await claim_due_messages(
-                session=session, now=_utcnow(), lease=self._limits.lease, limit=self._limits.batch
+                session=session, sender_id=self.sender_id, limit=min(self._limits.batch, room)
             )
-        fresh = [m for m in messages if m.id not in self._in_flight]
-        for message in fresh:
+        for message in messages:
             assert message.id is not None
-            self._in_flight.add(message.id)
+            if message.id in self._queued:
+                continue
+            self._queued.add(message.id)
             self._queues.setdefault(message.chat_id, deque()).append(message)
             worker = self._workers.get(message.chat_id)
             if worker is None or worker.done():
                 self._workers[message.chat_id] = asyncio.create_task(
                     self._drain_chat(message.chat_id), name=f"outbox-chat-{message.chat_id}"
                 )
-        return len(fresh)
+        return len(messages)
+
+    # -- one worker per chat -----------------------------------------------------------------
+
+    def _not_before(self, chat_id: int, message: OutboxMessage) -> float:
+        assert message.id is not None
+        paced = self._last_sent.get(chat_id, -1e9) + self._limits.per_chat_interval
+        return max(paced, self._paused_until, self._retry_at.get(message.id, 0.0))
 
     async def _drain_chat(self, chat_id: int) -> None:
         queue = self._queues[chat_id]
-        last_sent = 0.0
-        while queue:
+        while queue and not self._stopping:
             message = queue[0]
-            wait = max(last_sent + self._limits.per_chat_interval, self._paused_until)
-            if (delay := wait - time.monotonic()) > 0:
+            assert message.id is not None
+            if (delay := self._not_before(chat_id, message) - time.monotonic()) > 0:
                 await asyncio.sleep(delay)
-            if await self._deliver(message):
+                continue  # a 429 elsewhere may have moved the time meanwhile
+            async with self._slots:
+                if self._stopping or self._not_before(chat_id, message) > time.monotonic():
+                    continue
+                self._on_the_wire += 1
+                self._idle.clear()
+                try:
+                    finished = await self._deliver(message)
+                except Exception:
+                    # The database failed while recording the attempt, or a bug: the row
+                    # stays claimed by this worker, which tries again later.
+                    logger.exception("outbox %s: delivery failed", message.key)
+                    self._retry_at[message.id] = time.monotonic() + self._limits.max_backoff
+                    finished = False
+                finally:
+                    self._on_the_wire -= 1
+                    if self._on_the_wire == 0:
+                        self._idle.set()
+            if finished:
                 queue.popleft()
-                assert message.id is not None
-                self._in_flight.discard(message.id)
-                last_sent = time.monotonic()
-        del self._queues[chat_id]
+                self._queued.discard(message.id)
+                self._retry_at.pop(message.id, None)
+        if not queue:
+            del self._queues[chat_id]
+            self._workers.pop(chat_id, None)
 
     async def _deliver(self, message: OutboxMessage) -> bool:
-        """Send once; True when the message is finished with (sent or given up)."""
+        """One attempt; True when the message is finished with (sent or given up)."""
         assert message.id is not None
         try:
             sent = await self._send(message)
         except RetryAfter as error:
-            retry_after = error.retry_after
-            seconds = (
-                retry_after.total_seconds()
-                if isinstance(retry_after, timedelta)
-                else float(retry_after)
-            )
-            self._paused_until = time.monotonic() + seconds
-            logger.warning("outbox %s: 429, pausing %.1f s", message.key, seconds)
+            seconds = _seconds(error.retry_after)
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+            logger.warning("outbox %s: 429, every chat waits %.1f s", message.key, seconds)
             await self._record_failure(message, f"RetryAfter {seconds}", give_up=False)
             return False
         except Forbidden as error:
             logger.warning("outbox %s: chat %s blocked the bot", message.key, message.chat_id)
             await self._record_failure(message, str(error), give_up=True)
-            if self._on_blocked is not None:
-                await self._on_blocked(message.chat_id)
+            await self._tell_blocked(message.chat_id, message.id)
             return True
         except BadRequest as error:
             logger.error("outbox %s refused by Telegram: %s", message.key, error)
             await self._record_failure(message, str(error), give_up=True)
             return True
-        except (NetworkError, TelegramError) as error:
-            message.attempts += 1
-            give_up = message.attempts >= self._limits.max_attempts
-            backoff = min(2.0 ** min(message.attempts, 10) / 4, self._limits.max_backoff)
-            logger.warning(
-                "outbox %s: attempt %d failed (%s); retry in %.1f s",
-                message.key,
-                message.attempts,
-                error,
-                backoff,
-            )
-            await self._record_failure(message, str(error), give_up=give_up)
-            if not give_up:
-                await asyncio.sleep(backoff)
-            return give_up
-        async with self._db.session() as session:
-            await mark_sent(
-                session=session,
-                message_id=message.id,
-                now=_utcnow(),
-                telegram_message_id=sent.message_id,
-            )
+        except TelegramError as error:  # NetworkError, TimedOut, 5xx and the like
+            return await self._retry_later(message, str(error))
+        self._last_sent[message.chat_id] = time.monotonic()
+        await self._mark_sent(message, sent.message_id)
         return True
 
-    async def _record_failure(self, message: OutboxMessage, error: str, *, give_up: bool) -> None:
+    async def _retry_later(self, message: OutboxMessage, error: str) -> bool:
+        assert message.id is not None
+        attempts = await self._record_failure(message, error, give_up=False)
+        if attempts >= self._limits.max_attempts:
+            await self._record_failure(message, error, give_up=True)
+            logger.error("outbox %s: giving up after %d attempts", message.key, attempts)
+            return True
+        backoff = min(self._limits.first_backoff * 2 ** (attempts - 1), self._limits.max_backoff)
+        backoff *= random.uniform(0.8, 1.2)  # chats that failed together retry apart
+        self._retry_at[message.id] = time.monotonic() + backoff
+        logger.warning(
+            "outbox %s: attempt %d failed (%s); retry in %.1f s",
+            message.key,
+            attempts,
+            error,
+            backoff,
+        )
+        return False
+
+    async def _mark_sent(self, message: OutboxMessage, telegram_message_id: int) -> None:
+        """Telegram has the message: record it, however long the database takes to answer —
+        sending it again would be the duplicate this table exists to prevent."""
+        assert message.id is not None
+        delay = self._limits.first_backoff
+        while True:
+            try:
+                async with self._db.session() as session:
+                    await mark_sent(
+                        session=session,
+                        message_id=message.id,
+                        now=_utcnow(),
+                        telegram_message_id=telegram_message_id,
+                    )
+                return
+            except Exception:
+                logger.exception("outbox %s sent but not yet recorded; retrying", message.key)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._limits.max_backoff)
+
+    async def _record_failure(self, message: OutboxMessage, error: str, *, give_up: bool) -> int:
         assert message.id is not None
         async with self._db.session() as session:
-            await mark_attempt_failed(
+            return await mark_attempt_failed(
                 session=session,
                 message_id=message.id,
                 error=error,
                 give_up_at=_utcnow() if give_up else None,
-                lease_until=None if give_up else _utcnow() + self._limits.lease,
             )
+
+    async def _tell_blocked(self, chat_id: int, message_id: int) -> None:
+        if self._on_blocked is None:
+            return
+        try:
+            await self._on_blocked(chat_id, message_id)
+        except Exception:
+            logger.exception("could not record that chat %s blocked the bot", chat_id)
 
     async def _send(self, message: OutboxMessage) -> Message:
         markup = reply_markup(message)

@@ -629,6 +629,25 @@ def check_done(findings: int, recheck_day: date | None) -> str:
 INTERNAL_ERROR = "抱歉，处理您的消息时出错了，已记录下来。请稍后再试，您之前填写的内容不会丢失。"
 
 
+# --- delivery and unusual input ------------------------------------------------------------
+
+EDITED_MESSAGE_IGNORED = "修改过的消息不会被重新处理。如需更正，请直接发送新的消息。"
+MESSAGE_TOO_LONG = "消息太长了（最多 {limit} 字）。请精简后分几条发送。"
+PRESSED_TOO_OFTEN = "正在处理，请稍候。"
+
+
+def message_too_long(limit: int) -> str:
+    return MESSAGE_TOO_LONG.format(limit=limit)
+
+
+def staff_blocked_bot(name: str, role: Role, unit: str, phone: str | None) -> str:
+    contact = f"（电话 {escape(phone)}）" if phone else ""
+    return (
+        f"⚠️ {escape(name)}{contact}，{escape(unit)} 的{ROLE_LABELS[role]}，已屏蔽本机器人，"
+        "收不到检查任务、投诉和提醒。请联系本人在 Telegram 中解除屏蔽并重新打开与机器人的对话。"
+    )
+
+
 # --- monthly report -----------------------------------------------------------------------
 
 REPORT_SHEET_OVERVIEW = "总览"

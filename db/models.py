@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, LargeBinary, Text
+from sqlalchemy import BigInteger, Index, LargeBinary, Text, text
 from sqlmodel import Field, SQLModel
 
 from db.types import AwareDateTime, enum_type
@@ -83,6 +83,15 @@ class OutboxMessage(SQLModel, table=True):
     state change that causes it; the sender delivers it and marks it sent exactly once."""
 
     __tablename__ = "outbox"
+    # The sender's scan: only undelivered rows, oldest first, however long the history.
+    __table_args__ = (
+        Index(
+            "ix_outbox_pending",
+            "id",
+            postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
+            sqlite_where=text("sent_at IS NULL AND failed_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
@@ -94,7 +103,8 @@ class OutboxMessage(SQLModel, table=True):
     document_name: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_type=AwareDateTime)
     attempts: int = 0
-    claimed_until: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # The sender instance delivering it (see db/outbox.py); a crashed one's claims are free.
+    claimed_by: int | None = None
     sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime, index=True)
     failed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     last_error: str | None = Field(default=None, sa_type=Text)

@@ -1,13 +1,22 @@
-"""The outbox: messages to send, written with the change that causes them."""
+"""The outbox: messages to send, written with the change that causes them.
+
+A sender instance claims rows by writing its id into ``claimed_by``; the claim lasts as long
+as the instance lives. On PostgreSQL each instance holds a session advisory lock named by its
+id, so another instance can tell a live claim from one left by a crash (the server drops the
+lock with the dead process's connection) and takes over the latter at once. On SQLite only
+one bot process runs (``Database.lock_for_this_instance``), so every other id is a dead one.
+"""
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import Dialect, update
+from sqlalchemy import ColumnElement, Dialect, func, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,6 +24,14 @@ from db.models import OutboxMessage
 from db.session import OUTBOX_WRITTEN
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
+
+# First key of the two-key advisory locks that mark live sender instances (PostgreSQL).
+SENDER_LOCK_CLASS = 0x6F62  # "ob"
+_CLAIMED_BY_A_GONE_SENDER = text(
+    "NOT EXISTS (SELECT 1 FROM pg_locks AS l WHERE l.locktype = 'advisory' "
+    f"AND l.classid::bigint = {SENDER_LOCK_CLASS} AND l.objsubid = 2 "
+    "AND l.objid::bigint = outbox.claimed_by)"
+)
 
 
 def _insert_ignoring_duplicates(dialect: Dialect) -> postgresql.Insert | sqlite.Insert:
@@ -61,27 +78,65 @@ def decode_buttons(message: OutboxMessage) -> list[list[tuple[str, str]]]:
     return [[(text, data) for text, data in row] for row in rows]
 
 
+def new_sender_id() -> int:
+    """A random id for one sender instance (a positive 32-bit integer, as advisory keys)."""
+    return secrets.randbelow(2**31 - 2) + 1
+
+
+async def lock_sender_id(engine: AsyncEngine, sender_id: int) -> AsyncConnection | None:
+    """On PostgreSQL, hold the advisory lock that says this sender is alive, on a connection
+    of its own kept open for the sender's life. None on SQLite (nothing to hold)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    connection = await engine.connect()
+    await connection.execute(
+        text("SELECT pg_advisory_lock(:lock_class, :sender)"),
+        {"lock_class": SENDER_LOCK_CLASS, "sender": sender_id},
+    )
+    await connection.commit()
+    return connection
+
+
+async def unlock_sender_id(connection: AsyncConnection, sender_id: int) -> None:
+    try:
+        await connection.execute(
+            text("SELECT pg_advisory_unlock(:lock_class, :sender)"),
+            {"lock_class": SENDER_LOCK_CLASS, "sender": sender_id},
+        )
+        await connection.commit()
+    finally:
+        await connection.close()
+
+
+def _claimable(dialect: Dialect, sender_id: int) -> ColumnElement[bool]:
+    """Unclaimed, or claimed by a sender that is gone (never by this one: it has them)."""
+    claimed_by = col(OutboxMessage.claimed_by)
+    if dialect.name == "postgresql":
+        return or_(claimed_by.is_(None), _CLAIMED_BY_A_GONE_SENDER)
+    return or_(claimed_by.is_(None), claimed_by != sender_id)
+
+
 async def claim_due_messages(
-    *, session: AsyncSession, now: datetime, lease: timedelta, limit: int
+    *, session: AsyncSession, sender_id: int, limit: int
 ) -> list[OutboxMessage]:
-    """Lease unsent messages to this instance; another instance skips leased rows."""
+    """The oldest unsent messages nobody alive has claimed, now claimed by this sender.
+    On PostgreSQL two instances claiming at once get disjoint rows (SKIP LOCKED)."""
+    assert session.bind is not None
     statement = (
         select(OutboxMessage)
         .where(col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.failed_at).is_(None))
-        .where(
-            or_(
-                col(OutboxMessage.claimed_until).is_(None),
-                col(OutboxMessage.claimed_until) < now,
-            )
-        )
+        .where(_claimable(session.bind.dialect, sender_id))
         .order_by(col(OutboxMessage.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
     messages = list((await session.exec(statement)).all())
-    for message in messages:
-        message.claimed_until = now + lease
-        session.add(message)
+    if messages:
+        await session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_([m.id for m in messages]))
+            .values(claimed_by=sender_id)
+        )
     return messages
 
 
@@ -91,27 +146,43 @@ async def mark_sent(
     await session.exec(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id)
-        .values(sent_at=now, telegram_message_id=telegram_message_id, claimed_until=None)
+        .values(sent_at=now, telegram_message_id=telegram_message_id, claimed_by=None)
     )
 
 
 async def mark_attempt_failed(
-    *,
-    session: AsyncSession,
-    message_id: int,
-    error: str,
-    give_up_at: datetime | None,
-    lease_until: datetime | None,
-) -> None:
-    """Record a failed attempt; with give_up_at the message is never tried again. The lease
-    is kept while this instance retries, so another instance does not take it meanwhile."""
-    await session.exec(
+    *, session: AsyncSession, message_id: int, error: str, give_up_at: datetime | None
+) -> int:
+    """Record a failed attempt and return how many there were; with give_up_at the message
+    is never tried again. The claim stays while this sender retries."""
+    values: dict[str, object] = {
+        "attempts": OutboxMessage.attempts + 1,
+        "last_error": error[:1000],
+        "failed_at": give_up_at,
+    }
+    if give_up_at is not None:
+        values["claimed_by"] = None
+    result = await session.exec(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id)
-        .values(
-            attempts=OutboxMessage.attempts + 1,
-            last_error=error[:1000],
-            failed_at=give_up_at,
-            claimed_until=lease_until,
-        )
+        .values(**values)
+        .returning(col(OutboxMessage.attempts))
     )
+    return int(result.scalar_one())
+
+
+async def release_claims(*, session: AsyncSession, sender_id: int) -> int:
+    """A stopping sender hands back what it has not sent, for whoever runs next."""
+    result = await session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.claimed_by) == sender_id)
+        .values(claimed_by=None)
+    )
+    return int(result.rowcount)
+
+
+async def count_unsent(*, session: AsyncSession) -> int:
+    statement = select(func.count()).where(
+        col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.failed_at).is_(None)
+    )
+    return int((await session.exec(statement)).one())

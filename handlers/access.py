@@ -7,6 +7,7 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from bot import texts
+from bot.blocked import staff_is_back
 from bot.context import BotContext
 from bot.logs import bind_staff
 from bot.permissions import commands_for
@@ -31,6 +32,7 @@ async def gate(update: Update, context: BotContext) -> None:
         context.staff = await get_staff_by_telegram_id(session=session, telegram_user_id=user.id)
     if context.staff is not None:
         bind_staff(context.staff.code, context.staff.unit_id)
+        await staff_is_back(context.services, context.staff)
     command = _command(update)
     if context.staff is not None:
         role = context.staff.role

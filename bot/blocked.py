@@ -1,0 +1,75 @@
+"""Someone blocked the bot (Telegram answers 403): their staff record says so from then on,
+and their manager is told once, since that person no longer gets checks or alerts."""
+
+from __future__ import annotations
+
+import logging
+
+from bot import texts
+from bot.services import Services
+from db.models import Staff
+from db.outbox import enqueue_message
+from db.staff import get_staff, get_staff_by_telegram_id, list_staff_posts, load_org_units
+from scheduler.complaints import escalation_chain
+from scheduler.org import Role
+
+logger = logging.getLogger(__name__)
+
+
+async def staff_blocked_bot(
+    services: Services, telegram_user_id: int, refused_message_id: int
+) -> bool:
+    """Mark the person; queue one notice to the nearest managers who can be reached.
+    True when this call recorded the block (False: unknown chat, or already known)."""
+    now = services.clock.now()
+    async with services.db.session() as session:
+        staff = await get_staff_by_telegram_id(session=session, telegram_user_id=telegram_user_id)
+        if staff is None or staff.blocked_bot_at is not None:
+            return False
+        assert staff.id is not None
+        staff.blocked_bot_at = now
+        session.add(staff)
+        units = await load_org_units(session=session)
+        managers = [
+            post
+            for post in await list_staff_posts(session=session, role=Role.MANAGER)
+            if post.staff_id != staff.id
+        ]
+        unit = units[staff.unit_id].name if staff.unit_id in units else ""
+        text = texts.staff_blocked_bot(staff.name, staff.role, unit, staff.phone)
+        for level in escalation_chain(staff.unit_id, units, managers):
+            reachable = [await get_staff(session=session, staff_id=i) for i in level]
+            reachable = [m for m in reachable if _reachable(m)]
+            for manager in reachable:
+                assert manager.telegram_user_id is not None
+                await enqueue_message(
+                    session=session,
+                    # One notice per blocking (the person may unblock and block again later),
+                    # named by the message whose refusal revealed it.
+                    key=f"blocked:{staff.id}:{refused_message_id}:{manager.id}",
+                    chat_id=manager.telegram_user_id,
+                    text=text,
+                    now=now,
+                )
+            if reachable:
+                break
+        else:
+            logger.warning("%s blocked the bot and no manager can be told", staff.code)
+    logger.info("%s (%s) blocked the bot", staff.code, telegram_user_id)
+    return True
+
+
+async def staff_is_back(services: Services, staff: Staff) -> None:
+    """The person wrote to the bot again, so they unblocked it."""
+    if staff.blocked_bot_at is None or staff.id is None:
+        return
+    async with services.db.session() as session:
+        current = await get_staff(session=session, staff_id=staff.id)
+        current.blocked_bot_at = None
+        session.add(current)
+    staff.blocked_bot_at = None
+    logger.info("%s unblocked the bot", staff.code)
+
+
+def _reachable(staff: Staff) -> bool:
+    return staff.telegram_user_id is not None and staff.blocked_bot_at is None
