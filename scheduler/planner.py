@@ -530,6 +530,16 @@ def _occurrences_today(
     return slots + -(-backlog // days_left)
 
 
+def _once_a_day_when_possible(count: int, index: int, n: int, required: int, done: int) -> int:
+    """The same check of the same target twice on one day is one visit in practice: a
+    backlog is spread over the days left, doubling up only when they are too few."""
+    remaining = required - done
+    if remaining <= 0:
+        return 0
+    days_left = n - index
+    return min(count, -(-remaining // days_left))
+
+
 # ───────────────────────────── planning ─────────────────────────────
 
 
@@ -618,7 +628,13 @@ class _Planner:
                 phase = _phase(item_hash, site.id, site.id)
                 done_days = self.history.checks(item.id, site.id, site.id)
                 done = _count_between(done_days, period.start, yesterday)
-                count = _occurrences_today(position, n, required, done, phase)
+                count = _once_a_day_when_possible(
+                    _occurrences_today(position, n, required, done, phase),
+                    position,
+                    n,
+                    required,
+                    done,
+                )
             if uses_points:
                 for occurrence, points in enumerate(
                     self._site_points(item, site.id, period, period_days, position, count, phase)
@@ -645,7 +661,10 @@ class _Planner:
             done_days = self.history.checks(item.id, unit_id, _NO_TARGET)
             done = _count_between(done_days, period.start, self.day - _ONE_DAY)
             phase = _phase(item_hash, unit_id, _NO_TARGET)
-            for occurrence in range(_occurrences_today(position, n, required, done, phase)):
+            count = _once_a_day_when_possible(
+                _occurrences_today(position, n, required, done, phase), position, n, required, done
+            )
+            for occurrence in range(count):
                 self.tasks[unit_id].append(_Task(index, _NO_TARGET, occurrence))
 
     def _plan_coverage_item(

@@ -544,6 +544,37 @@ def test_catch_up_after_misses_meets_weekly_and_longer_quotas() -> None:
     assert all(s.required - s.done == mondays for s in daily)
 
 
+def test_a_missed_check_is_not_doubled_up_on_one_day_while_days_are_left() -> None:
+    """Planning starts on a Wednesday (the bot went live mid-week) and the first check of
+    each week is missed; the backlog goes one a day over the days left, so the same check
+    of the same site comes twice on a day only at the week's end."""
+    weekly = {i.id for i in CATALOG.items if i.frequency.kind == FrequencyKind.WEEKLY}
+    seen: set[tuple[str, int, date]] = set()
+
+    def first_of_the_week(assignment: PlannedAssignment) -> bool:
+        monday = assignment.day - timedelta(days=assignment.day.weekday())
+        key = (assignment.item_id, assignment.unit_id, monday)
+        if assignment.item_id not in weekly or key in seen:
+            return False
+        seen.add(key)
+        return True
+
+    plans, _ = simulate(date(2026, 10, 14), date(2026, 11, 27), missed=first_of_the_week)
+    per_day = Counter(
+        (a.item_id, a.target_site_id, a.day)
+        for a in assignments(plans, date(2026, 10, 14), date(2026, 11, 27))
+        if a.item_id in weekly
+    )
+
+    def last_working_day_of_its_week(day: date) -> bool:
+        monday = day - timedelta(days=day.weekday())
+        return day == max(CALENDAR.working_days(monday, monday + timedelta(days=6)))
+
+    assert seen
+    doubled = [key for key, count in per_day.items() if count > 1]
+    assert [key for key in doubled if not last_working_day_of_its_week(key[2])] == []
+
+
 def test_missed_checks_do_not_count() -> None:
     plans, history = october_with_misses()
     missed = [e for e in history if e.status == AssignmentStatus.MISSED]
