@@ -127,7 +127,7 @@ class DemoDay:
         title = self.sim.services.catalog.get(CHECK_ITEM).title
         await log.press(inspector, title)
         await inspector.replies(1, REPLY_TIMEOUT)
-        for answer in ("二百", "200", "25", "2"):  # "二百" is not a number: asked again
+        for answer in ("两百多", "200", "25", "2"):  # "两百多" is no count: asked again
             await self.later(1)
             await log.send(inspector, answer)
             await inspector.replies(1, REPLY_TIMEOUT)

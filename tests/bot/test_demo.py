@@ -94,7 +94,7 @@ def check_the_day(transcript: str) -> None:
     assert push.time == "08:00"
     story.next("陈明", "按下 [", from_bot=False)
     story.next("陈明", "第 1/4 题")
-    story.next("陈明", "“二百”", from_bot=False)
+    story.next("陈明", "“两百多”", from_bot=False)
     story.next("陈明", "请输入数字")  # the bad number is asked again
     story.next("陈明", "第 2/4 题")
     story.next("陈明", "请核对您的回答")

@@ -106,7 +106,7 @@ async def test_a_full_check_with_reprompts_skip_and_confirm(bot: Harness) -> Non
     question = await open_check(inspector, push, check)
     assert "第 1/4 题" in question.content and "投递清单" in question.content
 
-    await inspector.send("二百")
+    await inspector.send("两百多")
     (again,) = await inspector.replies(1)
     assert again.content.startswith("请输入数字") and "第 1/4 题" in again.content
     await inspector.send("200")

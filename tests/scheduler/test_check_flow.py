@@ -6,6 +6,7 @@ import pytest
 
 from scheduler.catalog import AnswerValue, Catalog, load_catalog
 from scheduler.check_flow import (
+    MAX_TEXT_ANSWER,
     Problem,
     Rejected,
     Reply,
@@ -54,6 +55,12 @@ def answer_all(
         ),
         (("delivery_express_signoff", "lists_total"), Reply(text="  "), Problem.EMPTY),
         (("delivery_registered_balance", "balanced"), Reply(text="也许"), Problem.NOT_AN_OPTION),
+        # What str.isdigit calls digits but int() or a count cannot use.
+        (("delivery_express_signoff", "lists_total"), Reply(text="٣٠"), Problem.NOT_A_NUMBER),
+        (("delivery_express_signoff", "lists_total"), Reply(text="9" * 5000), Problem.OUT_OF_RANGE),
+        (("delivery_express_signoff", "lists_total"), Reply(text="1-2"), Problem.NOT_A_NUMBER),
+        (("delivery_express_signoff", "lists_total"), Reply(), Problem.TEXT_EXPECTED),
+        (("counter_illegal_acceptance", "problem_type"), Reply(text="⁹"), Problem.NOT_AN_OPTION),
     ],
 )
 def test_bad_replies_are_refused_with_the_reason(
@@ -86,6 +93,55 @@ def test_choice_by_text_or_number(catalog: Catalog) -> None:
     }
     rejected = accept(item, base, question, Reply(text="9"))
     assert isinstance(rejected, Rejected) and rejected.problem is Problem.NOT_AN_OPTION
+
+
+def test_numbers_typed_in_full_width_or_with_separators(catalog: Catalog) -> None:
+    item = catalog.get("delivery_express_signoff")
+    question = item.question("lists_total")
+    for text in ("２５", "2,5", "2，5", " 25 "):
+        assert accept(item, {}, question, Reply(text=text)) == {"lists_total": 25}, text
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("二百", 200),
+        ("二十五", 25),
+        ("十二", 12),
+        ("一百零五", 105),
+        ("两千三百", 2300),
+        ("一万二千", 12000),
+        ("二五", 25),
+        ("零", 0),
+        ("25份", 25),
+        ("二百件", 200),
+    ],
+)
+def test_numbers_typed_in_chinese_or_with_a_measure_word(
+    catalog: Catalog, text: str, number: int
+) -> None:
+    item = catalog.get("delivery_express_signoff")
+    question = item.question("lists_total")
+    assert accept(item, {}, question, Reply(text=text)) == {"lists_total": number}
+
+
+@pytest.mark.parametrize("text", ["两千三", "二三百", "百", "两百多", "二十几", "份"])
+def test_numbers_that_would_be_guesses_are_asked_again(catalog: Catalog, text: str) -> None:
+    item = catalog.get("delivery_express_signoff")
+    question = item.question("lists_total")
+    outcome = accept(item, {}, question, Reply(text=text))
+    assert isinstance(outcome, Rejected) and outcome.problem is Problem.NOT_A_NUMBER, text
+
+
+def test_a_free_text_answer_over_the_limit_is_refused_not_cut(catalog: Catalog) -> None:
+    item = catalog.get("delivery_registered_balance")
+    question = item.question("problem_detail")
+    base = {"balanced": "no"}
+    fits = "少" * MAX_TEXT_ANSWER
+    assert accept(item, base, question, Reply(text=fits)) == {**base, "problem_detail": fits}
+    outcome = accept(item, base, question, Reply(text=fits + "一"))
+    assert isinstance(outcome, Rejected) and outcome.problem is Problem.TOO_LONG
+    assert outcome.length == MAX_TEXT_ANSWER + 1
 
 
 def test_the_sample_rule_refuses_a_small_sample_with_its_quote(catalog: Catalog) -> None:
