@@ -56,3 +56,16 @@ async def bot(
 ) -> AsyncIterator[Harness]:
     async with run_bot(settings, sandbox, clock, reader) as harness:
         yield harness
+
+
+@pytest.fixture
+async def quiet_bot(
+    settings: Settings,
+    sandbox: SandboxServer,
+    clock: ManualClock,
+    reader: ComplaintReader,
+    sample_org: None,
+) -> AsyncIterator[Harness]:
+    """The bot without daily checks: only what a test does or seeds goes out."""
+    async with run_bot(settings, sandbox, clock, reader, checks=False) as harness:
+        yield harness

@@ -4,7 +4,6 @@ closing notices, catch-up after downtime, exactly once with two instances."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 import pytest
@@ -45,15 +44,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def bot(
-    settings: Settings,
-    sandbox: SandboxServer,
-    clock: ManualClock,
-    reader: ComplaintReader,
-    sample_org: None,
-) -> AsyncIterator[Harness]:
-    async with run_bot(settings, sandbox, clock, reader, checks=False) as harness:
-        yield harness
+def bot(quiet_bot: Harness) -> Harness:
+    return quiet_bot
 
 
 async def test_levels_follow_working_days_and_answer_closes(bot: Harness) -> None:

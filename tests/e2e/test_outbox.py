@@ -7,7 +7,7 @@ import asyncio
 import itertools
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 import telegram
@@ -35,19 +35,6 @@ from nlp.reader import ComplaintReader
 from tests.e2e.harness import Harness, run_bot
 
 FIRST_CHAT = 8_100_000_001
-
-
-@pytest.fixture
-async def quiet_bot(
-    settings: Settings,
-    sandbox: SandboxServer,
-    clock: ManualClock,
-    reader: ComplaintReader,
-    sample_org: None,
-) -> AsyncIterator[Harness]:
-    """The bot without daily checks: only what a test queues goes out."""
-    async with run_bot(settings, sandbox, clock, reader, checks=False) as harness:
-        yield harness
 
 
 def chats(sandbox: SandboxServer, count: int) -> list[SandboxUser]:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, datetime
 from io import BytesIO
 
@@ -38,16 +37,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def bot(
-    settings: Settings,
-    sandbox: SandboxServer,
-    clock: ManualClock,
-    reader: ComplaintReader,
-    sample_org: None,
-) -> AsyncIterator[Harness]:
-    # No daily checks are planned: the tests seed the checks they count.
-    async with run_bot(settings, sandbox, clock, reader, checks=False) as harness:
-        yield harness
+def bot(quiet_bot: Harness) -> Harness:
+    return quiet_bot
 
 
 async def seed_checks(
