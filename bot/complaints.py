@@ -27,21 +27,21 @@ from db.complaints import (
     get_complaint,
     list_escalated_staff,
     list_overdue_complaints,
+    load_places,
 )
-from db.models import Complaint, ComplaintStatus, Segment, Staff, TransferPoint, Unit
+from db.models import Complaint, ComplaintStatus, Staff
 from db.outbox import enqueue_message
-from db.staff import get_staff, list_staff_posts, load_org_units
+from db.staff import get_staff, list_staff_posts, load_org_units, load_staff
 from nlp.categories import Category
 from nlp.reader import ComplaintReader, ComplaintReading
 from scheduler.complaints import (
-    StaffPost,
     answer_deadline,
     escalation_chain,
     escalation_time,
     resolve_handler,
     units_within,
 )
-from scheduler.org import Department, OrgUnit, Role
+from scheduler.org import Department, Role
 
 logger = logging.getLogger(__name__)
 
@@ -89,26 +89,51 @@ async def _log(
     )
 
 
+async def _cards(session: AsyncSession, complaints: Sequence[Complaint]) -> list[ComplaintCard]:
+    """Names resolved in a few queries however many complaints there are: /overdue and the
+    escalation scan handle thousands after a long holiday."""
+    people = await load_staff(
+        session=session,
+        staff_ids=[c.reporter_id for c in complaints]
+        + [c.handler_id for c in complaints if c.handler_id is not None],
+    )
+    places = await load_places(
+        session=session,
+        unit_ids={people[c.reporter_id].unit_id for c in complaints}
+        | {c.site_id for c in complaints if c.site_id is not None},
+        segment_ids={c.segment_id for c in complaints if c.segment_id is not None},
+        transfer_point_ids={
+            c.transfer_point_id for c in complaints if c.transfer_point_id is not None
+        },
+    )
+    cards = []
+    for complaint in complaints:
+        reporter = people[complaint.reporter_id]
+        reporter_unit = places.units.get(reporter.unit_id)
+        site = places.units.get(complaint.site_id) if complaint.site_id else None
+        segment = places.segments.get(complaint.segment_id) if complaint.segment_id else None
+        point = (
+            places.transfer_points.get(complaint.transfer_point_id)
+            if complaint.transfer_point_id
+            else None
+        )
+        cards.append(
+            ComplaintCard(
+                complaint=complaint,
+                reporter=reporter,
+                reporter_unit=reporter_unit.name if reporter_unit else "",
+                site=site.name if site else None,
+                segment=segment.name if segment else None,
+                transfer_point=point.name if point else None,
+                handler=people.get(complaint.handler_id) if complaint.handler_id else None,
+            )
+        )
+    return cards
+
+
 async def _card(session: AsyncSession, complaint: Complaint) -> ComplaintCard:
-    reporter = await get_staff(session=session, staff_id=complaint.reporter_id)
-    reporter_unit = await session.get(Unit, reporter.unit_id)
-    site = await session.get(Unit, complaint.site_id) if complaint.site_id else None
-    segment = await session.get(Segment, complaint.segment_id) if complaint.segment_id else None
-    point = (
-        await session.get(TransferPoint, complaint.transfer_point_id)
-        if complaint.transfer_point_id
-        else None
-    )
-    handler = await session.get(Staff, complaint.handler_id) if complaint.handler_id else None
-    return ComplaintCard(
-        complaint=complaint,
-        reporter=reporter,
-        reporter_unit=reporter_unit.name if reporter_unit else "",
-        site=site.name if site else None,
-        segment=segment.name if segment else None,
-        transfer_point=point.name if point else None,
-        handler=handler,
-    )
+    (card,) = await _cards(session, [complaint])
+    return card
 
 
 def _site_of(reading: ComplaintReading) -> int | None:
@@ -438,24 +463,33 @@ async def escalate_overdue(services: Services) -> int:
             return 0
         units = await load_org_units(session=session)
         managers = await list_staff_posts(session=session, role=Role.MANAGER)
-        for complaint in due:
-            queued += await _escalate_one(services, session, complaint, units, managers, now)
+        cards = await _cards(session, due)
+        chains = [
+            escalation_chain(
+                card.complaint.handler_unit_id or card.reporter.unit_id, units, managers
+            )
+            for card in cards
+        ]
+        people = await load_staff(
+            session=session,
+            staff_ids=[staff_id for chain in chains for level in chain for staff_id in level],
+        )
+        for card, chain in zip(cards, chains, strict=True):
+            queued += await _escalate_one(services, session, card, chain, people, now)
     return queued
 
 
 async def _escalate_one(
     services: Services,
     session: AsyncSession,
-    complaint: Complaint,
-    units: Mapping[int, OrgUnit],
-    managers: Sequence[StaffPost],
+    card: ComplaintCard,
+    chain: Sequence[Sequence[int]],
+    managers: Mapping[int, Staff],
     now: datetime,
 ) -> int:
     """Send every level that is due (several after downtime), each recipient once."""
+    complaint = card.complaint
     assert complaint.id is not None and complaint.deadline is not None
-    reporter = await get_staff(session=session, staff_id=complaint.reporter_id)
-    chain = escalation_chain(complaint.handler_unit_id or reporter.unit_id, units, managers)
-    card = await _card(session, complaint)
     overdue = services.calendar.working_time_between(complaint.deadline, now)
     queued = 0
     while complaint.next_escalation_at is not None and complaint.next_escalation_at <= now:
@@ -464,7 +498,7 @@ async def _escalate_one(
             complaint.next_escalation_at = None
             break
         for manager_id in chain[level - 1]:
-            manager = await get_staff(session=session, staff_id=manager_id)
+            manager = managers[manager_id]
             await _log(
                 session, complaint.id, EventKind.ESCALATED, now, manager_id, f"level {level}"
             )
@@ -508,4 +542,4 @@ async def overdue_in_scope(services: Services, viewer: Staff) -> list[ComplaintC
         units = await load_org_units(session=session)
         scope = sorted(units_within(viewer.unit_id, units))
         rows = await list_overdue_complaints(session=session, now=now, unit_ids=scope)
-        return [await _card(session, complaint) for complaint in rows]
+        return await _cards(session, rows)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,6 +19,11 @@ from db.models import (
     TransferPoint,
     Unit,
 )
+
+# Ids per IN list: under every database's limit on parameters.
+_CHUNK = 5000
+
+_Place = TypeVar("_Place", Unit, Segment, TransferPoint)
 
 
 class EventKind:
@@ -133,3 +140,40 @@ async def place_names(
     segments = (await session.exec(select(Segment))).all()
     points = (await session.exec(select(TransferPoint))).all()
     return sites, segments, points
+
+
+@dataclass(frozen=True)
+class Places:
+    units: dict[int, Unit]
+    segments: dict[int, Segment]
+    transfer_points: dict[int, TransferPoint]
+
+
+async def _by_id(
+    session: AsyncSession, model: type[_Place], ids: Collection[int]
+) -> dict[int, _Place]:
+    wanted = sorted(ids)
+    found: dict[int, _Place] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        rows = (await session.exec(select(model).where(col(model.id).in_(chunk)))).all()
+        found.update({row.id: row for row in rows if row.id is not None})
+    return found
+
+
+async def load_places(
+    *,
+    session: AsyncSession,
+    unit_ids: Collection[int],
+    segment_ids: Collection[int],
+    transfer_point_ids: Collection[int],
+) -> Places:
+    """Units, segments and transfer points by id, a query each (none for an empty set):
+    the names on many complaint cards at once."""
+    return Places(
+        units=await _by_id(session, Unit, unit_ids) if unit_ids else {},
+        segments=await _by_id(session, Segment, segment_ids) if segment_ids else {},
+        transfer_points=(
+            await _by_id(session, TransferPoint, transfer_point_ids) if transfer_point_ids else {}
+        ),
+    )
