@@ -15,6 +15,12 @@ async def claim_job(*, session: AsyncSession, key: str, now: datetime) -> bool:
     transaction, so a crash before commit leaves the key free for the next try."""
     assert session.bind is not None
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(JobRun).values(key=key, started_at=now).on_conflict_do_nothing()
+    statement = (
+        insert(JobRun)
+        .values(key=key, started_at=now)
+        .on_conflict_do_nothing()
+        # SQLAlchemy keeps an INSERT's rowcount only when asked: psycopg's is -1 otherwise.
+        .execution_options(preserve_rowcount=True)
+    )
     result = await session.exec(statement)
     return bool(result.rowcount)

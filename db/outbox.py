@@ -67,6 +67,8 @@ async def enqueue_message(
         _insert_ignoring_duplicates(session.bind.dialect)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["key"])
+        # SQLAlchemy keeps an INSERT's rowcount only when asked: psycopg's is -1 otherwise.
+        .execution_options(preserve_rowcount=True)
     )
     result = await session.exec(statement)
     session.info[OUTBOX_WRITTEN] = True
