@@ -15,9 +15,9 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot.blocked import staff_blocked_bot
 from bot.context import SERVICES_KEY, BotContext
 from bot.jobs import TICK_JOB, TICK_SECONDS, run_due_work, tick
-from bot.logs import LoggedApplication
 from bot.outbox import OVERALL_RATE, OutboxSender
 from bot.reader import build_reader, refresh_names
+from bot.sanitize import CleanInputApplication
 from bot.services import Services
 from bot.webhook import WebhookOptions
 from db.complaints import list_labelled_examples
@@ -30,6 +30,7 @@ from handlers import (
     errors,
     manager,
     registration,
+    repeats,
     reports,
 )
 
@@ -37,9 +38,11 @@ logger = logging.getLogger(__name__)
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 
-# Group -1 runs first for every update: the access gate stops strangers before any feature.
+# Groups run in this order for every update: the access gate stops strangers, then edited
+# messages and repeated presses stop before any feature.
 SENDER_KEY = "outbox_sender"
-GATE_GROUP = -1
+GATE_GROUP = -2
+REPEAT_GROUP = -1
 FEATURE_GROUP = 0
 
 
@@ -93,7 +96,7 @@ def build_application(services: Services) -> BotApplication:
         raise ValueError("build_application needs a bot token")
     builder = (
         ApplicationBuilder()
-        .application_class(LoggedApplication)
+        .application_class(CleanInputApplication)
         .token(token)
         .context_types(ContextTypes(context=BotContext))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.time.tz))
@@ -115,6 +118,7 @@ def build_application(services: Services) -> BotApplication:
     application: BotApplication = builder.build()
     application.bot_data[SERVICES_KEY] = services
     application.add_handlers(access.handlers(), group=GATE_GROUP)
+    application.add_handlers(repeats.handlers(), group=REPEAT_GROUP)
     application.add_handlers(
         # conversation last: its message handlers catch whatever the others did not.
         [

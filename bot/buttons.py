@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 Button = tuple[str, str]
 Keyboard = list[list[Button]]
+# Record ids are PostgreSQL integers; a larger forged one must not reach a query.
+MAX_RECORD_ID = 2**31 - 1
 
 
 class Action(StrEnum):
@@ -59,9 +61,25 @@ def decode(data: str | None) -> CallbackData | None:
         return None
     action, _, rest = data.partition(":")
     record, _, value = rest.partition(":")
-    if action not in Action._value2member_map_ or not record.isdigit():
+    if action not in Action._value2member_map_ or not _is_number(record, MAX_RECORD_ID):
         return None
     return CallbackData(Action(action), int(record), value)
+
+
+def _is_number(text: str, maximum: int) -> bool:
+    """ASCII digits only ("²" and "١" are digits to str.isdigit, not to int) and in range."""
+    return (
+        text.isascii()
+        and text.isdigit()
+        and len(text) <= len(str(maximum))
+        and int(text) <= maximum
+    )
+
+
+def question_index(value: str) -> int | None:
+    """The question index of a check button's value (see answer_value), if well formed."""
+    index, _, _ = value.partition("-")
+    return int(index) if _is_number(index, 999) else None
 
 
 def _rows(buttons: list[Button], per_row: int) -> Keyboard:

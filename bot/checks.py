@@ -55,6 +55,7 @@ class Refusal(Enum):
     FINISHED = "finished"
     NOT_TODAY = "not_today"
     UNANSWERED = "unanswered"  # confirm pressed before every question was answered
+    OUTDATED = "outdated"  # a button of a question already answered, or of an older summary
 
 
 @dataclass(frozen=True)
@@ -295,7 +296,8 @@ async def answer_current(
     question_id: str | None = None,
 ) -> CheckView | Refusal:
     """Answer (or, with reply None, skip) the current question. A button pressed on an
-    older question (question_id differs) is ignored and the current question shown."""
+    older question (question_id differs: answered already, or pressed twice) changes
+    nothing."""
     now = services.clock.now()
     async with services.db.session() as session:
         assignment = await _own_open(session, assignment_id, inspector, now.date())
@@ -304,7 +306,9 @@ async def answer_current(
         item = services.catalog.get(assignment.item_id)
         answers = read_answers(assignment)
         question = check_flow.next_question(item, answers)
-        if question is None or (question_id is not None and question_id != question.id):
+        if question_id is not None and (question is None or question_id != question.id):
+            return Refusal.OUTDATED
+        if question is None:
             return await _view(services, session, assignment)
         outcome = (
             check_flow.skip(item, answers, question)
@@ -327,12 +331,16 @@ async def answer_current(
 async def redo_check(
     services: Services, inspector: Staff, assignment_id: int
 ) -> CheckView | Refusal:
-    """From the summary: start the answers again from the first question."""
+    """From the summary: start the answers again from the first question. Only from the
+    summary: pressed twice, or on an older summary, it would wipe answers given since."""
     now = services.clock.now()
     async with services.db.session() as session:
         assignment = await _own_open(session, assignment_id, inspector, now.date())
         if isinstance(assignment, Refusal):
             return assignment
+        item = services.catalog.get(assignment.item_id)
+        if check_flow.next_question(item, read_answers(assignment)) is not None:
+            return Refusal.OUTDATED
         write_answers(assignment, {})
         session.add(assignment)
         return await _view(services, session, assignment)
@@ -476,11 +484,11 @@ async def current_check(services: Services, inspector: Staff) -> int | None:
     return state.ref_id if state is not None and state.flow == FLOW_CHECK else None
 
 
-async def question_at(services: Services, assignment_id: int, index: str) -> str | None:
+async def question_at(services: Services, assignment_id: int, index: int) -> str | None:
     """The id of the question a button was made for (its index in the catalog item)."""
     async with services.db.session() as session:
         assignment = await get_assignment(session=session, assignment_id=assignment_id)
-    if assignment is None or not index.isdigit():
+    if assignment is None:
         return None
     questions = services.catalog.get(assignment.item_id).questions
-    return questions[int(index)].id if int(index) < len(questions) else None
+    return questions[index].id if index < len(questions) else None

@@ -17,8 +17,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import texts
 from bot.buttons import draft_buttons, escalation_buttons, handler_buttons
+from bot.checks import FLOW_CHECK
 from bot.services import Services
-from db.chat_state import clear_chat_state, set_chat_state
+from db.chat_state import clear_chat_state, get_chat_state, set_chat_state
 from db.complaints import (
     EventKind,
     add_complaint_event,
@@ -49,6 +50,14 @@ FLOW_COMPLAINT_TEXT = "complaint_text"
 FLOW_ANSWER = "complaint_answer"
 FLOW_REROUTE_REASON = "complaint_reroute"
 FLOW_RETURN_REASON = "complaint_return"
+
+# Characters. Anything shorter cannot say what happened.
+MIN_TEXT = 4
+# A report is shown whole again (the draft, the handler's card, a return notice with its
+# reason), an answer or a reason once more, each within Telegram's 4096 even when every
+# character is an emoji (two UTF-16 units). Longer ones are refused, never cut.
+MAX_REPORT = 1000
+MAX_REPLY = 500
 
 
 class Refusal(Enum):
@@ -136,6 +145,25 @@ async def _card(session: AsyncSession, complaint: Complaint) -> ComplaintCard:
     return card
 
 
+def _column_length(column: str) -> int:
+    table = Complaint.__table__  # type: ignore[attr-defined]
+    length = getattr(table.c[column].type, "length", None)
+    assert isinstance(length, int), f"complaint.{column} has no length"
+    return length
+
+
+def _joined(values: Sequence[str], column: str) -> str:
+    """Comma-separated, as many whole values as the column holds (the text keeps them all)."""
+    limit = _column_length(column)
+    joined = ""
+    for value in values:
+        longer = f"{joined},{value}" if joined else value
+        if len(longer) > limit:
+            break
+        joined = longer
+    return joined
+
+
 def _site_of(reading: ComplaintReading) -> int | None:
     extraction = reading.extraction
     for place in (extraction.segment, extraction.transfer_point):
@@ -168,10 +196,10 @@ async def report_complaint(
         site_id=_site_of(reading),
         segment_id=extraction.segment.id if extraction.segment else None,
         transfer_point_id=extraction.transfer_point.id if extraction.transfer_point else None,
-        tracking_numbers=",".join(extraction.tracking_numbers),
-        phones=",".join(extraction.phones),
+        tracking_numbers=_joined(extraction.tracking_numbers, "tracking_numbers"),
+        phones=_joined(extraction.phones, "phones"),
         urgent=extraction.urgent,
-        urgency_cues=",".join(extraction.urgency_cues),
+        urgency_cues=_joined(extraction.urgency_cues, "urgency_cues"),
         department=services.settings.routing[classification.category],
         created_at=now,
     )
@@ -213,6 +241,8 @@ async def choose_category(
         complaint = await _own_draft(session, complaint_id, reporter)
         if isinstance(complaint, Refusal):
             return complaint
+        if complaint.category == category.value and complaint.confidence == 1.0:
+            return await _card(session, complaint)  # chosen already (a repeated press)
         complaint.category = category.value
         others = [c for c in complaint.categories.split(",") if c and c != category.value]
         complaint.categories = ",".join([category.value, *others])
@@ -227,6 +257,29 @@ async def choose_category(
             now=now,
         )
         return await _card(session, complaint)
+
+
+async def check_own_draft(services: Services, complaint_id: int, reporter: Staff) -> Refusal | None:
+    """Whether the reporter may still change the draft (before showing them choices)."""
+    async with services.db.session() as session:
+        complaint = await _own_draft(session, complaint_id, reporter)
+    return complaint if isinstance(complaint, Refusal) else None
+
+
+async def begin_report(services: Services, reporter: Staff) -> bool:
+    """/complaint: the reporter's next message is a report. Says whether a check was open
+    (it is paused: its answers stay, /today resumes it)."""
+    assert reporter.id is not None
+    async with services.db.session() as session:
+        state = await get_chat_state(session=session, staff_id=reporter.id)
+        paused_check = state is not None and state.flow == FLOW_CHECK
+        await set_chat_state(
+            session=session,
+            staff_id=reporter.id,
+            flow=FLOW_COMPLAINT_TEXT,
+            now=services.clock.now(),
+        )
+    return paused_check
 
 
 async def cancel_draft(services: Services, complaint_id: int, reporter: Staff) -> Refusal | None:
@@ -446,6 +499,8 @@ async def claim_complaint(
         complaint = await _open_for(session, complaint_id, manager)
         if isinstance(complaint, Refusal):
             return complaint
+        if complaint.handler_id == manager.id:
+            return Refusal.WRONG_STATE  # claimed already (a repeated press)
         complaint.handler_id = manager.id
         session.add(complaint)
         await _log(session, complaint_id, EventKind.CLAIMED, now, manager.id)

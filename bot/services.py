@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.clock import Clock
+from bot.presses import PressMemory
 from bot.settings import Settings
 from db.session import Database
 from nlp.reader import ComplaintReader
@@ -49,6 +50,7 @@ class Services:
     org_import_seen: int | None = None
     # How many stored labelled examples the classifier was last trained with.
     examples_trained: int = 0
+    presses: PressMemory = field(default_factory=PressMemory)
 
     @property
     def reader(self) -> ComplaintReader:

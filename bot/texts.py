@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from nlp.categories import Category
 from nlp.entities import mask_phone
 from scheduler.catalog import Question, QuestionType
-from scheduler.check_flow import Rejected
+from scheduler.check_flow import MAX_TEXT_ANSWER, Rejected
 from scheduler.org import Area, Department, Level, Role, SiteKind
 
 if TYPE_CHECKING:
@@ -290,7 +290,6 @@ NOT_FOUND = "找不到这条记录，可能已被删除。"
 NOT_YOURS = "您无权处理这条记录。"
 ALREADY_DONE = "这条记录已经处理过了，无需再操作。"
 UNKNOWN_BUTTON = "这个按钮已失效。"
-TEXT_EXPECTED = "请发送文字。"
 PHOTO_NEEDS_CAPTION = "请在照片的说明里写上问题描述，再发送一次。"
 UNSUPPORTED_MESSAGE = "暂时只能处理文字和照片。请用文字描述，或发送 /help 查看功能。"
 UNKNOWN_COMMAND = "没有这个命令。发送 /help 查看您可以使用的命令。"
@@ -591,14 +590,22 @@ def answer_rejected(rejected: Rejected) -> str:
             f"今天应至少检查 <b>{shortfall.required}</b> 件，您填写的是 {shortfall.given} 件。"
             "请补足后重新输入检查数量。"
         )
+    if rejected.problem == "too_long" and rejected.length is not None:
+        return message_too_long(rejected.length, MAX_TEXT_ANSWER)
     low = question.min if question.min is not None else 0
+    # A sticker, voice note, location … where the question wants something else.
+    text_expected = {
+        QuestionType.YES_NO: "请点按钮回答。",
+        QuestionType.CHOICE: "请点按钮选择一个答案。",
+        QuestionType.INTEGER: "请输入数字，例如 25。",
+    }.get(question.type, "这一题需要文字回答。")
     messages = {
         "not_a_number": "请输入数字，例如 25。",
         "out_of_range": f"超出范围：请输入 {low}–{question.max} 之间的数。"
         if question.max is not None
         else f"超出范围：请输入不小于 {low} 的数。",
         "not_an_option": "请点按钮选择一个答案。",
-        "text_expected": "这一题需要文字回答。",
+        "text_expected": text_expected,
         "photo_expected": "这一题需要发送照片作为凭证。",
         "empty": "回答不能为空。",
         "not_skippable": CANNOT_SKIP,
@@ -631,13 +638,21 @@ INTERNAL_ERROR = "抱歉，处理您的消息时出错了，已记录下来。�
 
 # --- delivery and unusual input ------------------------------------------------------------
 
-EDITED_MESSAGE_IGNORED = "修改过的消息不会被重新处理。如需更正，请直接发送新的消息。"
-MESSAGE_TOO_LONG = "消息太长了（最多 {limit} 字）。请精简后分几条发送。"
+EDITED_MESSAGE_IGNORED = (
+    "修改消息不会改变已收到的内容，仍以您最初发送的为准。"
+    "如需更正，请重新发送一条消息（检查的回答可在最后核对时点“重新填写”）。"
+)
 PRESSED_TOO_OFTEN = "正在处理，请稍候。"
+BUTTON_OUTDATED = "这个按钮已过期，请使用最新消息里的按钮。"
 
 
-def message_too_long(limit: int) -> str:
-    return MESSAGE_TOO_LONG.format(limit=limit)
+def message_too_long(length: int, limit: int) -> str:
+    return f"消息太长了：{length} 字，最多 {limit} 字。这条没有保存，请精简后重新发送。"
+
+
+def text_expected(prompt: str) -> str:
+    """A sticker, voice note, location … where the bot asked for text."""
+    return f"这里需要文字回复。{prompt}"
 
 
 def staff_blocked_bot(name: str, role: Role, unit: str, phone: str | None) -> str:

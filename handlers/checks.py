@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import checks, texts
@@ -12,10 +12,11 @@ from bot.buttons import (
     check_list_buttons,
     decode,
     question_buttons,
+    question_index,
     summary_buttons,
 )
 from bot.context import BotContext
-from handlers.complaints import markup
+from handlers.complaints import drop_buttons, markup
 from scheduler import check_flow
 
 REFUSALS = {
@@ -24,6 +25,7 @@ REFUSALS = {
     checks.Refusal.FINISHED: texts.CHECK_FINISHED,
     checks.Refusal.NOT_TODAY: texts.CHECK_NOT_TODAY,
     checks.Refusal.UNANSWERED: texts.CHECK_UNANSWERED,
+    checks.Refusal.OUTDATED: texts.BUTTON_OUTDATED,
 }
 
 
@@ -108,8 +110,13 @@ async def on_button(update: Update, context: BotContext) -> None:
         case Action.OPEN_CHECK:
             view = await checks.open_check(services, inspector, assignment_id)
         case Action.ANSWER_CHECK:
-            index, _, value = payload.value.partition("-")
-            item_question = await checks.question_at(services, assignment_id, index)
+            index = question_index(payload.value)
+            _, _, value = payload.value.partition("-")
+            item_question = (
+                await checks.question_at(services, assignment_id, index)
+                if index is not None
+                else None
+            )
             if item_question is None:
                 await query.answer(texts.UNKNOWN_BUTTON)
                 return
@@ -125,22 +132,27 @@ async def on_button(update: Update, context: BotContext) -> None:
         case Action.CONFIRM_CHECK:
             done = await checks.confirm_check(services, inspector, assignment_id)
             if isinstance(done, checks.Refusal):
-                await query.answer(REFUSALS[done], show_alert=True)
+                await refuse(query, done)
                 return
             await query.answer()
-            await query.message.edit_reply_markup(None)
+            await drop_buttons(query.message)
             await query.message.reply_text(texts.check_done(done.findings, done.recheck_day))
             return
         case _:
             await query.answer(texts.UNKNOWN_BUTTON)
             return
     if isinstance(view, checks.Refusal):
-        await query.answer(REFUSALS[view], show_alert=True)
+        await refuse(query, view)
         return
     await query.answer()
     if payload.action is not Action.OPEN_CHECK:
-        await query.message.edit_reply_markup(None)
+        await drop_buttons(query.message)
     await show(query.message, view)
+
+
+async def refuse(query: CallbackQuery, refusal: checks.Refusal) -> None:
+    """An outdated button gets a passing note; anything else an alert to acknowledge."""
+    await query.answer(REFUSALS[refusal], show_alert=refusal is not checks.Refusal.OUTDATED)
 
 
 CHECK_ACTIONS = "|".join(

@@ -3,7 +3,11 @@ alerted managers answer, re-route, return or claim with buttons."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import complaints, texts
@@ -17,12 +21,12 @@ from bot.buttons import (
     draft_buttons,
 )
 from bot.context import BotContext
-from db.chat_state import set_chat_state
 from db.models import ChatState, Staff
 from nlp.categories import Category
 from scheduler.org import Department
 
-MIN_TEXT = 4
+logger = logging.getLogger(__name__)
+
 REFUSALS = {
     complaints.Refusal.NOT_FOUND: texts.NOT_FOUND,
     complaints.Refusal.NOT_YOURS: texts.NOT_YOURS,
@@ -36,29 +40,45 @@ def markup(keyboard: Keyboard) -> InlineKeyboardMarkup:
     )
 
 
+async def unless_unchanged(edit: Awaitable[object]) -> None:
+    """Runs an edit of a bot message; one that would change nothing (the same button pressed
+    again, a forged press) is no error: the message already shows what it should."""
+    try:
+        await edit
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
+        logger.info("edit left out: the message already shows it")
+
+
+async def drop_buttons(message: Message) -> None:
+    """Removes the buttons of a message once they have been used."""
+    await unless_unchanged(message.edit_reply_markup(None))
+
+
 async def ask_for_complaint(update: Update, context: BotContext) -> None:
-    """/complaint: asks for a description; the next message is the report."""
+    """/complaint: asks for a description (pausing an open check); the next message is the
+    report."""
     assert update.effective_message is not None
-    staff = context.registered_staff
-    assert staff.id is not None
-    async with context.services.db.session() as session:
-        await set_chat_state(
-            session=session,
-            staff_id=staff.id,
-            flow=complaints.FLOW_COMPLAINT_TEXT,
-            now=context.services.clock.now(),
-        )
-    await update.effective_message.reply_text(texts.ASK_COMPLAINT_TEXT)
+    paused_check = await complaints.begin_report(context.services, context.registered_staff)
+    prompt = texts.ASK_COMPLAINT_TEXT
+    await update.effective_message.reply_text(
+        f"{texts.CHECK_PAUSED}\n{prompt}" if paused_check else prompt
+    )
 
 
 async def report(message: Message, context: BotContext, text: str, photo: str | None) -> None:
     """Shows what the bot understood, with buttons to confirm, change the category or cancel."""
-    if len(text.strip()) < MIN_TEXT:
+    text = text.strip()
+    if len(text) < complaints.MIN_TEXT:
         await message.reply_text(texts.COMPLAINT_TOO_SHORT)
+        return
+    if len(text) > complaints.MAX_REPORT:
+        await message.reply_text(texts.message_too_long(len(text), complaints.MAX_REPORT))
         return
     reader = context.services.reader
     card, unsure = await complaints.report_complaint(
-        context.services, reader, context.registered_staff, text.strip(), photo
+        context.services, reader, context.registered_staff, text, photo
     )
     assert card.complaint.id is not None
     if unsure:
@@ -72,21 +92,37 @@ async def report(message: Message, context: BotContext, text: str, photo: str | 
     )
 
 
+# What the bot asked for, repeated when something else (a sticker, a voice note …) arrives.
+PROMPTS = {
+    complaints.FLOW_COMPLAINT_TEXT: texts.ASK_COMPLAINT_TEXT,
+    complaints.FLOW_ANSWER: texts.ASK_ANSWER,
+    complaints.FLOW_REROUTE_REASON: texts.ASK_REROUTE_REASON,
+    complaints.FLOW_RETURN_REASON: texts.ASK_RETURN_REASON,
+}
+FLOWS = tuple(PROMPTS)
+
+
 async def on_flow_text(message: Message, context: BotContext, state: ChatState) -> None:
-    """The text answers a question the bot asked about a complaint."""
+    """The message answers a question the bot asked about a complaint."""
     text = (message.text or message.caption or "").strip()
     staff = context.registered_staff
     services = context.services
+    if not text:
+        photo_only = message.photo and state.flow == complaints.FLOW_COMPLAINT_TEXT
+        await message.reply_text(
+            texts.PHOTO_NEEDS_CAPTION if photo_only else texts.text_expected(PROMPTS[state.flow])
+        )
+        return
     if state.flow == complaints.FLOW_COMPLAINT_TEXT:
         photo = message.photo[-1].file_id if message.photo else None
         await report(message, context, text, photo)
         return
-    if not text:
-        await message.reply_text(texts.TEXT_EXPECTED)
+    if len(text) > complaints.MAX_REPLY:
+        await message.reply_text(texts.message_too_long(len(text), complaints.MAX_REPLY))
         return
     assert state.ref_id is not None
     if state.flow == complaints.FLOW_ANSWER:
-        if len(text) < MIN_TEXT:
+        if len(text) < complaints.MIN_TEXT:
             await message.reply_text(texts.ANSWER_TOO_SHORT)
             return
         refusal = await complaints.answer_complaint(services, state.ref_id, staff, text)
@@ -104,14 +140,6 @@ async def on_flow_text(message: Message, context: BotContext, state: ChatState) 
     elif state.flow == complaints.FLOW_RETURN_REASON:
         refusal = await complaints.return_complaint(services, state.ref_id, staff, text)
         await message.reply_text(REFUSALS[refusal] if refusal else texts.RETURN_SAVED)
-
-
-FLOWS = (
-    complaints.FLOW_COMPLAINT_TEXT,
-    complaints.FLOW_ANSWER,
-    complaints.FLOW_REROUTE_REASON,
-    complaints.FLOW_RETURN_REASON,
-)
 
 
 async def on_button(update: Update, context: BotContext) -> None:
@@ -141,10 +169,15 @@ async def _press(
             card = await complaints.confirm_complaint(services, complaint_id, staff)
             if isinstance(card, complaints.Refusal):
                 return card
-            await message.edit_text(texts.complaint_draft(card))
+            await unless_unchanged(message.edit_text(texts.complaint_draft(card)))
             await message.reply_text(texts.complaint_submitted(card, tz))
         case Action.CHANGE_CATEGORY:
-            await message.edit_reply_markup(markup(category_buttons(complaint_id)))
+            refusal = await complaints.check_own_draft(services, complaint_id, staff)
+            if refusal:
+                return refusal
+            await unless_unchanged(
+                message.edit_reply_markup(markup(category_buttons(complaint_id)))
+            )
         case Action.SET_CATEGORY:
             if payload.value not in Category._value2member_map_:
                 return complaints.Refusal.NOT_FOUND
@@ -153,14 +186,16 @@ async def _press(
             )
             if isinstance(card, complaints.Refusal):
                 return card
-            await message.edit_text(
-                texts.complaint_draft(card), reply_markup=markup(draft_buttons(complaint_id))
+            await unless_unchanged(
+                message.edit_text(
+                    texts.complaint_draft(card), reply_markup=markup(draft_buttons(complaint_id))
+                )
             )
         case Action.CANCEL:
             refusal = await complaints.cancel_draft(services, complaint_id, staff)
             if refusal:
                 return refusal
-            await message.edit_text(texts.COMPLAINT_CANCELLED)
+            await unless_unchanged(message.edit_text(texts.COMPLAINT_CANCELLED))
         case Action.ANSWER:
             refusal = await complaints.begin_input(
                 services, complaint_id, staff, complaints.FLOW_ANSWER
@@ -183,7 +218,7 @@ async def _press(
             )
             if refusal:
                 return refusal
-            await message.edit_reply_markup(None)
+            await drop_buttons(message)
             await message.reply_text(texts.ASK_REROUTE_REASON)
         case Action.RETURN:
             refusal = await complaints.begin_input(

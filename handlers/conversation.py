@@ -4,7 +4,7 @@ with nothing pending, a text is a new complaint report."""
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import texts
 from bot.checks import FLOW_CHECK, pause_check
@@ -14,7 +14,8 @@ from handlers import checks, complaints
 
 
 async def on_message(update: Update, context: BotContext) -> None:
-    """Routes a text or photo to the pending question, or reads it as a complaint."""
+    """Routes a message of any kind to the pending question (which says again what it
+    expects when it gets a sticker, a voice note …), or reads a text as a complaint."""
     message = update.effective_message
     assert message is not None
     staff = context.registered_staff
@@ -29,7 +30,9 @@ async def on_message(update: Update, context: BotContext) -> None:
         return
     text = message.text or message.caption
     if not text:
-        await message.reply_text(texts.PHOTO_NEEDS_CAPTION)
+        await message.reply_text(
+            texts.PHOTO_NEEDS_CAPTION if message.photo else texts.UNSUPPORTED_MESSAGE
+        )
         return
     photo = message.photo[-1].file_id if message.photo else None
     await complaints.report(message, context, text, photo)
@@ -48,25 +51,25 @@ async def cancel(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(texts.INPUT_CANCELLED)
 
 
-async def unsupported(update: Update, context: BotContext) -> None:
-    """Stickers, voice, locations …: says what the bot understands."""
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """An unknown /command: points to /help; a pending question stays pending."""
     assert update.effective_message is not None
-    await update.effective_message.reply_text(texts.UNSUPPORTED_MESSAGE)
+    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)
+
+
+async def unknown_button(update: Update, context: BotContext) -> None:
+    """A button no feature knows (forged, or of a message from an older version): says so,
+    so that the client stops waiting."""
+    assert update.callback_query is not None
+    await update.callback_query.answer(texts.UNKNOWN_BUTTON)
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:
-    new_messages = filters.UpdateType.MESSAGE
+    # Service messages (a pinned message, an auto-delete timer …) are no input: ignored.
+    new_messages = filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL
     return [
         CommandHandler("cancel", cancel),
-        MessageHandler(
-            new_messages & (filters.TEXT | filters.PHOTO) & ~filters.COMMAND, on_message
-        ),
+        MessageHandler(new_messages & ~filters.COMMAND, on_message),
         MessageHandler(new_messages & filters.COMMAND, unknown_command),
-        MessageHandler(new_messages, unsupported),
+        CallbackQueryHandler(unknown_button),
     ]
-
-
-async def unknown_command(update: Update, context: BotContext) -> None:
-    """An unknown /command: points to /help."""
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)

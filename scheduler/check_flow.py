@@ -112,6 +112,8 @@ def _whole_number(text: str) -> int | Problem:
     """A typed whole number: full-width digits, thousands separators, Chinese numerals and a
     trailing measure word (25份, 二百件) allowed."""
     digits = unicodedata.normalize("NFKC", text).replace(",", "").strip()
+    if len(digits) > 2 * _MAX_DIGITS:  # no count, whatever it spells (int() refuses > 4300)
+        return Problem.OUT_OF_RANGE if _WHOLE_NUMBER.fullmatch(digits) else Problem.NOT_A_NUMBER
     digits = digits.removesuffix(digits[-1:]) if digits[-1:] in _MEASURE_WORDS else digits
     if (chinese := _chinese_numeral(digits)) is not None:
         digits = str(chinese)

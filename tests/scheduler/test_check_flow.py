@@ -58,6 +58,11 @@ def answer_all(
         # What str.isdigit calls digits but int() or a count cannot use.
         (("delivery_express_signoff", "lists_total"), Reply(text="٣٠"), Problem.NOT_A_NUMBER),
         (("delivery_express_signoff", "lists_total"), Reply(text="9" * 5000), Problem.OUT_OF_RANGE),
+        (
+            ("delivery_express_signoff", "lists_total"),
+            Reply(text="一" * 5000),
+            Problem.NOT_A_NUMBER,
+        ),
         (("delivery_express_signoff", "lists_total"), Reply(text="1-2"), Problem.NOT_A_NUMBER),
         (("delivery_express_signoff", "lists_total"), Reply(), Problem.TEXT_EXPECTED),
         (("counter_illegal_acceptance", "problem_type"), Reply(text="⁹"), Problem.NOT_AN_OPTION),
