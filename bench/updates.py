@@ -1,0 +1,248 @@
+"""Benchmark: a burst of conversations, our bot against a bare PTB echo bot.
+
+Run: .venv/bin/python bench/updates.py [--users N] [--reports K] [--db sqlite|postgresql|both]
+     [--quick]
+
+N registered counter staff (default 200) each report K complaints (default 2) at once,
+through the sandbox Bot API: each sends the free-text report, waits for the draft, presses
+"确认提交" and waits for the confirmation, so 2·K updates per person, each answered (the
+report read by jieba and the classifier, the draft and complaint stored, routed, the handler's
+card queued in the outbox). Prints updates per second from the first report to the last
+confirmation, on SQLite and PostgreSQL, and the same burst (2·K text messages per person,
+each awaited) against a bare python-telegram-bot echo bot — one Application, one
+MessageHandler that replies — on the same sandbox, in the same run; the ratio is the figure.
+
+Our bot runs as in production: PTB's rate limiter spaces every request that names a chat
+(replies, edits, the outbox's cards) at 29/s, and the sandbox enforces Telegram's flood
+limits (RateLimits). The echo bot has no limiter and the sandbox no limits for it: it shows
+what the framework, the loop and the sandbox can do, not what Telegram would accept.
+Bot, sandbox and simulated people share one Python process and its event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchkit import (
+    BENCH_NOW,
+    ReplyWatcher,
+    backends,
+    bench_settings,
+    fresh_database,
+    generate_org,
+)
+from sqlmodel import col, func, select
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from bot import texts
+from bot.app import running
+from bot.clock import ManualClock
+from bot.sandbox import CallRecord, RateLimits, SandboxServer, SandboxUser
+from bot.simulation import simulate
+from db.models import Complaint, ComplaintStatus, Staff
+from db.org_import import import_org, read_org_file
+from db.session import Database
+from nlp.corpus import load_corpus
+from nlp.reader import ComplaintReader
+
+FIRST_USER = 7_500_000_001
+
+
+@dataclass(frozen=True)
+class Result:
+    updates: int
+    seconds: float
+    messages: int  # messages the bot got through to people
+    refused: int  # 429s
+    waits: tuple[float, ...]  # seconds each person waited for each answer
+    cards_seconds: float | None = None  # until the last handler's card (outbox) arrived
+
+    @property
+    def per_second(self) -> float:
+        return self.updates / self.seconds
+
+
+def confident_reports(reader: ComplaintReader, count: int) -> list[str]:
+    """Corpus texts the classifier is sure of, so every draft offers "确认提交"."""
+    reports = []
+    for example in load_corpus():
+        text = example.text
+        if not 6 <= len(text) <= 500 or text.startswith("/"):
+            continue
+        if not reader.read(text).classification.low_confidence:
+            reports.append(text)
+        if len(reports) == count:
+            break
+    return reports
+
+
+def sent_messages(sandbox: SandboxServer) -> list[CallRecord]:
+    return [c for c in sandbox.calls if c.ok and c.method == "sendMessage"]
+
+
+Script = Callable[[int, SandboxUser], Awaitable[None]]
+
+
+async def burst(users: Sequence[SandboxUser], script: Script) -> float:
+    started = time.perf_counter()
+    await asyncio.gather(*(script(n, user) for n, user in enumerate(users)))
+    return time.perf_counter() - started
+
+
+async def register_directly(database: Database, codes: Sequence[str]) -> dict[str, int]:
+    """Bind staff to Telegram accounts as /start with an invite would (the bench is about
+    what comes after); returns their Telegram user ids."""
+    ids: dict[str, int] = {}
+    async with database.session() as session:
+        rows = await session.exec(select(Staff).where(col(Staff.code).in_(codes)))
+        for staff in rows.all():
+            staff.telegram_user_id = FIRST_USER + codes.index(staff.code)
+            staff.registered_at = BENCH_NOW
+            ids[staff.code] = staff.telegram_user_id
+            session.add(staff)
+    return ids
+
+
+async def our_bot(
+    backend: str, args: argparse.Namespace, reader: ComplaintReader, reports: Sequence[str]
+) -> Result:
+    counties = -(-args.users // 20)  # ceil: enough counter staff
+    org = generate_org(cities=1, counties_per_city=counties, sites_per_county=4, clerks_per_site=5)
+    clerk_codes = org.clerks[: args.users]
+    with fresh_database(backend) as url, tempfile.TemporaryDirectory() as workdir:
+        database = Database(url)
+        async with database.session() as session:
+            rows = read_org_file(org.write_csv(Path(workdir) / "org.csv"))
+            await import_org(rows, session=session, now=BENCH_NOW)
+        telegram_ids = await register_directly(database, [*clerk_codes, *org.handlers])
+        await database.close()
+
+        limits = RateLimits()
+        async with SandboxServer(policy=limits) as sandbox:
+            clerks = [sandbox.user(telegram_ids[code], code) for code in clerk_codes]
+            handlers = [sandbox.user(telegram_ids[code], code) for code in org.handlers]
+            settings = bench_settings(url, Path(workdir), sandbox)
+            async with (
+                simulate(settings, sandbox, ManualClock(BENCH_NOW), reader, checks=False) as bot,
+                ReplyWatcher(sandbox) as watcher,
+            ):
+                waits: list[float] = []
+
+                async def report(n: int, clerk: SandboxUser) -> None:
+                    for k in range(args.reports):
+                        sent = time.perf_counter()
+                        await clerk.send(reports[(n * args.reports + k) % len(reports)])
+                        await watcher.until(clerk, 2 * k + 1)
+                        waits.append(time.perf_counter() - sent)
+                        draft = clerk.messages[2 * k]
+                        if texts.BUTTON_CONFIRM not in draft.button_texts:
+                            raise AssertionError(f"no confirm button: {draft.describe()}")
+                        pressed = time.perf_counter()
+                        await clerk.press(texts.BUTTON_CONFIRM, message=draft)
+                        await watcher.until(clerk, 2 * k + 2)
+                        waits.append(time.perf_counter() - pressed)
+
+                before = len(sent_messages(sandbox))
+                started = time.perf_counter()
+                seconds = await burst(clerks, report)
+                messages = len(sent_messages(sandbox)) - before
+                cards_expected = len(clerks) * args.reports
+                while sum(len(h.messages) for h in handlers) < cards_expected:
+                    if time.perf_counter() - started > seconds + 300:
+                        raise AssertionError("the handlers' cards did not all arrive")
+                    await asyncio.sleep(0.05)
+                cards_seconds = time.perf_counter() - started
+                async with bot.db.session() as session:
+                    statement = select(func.count()).where(Complaint.status == ComplaintStatus.OPEN)
+                    opened = int((await session.exec(statement)).one())
+        assert opened == cards_expected, (opened, cards_expected)
+    updates = len(clerks) * args.reports * 2
+    return Result(updates, seconds, messages, limits.total_refused, tuple(waits), cards_seconds)
+
+
+async def echo_bot(args: argparse.Namespace) -> Result:
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(update.effective_message.text or "")
+
+    async with SandboxServer() as sandbox:
+        application: Application = (  # type: ignore[type-arg]
+            ApplicationBuilder()
+            .token(sandbox.token)
+            .base_url(sandbox.base_url)
+            .base_file_url(sandbox.base_file_url)
+            .build()
+        )
+        application.add_handler(MessageHandler(filters.TEXT, echo))
+        users = [sandbox.user(FIRST_USER + n, f"用户{n}") for n in range(args.users)]
+        async with running(application, poll_timeout=1), ReplyWatcher(sandbox) as watcher:
+            waits: list[float] = []
+
+            async def chat(n: int, user: SandboxUser) -> None:
+                for k in range(2 * args.reports):
+                    sent = time.perf_counter()
+                    await user.send(f"第{k + 1}条消息")
+                    await watcher.until(user, k + 1)
+                    waits.append(time.perf_counter() - sent)
+
+            seconds = await burst(users, chat)
+            messages = len(sent_messages(sandbox))
+    return Result(args.users * 2 * args.reports, seconds, messages, 0, tuple(waits))
+
+
+def describe(label: str, result: Result) -> str:
+    cards = (
+        f", handlers' cards all in by {result.cards_seconds:.1f} s"
+        if result.cards_seconds is not None
+        else ""
+    )
+    waits = statistics.quantiles(result.waits, n=100, method="inclusive")
+    return (
+        f"{label}: {result.updates:,} updates in {result.seconds:.1f} s = "
+        f"{result.per_second:.1f} updates/s; each answer came after {waits[49]:.1f} s "
+        f"(median), {waits[94]:.1f} s (p95); {result.messages:,} messages sent "
+        f"({result.messages / result.seconds:.1f}/s), {result.refused} × 429{cards}"
+    )
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    reader = ComplaintReader.create()
+    reports = confident_reports(reader, 60)
+    echo = await echo_bot(args)
+    print(describe("bare PTB echo bot", echo))
+    summary = [describe("bare PTB echo bot", echo)]
+    for backend in backends(args.db):
+        ours = await our_bot(backend, args, reader, reports)
+        ratio = echo.per_second / ours.per_second
+        line = f"{describe(f'our bot, {backend}', ours)}; echo bot is {ratio:.1f}× faster"
+        print(line)
+        summary.append(line)
+    print()
+    print("\n".join(summary))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--reports", type=int, default=2, help="complaints each person reports")
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--quick", action="store_true", help="50 people, 2 reports each")
+    args = parser.parse_args()
+    if args.quick:
+        args.users, args.reports = 50, 2
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
