@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
-from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
@@ -29,12 +28,16 @@ from handlers import (
     conversation,
     errors,
     manager,
+    membership,
     registration,
     repeats,
     reports,
 )
 
 logger = logging.getLogger(__name__)
+
+# What the bot asks Telegram for: my_chat_member says when someone blocks it or comes back.
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 
@@ -123,6 +126,7 @@ def build_application(services: Services) -> BotApplication:
         # conversation last: its message handlers catch whatever the others did not.
         [
             *registration.handlers(),
+            *membership.handlers(),
             *checks.handlers(),
             *complaints.handlers(),
             *manager.handlers(),
@@ -153,7 +157,7 @@ async def running(
         assert application.updater is not None
         if webhook is None:
             await application.updater.start_polling(
-                poll_interval=0, timeout=int(poll_timeout), allowed_updates=Update.ALL_TYPES
+                poll_interval=0, timeout=int(poll_timeout), allowed_updates=ALLOWED_UPDATES
             )
         else:
             await application.updater.start_webhook(
@@ -162,7 +166,7 @@ async def running(
                 url_path=webhook.url_path,
                 webhook_url=webhook.url,
                 secret_token=webhook.secret_token,
-                allowed_updates=Update.ALL_TYPES,
+                allowed_updates=ALLOWED_UPDATES,
             )
         try:
             yield

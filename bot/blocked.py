@@ -16,10 +16,10 @@ from scheduler.org import Role
 logger = logging.getLogger(__name__)
 
 
-async def staff_blocked_bot(
-    services: Services, telegram_user_id: int, refused_message_id: int
-) -> bool:
+async def staff_blocked_bot(services: Services, telegram_user_id: int, occasion: str) -> bool:
     """Mark the person; queue one notice to the nearest managers who can be reached.
+    ``occasion`` names what revealed the blocking (Telegram's update saying so, or the
+    outbox row refused with 403), so each blocking gets its own notice.
     True when this call recorded the block (False: unknown chat, or already known)."""
     now = services.clock.now()
     async with services.db.session() as session:
@@ -44,9 +44,8 @@ async def staff_blocked_bot(
                 assert manager.telegram_user_id is not None
                 await enqueue_message(
                     session=session,
-                    # One notice per blocking (the person may unblock and block again later),
-                    # named by the message whose refusal revealed it.
-                    key=f"blocked:{staff.id}:{refused_message_id}:{manager.id}",
+                    # One notice per blocking: the person may unblock and block again later.
+                    key=f"blocked:{staff.id}:{occasion}:{manager.id}",
                     chat_id=manager.telegram_user_id,
                     text=text,
                     now=now,

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot import texts
-from bot.app import build_application
+from bot.app import ALLOWED_UPDATES, build_application
 from bot.cli_calendar import import_year, list_years
 from bot.cli_classify import classify
 from bot.cli_report import export
@@ -31,8 +31,6 @@ from scheduler.business_calendar import CalendarError
 from scheduler.catalog import CatalogError
 
 logger = logging.getLogger(__name__)
-
-ALLOWED_UPDATES = ["message", "callback_query", "edited_message"]
 
 
 def _parser() -> argparse.ArgumentParser:

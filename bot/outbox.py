@@ -47,8 +47,8 @@ from db.session import Database
 
 logger = logging.getLogger(__name__)
 
-# (chat id, id of the outbox row that Telegram refused with 403)
-BlockedListener = Callable[[int, int], Awaitable[object]]
+# (chat id, what revealed it: the outbox row that Telegram refused with 403)
+BlockedListener = Callable[[int, str], Awaitable[object]]
 
 # Messages per second for the whole bot (PTB's AIORateLimiter). Telegram allows about 30; one
 # less leaves room for network jitter, which would otherwise tip the odd burst over the limit.
@@ -300,7 +300,7 @@ class OutboxSender:
         if self._on_blocked is None:
             return
         try:
-            await self._on_blocked(chat_id, message_id)
+            await self._on_blocked(chat_id, f"outbox:{message_id}")
         except Exception:
             logger.exception("could not record that chat %s blocked the bot", chat_id)
 

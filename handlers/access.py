@@ -32,7 +32,10 @@ async def gate(update: Update, context: BotContext) -> None:
         context.staff = await get_staff_by_telegram_id(session=session, telegram_user_id=user.id)
     if context.staff is not None:
         bind_staff(context.staff.code, context.staff.unit_id)
-        await staff_is_back(context.services, context.staff)
+        if update.message is not None or update.callback_query is not None:
+            # Only their own writing or pressing says they unblocked the bot; Telegram's
+            # notice that they blocked it arrives as an update from them too.
+            await staff_is_back(context.services, context.staff)
     command = _command(update)
     if context.staff is not None:
         role = context.staff.role

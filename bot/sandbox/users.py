@@ -105,12 +105,32 @@ class SandboxUser:
     def blocked(self) -> bool:
         return self._chat.blocked
 
-    def block(self) -> None:
-        """From now on the bot's sends fail with 403 "bot was blocked by the user"."""
+    async def block(self, *, announce: bool = True) -> UserAction | None:
+        """From now on the bot's sends fail with 403 "bot was blocked by the user"; like
+        Telegram, the bot gets a my_chat_member update (its status: kicked) unless
+        ``announce`` is False (an update the bot missed)."""
         self._chat.blocked = True
+        return await self._membership_changed("member", "kicked") if announce else None
 
-    def unblock(self) -> None:
+    async def unblock(self) -> UserAction:
+        """The person restarts the bot: sends work again, a my_chat_member update (member)."""
         self._chat.blocked = False
+        return await self._membership_changed("kicked", "member")
+
+    async def _membership_changed(self, old: str, new: str) -> UserAction:
+        def member(status: str) -> JSON:
+            # A kicked member always carries until_date (0: for ever).
+            extra = {"until_date": 0} if status == "kicked" else {}
+            return {"status": status, "user": self._world.bot_user, **extra}
+
+        change: JSON = {
+            "chat": self._chat.info,
+            "from": self.as_json,
+            "date": self._world.now(),
+            "old_chat_member": member(old),
+            "new_chat_member": member(new),
+        }
+        return UserAction(await self._world.updates.put("my_chat_member", change))
 
     # -- acting ----------------------------------------------------------------------------
 

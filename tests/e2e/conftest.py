@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,9 +17,16 @@ from tests.e2e.harness import Harness, run_bot
 
 
 @pytest.fixture(scope="session")
-def reader() -> ComplaintReader:
+def trained_reader() -> ComplaintReader:
     """Training the classifier takes a second: once per test session."""
     return ComplaintReader.create()
+
+
+@pytest.fixture
+def reader(trained_reader: ComplaintReader) -> ComplaintReader:
+    """Each test's own reader: a test whose bot retrains the classifier (after a reporter
+    chose a category) leaves the next test the classifier it started with."""
+    return copy.copy(trained_reader)
 
 
 @pytest.fixture

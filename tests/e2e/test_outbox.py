@@ -151,30 +151,45 @@ async def test_flood_limits_are_kept_one_a_second_per_chat_without_429s(
 
 
 async def test_a_blocked_user_is_marked_and_the_manager_told_once(bot: Harness) -> None:
+    """Telegram's own update says so; a blocking found by a refused send is the same one."""
     inspector = await bot.register("I003")
     manager = await bot.register("M003")
     city_manager = await bot.register("M002")
-    inspector.block()
-    await queue(bot.db, bot.clock, [(inspector.id, f"提醒{n}") for n in range(3)], media=False)
+    await inspector.block()
     (notice,) = await manager.replies(1, timeout=10)
     assert "陈明" in notice.content and "已屏蔽本机器人" in notice.content
     assert "13904710008" in notice.content
+    assert (await bot.staff("I003")).blocked_bot_at == bot.clock.now()
+
+    await queue(bot.db, bot.clock, [(inspector.id, f"提醒{n}") for n in range(3)])
     await manager.no_reply(within=1.0)
     await city_manager.no_reply(within=0.1)
-    staff = await bot.staff("I003")
-    assert staff.blocked_bot_at == bot.clock.now()
     rows = [r for r in await outbox_rows(bot.db) if r.chat_id == inspector.id]
     assert len(rows) == 3 and all(r.failed_at is not None for r in rows)
     assert all("blocked" in (r.last_error or "") for r in rows)
 
-    inspector.unblock()
+    await inspector.unblock()
     await inspector.send("/help")
     await inspector.reply()
     assert (await bot.staff("I003")).blocked_bot_at is None
-    inspector.block()
-    await queue(bot.db, bot.clock, [(inspector.id, "又一条")])
+    await inspector.block()
     (again,) = await manager.replies(1, timeout=10)
     assert again.content == notice.content  # a new blocking, a new notice
+
+
+async def test_a_refused_send_reveals_a_blocking_telegram_did_not_announce(
+    bot: Harness,
+) -> None:
+    """Updates can be missed (the bot was down past Telegram's 24 h, or the blocking came
+    before the bot asked for such updates): the first 403 tells the manager instead."""
+    inspector = await bot.register("I003")
+    manager = await bot.register("M003")
+    await inspector.block(announce=False)
+    await queue(bot.db, bot.clock, [(inspector.id, f"提醒{n}") for n in range(3)])
+    (notice,) = await manager.replies(1, timeout=10)
+    assert "已屏蔽本机器人" in notice.content
+    await manager.no_reply(within=1.0)
+    assert (await bot.staff("I003")).blocked_bot_at == bot.clock.now()
 
 
 async def test_a_restart_delivers_what_was_left_unsent(

@@ -372,10 +372,10 @@ async def test_chat_errors(sandbox: SandboxServer, bot: telegram.Bot) -> None:
         await bot.send_message(USER_ID, "长" * 4097)
     with pytest.raises(BadRequest, match=error("BUTTON_DATA_INVALID")):
         await bot.send_message(USER_ID, "x", reply_markup=keyboard([("x", "d" * 65)]))
-    user.block()
+    await user.block()
     with pytest.raises(Forbidden, match=error("bot was blocked by the user")):
         await bot.send_message(USER_ID, "你好")
-    user.unblock()
+    await user.unblock()
     await bot.send_message(USER_ID, "你好")
     assert [m.text for m in await user.replies(1)] == ["你好"]
 
