@@ -387,14 +387,14 @@ async def run_backend(backend: str, args: argparse.Namespace) -> list[str]:
             async with services.db.session() as session:
                 viewer = (await session.exec(select(Staff).where(Staff.code == code))).one()
             with captured_sql(services.db, "complaint") as statements:
-                ms, cards = await timed(partial(overdue_in_scope, services, viewer))
+                ms, listing = await timed(partial(overdue_in_scope, services, viewer))
             overdue_sql = statements[:1] or overdue_sql
             repeat_ms = await median_ms(partial(overdue_in_scope, services, viewer), args.repeat)
             print(
-                f"[{backend}] /overdue for the {label} manager: {len(cards):,} complaints "
+                f"[{backend}] /overdue for the {label} manager: {listing.total:,} complaints "
                 f"in {ms:,.0f} ms (median of {args.repeat} more: {repeat_ms:,.0f} ms)"
             )
-            scan_figures.append(f"{label} {len(cards):,} in {repeat_ms:,.0f} ms")
+            scan_figures.append(f"{label} {listing.total:,} in {repeat_ms:,.0f} ms")
         if args.explain:
             for name, captured in (("claim_due_escalations", claims), ("overdue", overdue_sql)):
                 statement, parameters = captured[0]

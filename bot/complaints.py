@@ -590,11 +590,21 @@ async def check_may_handle(services: Services, complaint_id: int, staff: Staff) 
     return complaint if isinstance(complaint, Refusal) else None
 
 
-async def overdue_in_scope(services: Services, viewer: Staff) -> list[ComplaintCard]:
+# One chat message holds about this many complaint lines within Telegram's 4,096 characters.
+OVERDUE_LISTED = 25
+
+
+@dataclass(frozen=True)
+class OverdueListing:
+    cards: list[ComplaintCard]  # the oldest OVERDUE_LISTED
+    total: int
+
+
+async def overdue_in_scope(services: Services, viewer: Staff) -> OverdueListing:
     """Open complaints past their deadline in the viewer's unit and below, oldest first."""
     now = services.clock.now()
     async with services.db.session() as session:
         units = await load_org_units(session=session)
         scope = sorted(units_within(viewer.unit_id, units))
         rows = await list_overdue_complaints(session=session, now=now, unit_ids=scope)
-        return await _cards(session, rows)
+        return OverdueListing(await _cards(session, rows[:OVERDUE_LISTED]), len(rows))

@@ -425,10 +425,11 @@ NO_OVERDUE = "您的范围内没有超时未答复的投诉。"
 def overdue_list(
     cards: Sequence[ComplaintCard],
     overdue_by: Sequence[timedelta | None],
+    total: int,
     tz: tzinfo,
     day_hours: float,
 ) -> str:
-    lines = [f"<b>超时未答复的投诉：{len(cards)} 件</b>（时限最早的在前）"]
+    lines = [f"<b>超时未答复的投诉：{total} 件</b>（时限最早的在前）"]
     for card, overdue in zip(cards, overdue_by, strict=True):
         complaint = card.complaint
         handler = escape(card.handler.name) if card.handler else "无处理人"
@@ -439,6 +440,8 @@ def overdue_list(
             f" · {handler} · 时限 {_when(complaint.deadline, tz)}{late}\n"
             f"  {escape(_short(_masked_text(complaint), 40))}"
         )
+    if total > len(cards):
+        lines.append(f"……另有 {total - len(cards)} 件未列出，请先处理以上最早的，或查看月度报告。")
     return "\n".join(lines)
 
 

@@ -13,19 +13,23 @@ async def overdue(update: Update, context: BotContext) -> None:
     """/overdue: open complaints past their deadline in my unit and below, oldest first."""
     assert update.effective_message is not None
     services = context.services
-    cards = await complaints.overdue_in_scope(services, context.registered_staff)
-    if not cards:
+    listing = await complaints.overdue_in_scope(services, context.registered_staff)
+    if not listing.cards:
         await update.effective_message.reply_text(texts.NO_OVERDUE)
         return
     overdue_by = [
         services.calendar.working_time_between(card.complaint.deadline, services.clock.now())
         if card.complaint.deadline
         else None
-        for card in cards
+        for card in listing.cards
     ]
     await update.effective_message.reply_text(
         texts.overdue_list(
-            cards, overdue_by, services.settings.time.tz, services.settings.calendar.day_hours
+            listing.cards,
+            overdue_by,
+            listing.total,
+            services.settings.time.tz,
+            services.settings.calendar.day_hours,
         )
     )
 

@@ -20,8 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from bot.app import build_application
-from bot.cli import ALLOWED_UPDATES
+from bot.app import ALLOWED_UPDATES, build_application
 from bot.clock import ManualClock
 from bot.logs import configure_logging
 from bot.services import Services

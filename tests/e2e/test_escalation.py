@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 from sqlmodel import col, select
 
+from bot import complaints as bot_complaints
 from bot import texts
 from bot.app import build_application, running
 from bot.clock import ManualClock
@@ -175,6 +176,22 @@ async def test_overdue_list_for_managers(bot: Harness) -> None:
     assert "超时未答复" in listing and "#1" in listing and "马建军" in listing
     await other_county.send("/overdue")
     assert (await other_county.reply()).content == texts.NO_OVERDUE
+
+
+async def test_a_long_overdue_list_fits_one_message(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the oldest are listed (a region can have thousands), with how many more."""
+    monkeypatch.setattr(bot_complaints, "OVERDUE_LISTED", 2)
+    await bot.register("C002")
+    county = await bot.register("M003")
+    for _ in range(3):
+        await report_and_confirm(bot)
+    bot.clock.set(at(10, 9, 12))
+    await county.send("/overdue")
+    listing = (await county.reply()).content
+    assert "3 件" in listing and "#1" in listing and "#2" in listing and "#3" not in listing
+    assert "另有 1 件未列出" in listing
 
 
 async def test_a_second_instance_on_one_sqlite_file_refuses_to_start(
