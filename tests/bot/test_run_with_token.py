@@ -12,19 +12,9 @@ from pathlib import Path
 
 from bot import texts
 from bot.sandbox import SandboxServer
-from tests.conftest import REPO
+from tests.conftest import REPO, config_for
 
 FAKE_TOKEN = "987654321:FAKE-token-for-the-make-run-test"
-
-
-def config_for(sandbox: SandboxServer, tmp_path: Path) -> Path:
-    text = (REPO / "config.toml").read_text(encoding="utf-8")
-    assert 'api_base_url = ""' in text
-    text = text.replace('api_base_url = ""', f'api_base_url = "{sandbox.base_url}"')
-    text = text.replace('admin_dir = "data/calendar"', 'admin_dir = "calendar"')
-    path = tmp_path / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 async def test_with_a_token_the_real_bot_polls_and_answers(

@@ -25,24 +25,13 @@ from db.models import Assignment, AssignmentStatus, ChatState, OutboxMessage, St
 from db.outbox import enqueue_message
 from db.session import Database
 from db.staff import create_invite
-from tests.conftest import REPO, SHANGHAI
+from tests.conftest import REPO, SHANGHAI, config_for
 
 WEDNESDAY_0900 = datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI)
 INSPECTOR_ID = 7_000_000_001
 FIRST_CHAT = 8_300_000_001
 # A cold start imports PTB, builds the classifier and migrates; generous for a loaded CI box.
 START_TIMEOUT = 60.0
-
-
-def config_for(sandbox: SandboxServer, tmp_path: Path) -> Path:
-    """config.toml pointed at the sandbox (the token and database come from the env)."""
-    text = (REPO / "config.toml").read_text(encoding="utf-8")
-    assert 'api_base_url = ""' in text
-    text = text.replace('api_base_url = ""', f'api_base_url = "{sandbox.base_url}"')
-    text = text.replace('admin_dir = "data/calendar"', 'admin_dir = "calendar"')
-    path = tmp_path / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @dataclass
