@@ -18,7 +18,6 @@ from bot.outbox import OVERALL_RATE, OutboxSender
 from bot.reader import build_reader, refresh_names
 from bot.sanitize import CleanInputApplication
 from bot.services import Services
-from bot.update_order import PerChatUpdateProcessor
 from bot.webhook import WebhookOptions
 from db.complaints import list_labelled_examples
 from db.staff import latest_org_import
@@ -37,8 +36,6 @@ from handlers import (
 
 logger = logging.getLogger(__name__)
 
-# Chats whose updates are handled at the same time (PostgreSQL): within the connection pool.
-CONCURRENT_CHATS = 8
 # What the bot asks Telegram for: my_chat_member says when someone blocks it or comes back.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
@@ -95,12 +92,6 @@ async def _post_shutdown(application: BotApplication) -> None:
     await services.db.close()
 
 
-def _concurrent_chats(services: Services) -> int:
-    # SQLite takes one writer at a time, and two transactions that both read and then write
-    # fail at once rather than wait: there the bot keeps to one update at a time.
-    return 1 if services.db.is_sqlite else CONCURRENT_CHATS
-
-
 def build_application(services: Services) -> BotApplication:
     settings = services.settings
     token = settings.token
@@ -119,7 +110,6 @@ def build_application(services: Services) -> BotApplication:
             # sender paces each chat itself (the limiter does not).
             AIORateLimiter(overall_max_rate=1, overall_time_period=1 / OVERALL_RATE, max_retries=2)
         )
-        .concurrent_updates(PerChatUpdateProcessor(_concurrent_chats(services)))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
