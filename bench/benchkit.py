@@ -11,7 +11,6 @@ import csv
 import os
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,11 +20,10 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg
 
 from bot.sandbox import SandboxServer, SandboxUser
 from bot.settings import Settings, load_settings
-from db.migrate import upgrade_database
+from db.migrate import scratch_postgres_schema, upgrade_database
 
 # PTB 22 warns when it builds RetryAfter unless this opts in to timedelta periods (bot/cli.py).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -56,17 +54,8 @@ def fresh_database(backend: str) -> Iterator[str]:
             upgrade_database(url)
             yield url
         return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_DSN, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        base = POSTGRES_DSN.replace("postgresql://", "postgresql+psycopg://", 1)
-        url = f"{base}?options=-csearch_path%3D{schema}"
-        upgrade_database(url)
+    with scratch_postgres_schema(POSTGRES_DSN, "bench") as url:
         yield url
-    finally:
-        with psycopg.connect(POSTGRES_DSN, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def sqlite_path(url: str) -> str:

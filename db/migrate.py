@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
@@ -34,3 +38,20 @@ def upgrade_database(url: str) -> None:
     """Create or migrate the schema to the newest revision."""
     _ensure_sqlite_directory(url)
     command.upgrade(alembic_config(url), "head")
+
+
+@contextmanager
+def scratch_postgres_schema(dsn: str, prefix: str) -> Iterator[str]:
+    """A migrated PostgreSQL schema of its own, dropped at the end (tests and benches): the
+    URL's search_path puts every table, alembic's included, into it."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        base = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+        url = f"{base}?options=-csearch_path%3D{schema}"
+        upgrade_database(url)
+        yield url
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')

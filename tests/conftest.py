@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import psycopg
 import pytest
 
 from bot.clock import ManualClock
 from bot.sandbox import SandboxServer
-from db.migrate import upgrade_database
+from db.migrate import scratch_postgres_schema, upgrade_database
 from db.session import Database
 
 # PTB 22 warns (an error under pytest) when it builds RetryAfter unless this opts in to
@@ -38,12 +36,6 @@ def config_for(sandbox: SandboxServer, tmp_path: Path) -> Path:
     return path
 
 
-def _postgres_url(schema: str) -> str:
-    # search_path puts every table, alembic's included, into this test's own schema.
-    base = POSTGRES_DSN.replace("postgresql://", "postgresql+psycopg://", 1)
-    return f"{base}?options=-csearch_path%3D{schema}"
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database; each test gets its own file or schema."""
@@ -52,16 +44,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         upgrade_database(url)
         yield url
         return
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_DSN, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        url = _postgres_url(schema)
-        upgrade_database(url)
+    with scratch_postgres_schema(POSTGRES_DSN, "test") as url:
         yield url
-    finally:
-        with psycopg.connect(POSTGRES_DSN, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture
