@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Dialect, func, text, update
+from sqlalchemy import ColumnElement, Dialect, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import col, or_, select
@@ -181,10 +181,3 @@ async def release_claims(*, session: AsyncSession, sender_id: int) -> int:
         .values(claimed_by=None)
     )
     return int(result.rowcount)
-
-
-async def count_unsent(*, session: AsyncSession) -> int:
-    statement = select(func.count()).where(
-        col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.failed_at).is_(None)
-    )
-    return int((await session.exec(statement)).one())
