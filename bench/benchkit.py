@@ -25,7 +25,7 @@ from bot.sandbox import SandboxServer, SandboxUser
 from bot.settings import Settings, load_settings
 from db.migrate import scratch_postgres_schema, upgrade_database
 
-# PTB 22 warns when it builds RetryAfter unless this opts in to timedelta periods (bot/cli.py).
+# PTB 22 warns when it builds RetryAfter unless this opts in to timedelta periods (bot/app/cli.py).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 REPO = Path(__file__).resolve().parent.parent

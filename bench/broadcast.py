@@ -24,8 +24,8 @@ from benchkit import BENCH_NOW, backends, bench_settings, fresh_database
 from sqlmodel import col, func, select
 
 from bot.clock import ManualClock
+from bot.demo.simulation import simulate
 from bot.sandbox import CallRecord, RateLimits, SandboxServer, SandboxUser
-from bot.simulation import simulate
 from db.models import OutboxMessage
 from db.outbox import enqueue_message
 from db.session import Database

@@ -7,9 +7,9 @@ Loads a generated organisation (12 cities, 120 counties, 480 sites) and N compla
 (default 1,000,000: three years of answered ones, 1% cancelled, a few drafts, and
 --open open ones of which --due are due for escalation now and the rest either not yet due or
 already escalated), bulk-inserted (COPY on PostgreSQL, executemany on SQLite). Then times
-what the bot does: the escalation scan (bot.complaints.escalate_overdue) once with --due
+what the bot does: the escalation scan (bot.usecases.complaints.escalate_overdue) once with --due
 complaints to escalate and then idle, as on every minute's tick; and /overdue
-(bot.complaints.overdue_in_scope) for a county, a city and the region manager. --explain
+(bot.usecases.complaints.overdue_in_scope) for a county, a city and the region manager. --explain
 prints the database's plan of the two queries.
 """
 
@@ -48,8 +48,9 @@ from sqlalchemy.engine import Connection
 from sqlmodel import col, func, select
 
 from bot.clock import ManualClock
-from bot.complaints import escalate_overdue, overdue_in_scope
 from bot.services import Services
+from bot.usecases.complaints import escalate_overdue, overdue_in_scope
+from bot.views import texts
 from db.models import Complaint, ComplaintStatus, OutboxMessage, Segment, Staff, Unit
 from db.org_import import import_org, read_org_file
 from db.session import Database
@@ -143,7 +144,7 @@ async def explain(database: Database, statement: str, parameters: Any) -> str:
 async def load_org(database: Database, org: BenchOrg, workdir: Path) -> None:
     rows = read_org_file(org.write_csv(workdir / "org.csv"))
     async with database.session() as session:
-        await import_org(rows, session=session, now=BENCH_NOW)
+        await import_org(rows, labels=texts.IMPORT_LABELS, session=session, now=BENCH_NOW)
         # Managers are registered, so escalations queue alerts as they would in production.
         managers = await session.exec(select(Staff).where(Staff.role == Role.MANAGER))
         for manager in managers.all():

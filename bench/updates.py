@@ -43,11 +43,11 @@ from sqlmodel import col, func, select
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot import texts
-from bot.app import running
+from bot.app.application import running
 from bot.clock import ManualClock
+from bot.demo.simulation import simulate
 from bot.sandbox import CallRecord, RateLimits, SandboxServer, SandboxUser
-from bot.simulation import simulate
+from bot.views import texts
 from db.models import Complaint, ComplaintStatus, Staff
 from db.org_import import import_org, read_org_file
 from db.session import Database
@@ -122,7 +122,7 @@ async def our_bot(
         database = Database(url)
         async with database.session() as session:
             rows = read_org_file(org.write_csv(Path(workdir) / "org.csv"))
-            await import_org(rows, session=session, now=BENCH_NOW)
+            await import_org(rows, labels=texts.IMPORT_LABELS, session=session, now=BENCH_NOW)
         telegram_ids = await register_directly(database, [*clerk_codes, *org.handlers])
         await database.close()
 

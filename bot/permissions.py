@@ -7,7 +7,7 @@ from scheduler.org import Role
 COMMON_COMMANDS: tuple[str, ...] = ("start", "help")
 REPORTING: tuple[str, ...] = ("complaint", "cancel")
 # Managers and admins see their unit and below; an inspector may get only their own unit's
-# monthly report (bot.reports decides the scope).
+# monthly report (bot.usecases.reports decides the scope).
 MANAGER_VIEWS: tuple[str, ...] = ("overdue", "progress", "stats", "report")
 
 COMMANDS_BY_ROLE: dict[Role, tuple[str, ...]] = {

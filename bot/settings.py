@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot import texts
+from bot.views import texts
 from nlp.categories import Category
 from scheduler.org import Department
 

@@ -10,7 +10,8 @@ One table, one record per row; the `type` column says what the row is:
     staff,E001,陈明,S01,,,,inspector,,13800000001
 
 Codes are the keys: a re-import updates the rows with the same code and never duplicates.
-Enum columns take the English code or the Chinese label (检查员, 投递部, 城市 …).
+Enum columns take the English code or the label the caller passes (检查员, 投递, 城市 …).
+Problems are codes with the offending value; the caller words them.
 """
 
 from __future__ import annotations
@@ -22,12 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import texts
 from db.models import OrgImport, Segment, Staff, TransferPoint, Unit
 from scheduler.org import Area, Department, Level, Role, SiteKind
 
@@ -45,13 +45,37 @@ class RecordType(StrEnum):
     STAFF = "staff"
 
 
+# The labels an import file may use instead of an enum's values, per enum.
+EnumLabels = Mapping[type[StrEnum], Mapping[Any, str]]
+
+
+class Problem(StrEnum):
+    HEADER_MISSING = "header_missing"  # value: the missing columns
+    UNSUPPORTED_FILE = "unsupported_file"  # value: the file's suffix
+    BAD_CHOICE = "bad_choice"  # value: what the row says; choices: what it may say
+    REQUIRED = "required"
+    TOO_LONG = "too_long"  # limit
+    DUPLICATE_CODE = "duplicate_code"  # value: the code
+    ONLY_FOR_SITES = "only_for_sites"
+    REGION_HAS_NO_PARENT = "region_has_no_parent"
+    HANDLER_NEEDS_DEPARTMENT = "handler_needs_department"
+    BAD_PHONE = "bad_phone"
+    UNKNOWN_PARENT = "unknown_parent"  # value: the parent's code
+    PARENT_LEVEL = "parent_level"  # value: the parent's code; wanted: the Level it must be
+    PARENT_KIND = "parent_kind"  # value: the parent's code; wanted: the SiteKind it must be
+
+
 @dataclass(frozen=True)
 class RowProblem:
     """What is wrong with one row; `line` is the file's line (CSV) or row number (XLSX)."""
 
     line: int
     column: str
-    message: str
+    problem: Problem
+    value: str = ""
+    choices: tuple[StrEnum, ...] = ()
+    limit: int = 0
+    wanted: StrEnum | None = None
 
 
 class OrgFileError(Exception):
@@ -123,7 +147,8 @@ def _rows_from_xlsx(path: Path) -> list[OrgRow]:
 def _check_header(header: list[str], line: int) -> None:
     missing = [column for column in ("type", "code", "name", "parent") if column not in header]
     if missing:
-        raise OrgFileError([RowProblem(line, ", ".join(missing), texts.ORG_HEADER_MISSING)])
+        columns = ", ".join(missing)
+        raise OrgFileError([RowProblem(line, columns, Problem.HEADER_MISSING, columns)])
 
 
 def read_org_file(path: Path) -> list[OrgRow]:
@@ -133,19 +158,18 @@ def read_org_file(path: Path) -> list[OrgRow]:
         return _rows_from_csv(path)
     if suffix in (".xlsx", ".xlsm"):
         return _rows_from_xlsx(path)
-    raise OrgFileError([RowProblem(0, "file", texts.org_unsupported_file(path.suffix))])
+    raise OrgFileError([RowProblem(0, "file", Problem.UNSUPPORTED_FILE, path.suffix)])
 
 
 def _enum_value(
-    enum: type[E], raw: str, labels: Mapping[E, str], row: OrgRow, column: str
+    enum: type[E], raw: str, labels: EnumLabels, row: OrgRow, column: str
 ) -> tuple[E | None, RowProblem | None]:
     if not raw:
         return None, None
-    by_label = {label: member for member, label in labels.items()}
+    by_label = {label: member for member, label in labels.get(enum, {}).items()}
     member = by_label.get(raw) or next((m for m in enum if m.value == raw.lower()), None)
     if member is None:
-        allowed = "、".join(f"{m.value}/{labels[m]}" for m in enum)
-        return None, RowProblem(row.line, column, texts.org_bad_choice(raw, allowed))
+        return None, RowProblem(row.line, column, Problem.BAD_CHOICE, raw, tuple(enum))
     return member, None
 
 
@@ -173,27 +197,26 @@ class _Plan:
     problems: list[RowProblem] = field(default_factory=list)
 
 
-def _check_row_alone(row: OrgRow, plan: _Plan) -> None:
+def _check_row_alone(row: OrgRow, plan: _Plan, labels: EnumLabels) -> None:
     """Checks that need only the row itself; adds the row to the plan when it passes."""
     problems = plan.problems
     type_raw = row.get("type").lower()
     record = next((t for t in RecordType if t.value == type_raw), None)
     if record is None:
-        allowed = "、".join(t.value for t in RecordType)
         problems.append(
-            RowProblem(row.line, "type", texts.org_bad_choice(row.get("type"), allowed))
+            RowProblem(row.line, "type", Problem.BAD_CHOICE, row.get("type"), tuple(RecordType))
         )
         return
     code, name = row.get("code"), row.get("name")
     before = len(problems)
     if not code:
-        problems.append(RowProblem(row.line, "code", texts.ORG_REQUIRED))
+        problems.append(RowProblem(row.line, "code", Problem.REQUIRED))
     elif len(code) > MAX_CODE:
-        problems.append(RowProblem(row.line, "code", texts.org_too_long(MAX_CODE)))
+        problems.append(RowProblem(row.line, "code", Problem.TOO_LONG, limit=MAX_CODE))
     if not name:
-        problems.append(RowProblem(row.line, "name", texts.ORG_REQUIRED))
+        problems.append(RowProblem(row.line, "name", Problem.REQUIRED))
     elif len(name) > MAX_NAME:
-        problems.append(RowProblem(row.line, "name", texts.org_too_long(MAX_NAME)))
+        problems.append(RowProblem(row.line, "name", Problem.TOO_LONG, limit=MAX_NAME))
     seen = {
         RecordType.UNIT: plan.units.keys(),
         RecordType.SEGMENT: plan.segments.keys(),
@@ -201,75 +224,76 @@ def _check_row_alone(row: OrgRow, plan: _Plan) -> None:
         RecordType.STAFF: plan.staff.keys(),
     }[record]
     if code in seen:
-        problems.append(RowProblem(row.line, "code", texts.org_duplicate_code(code)))
+        problems.append(RowProblem(row.line, "code", Problem.DUPLICATE_CODE, code))
     if record is RecordType.UNIT:
-        _check_unit_row(row, plan, before)
+        _check_unit_row(row, plan, before, labels)
     elif record is RecordType.STAFF:
-        _check_staff_row(row, plan, before)
+        _check_staff_row(row, plan, before, labels)
     else:
         if not row.get("parent"):
-            problems.append(RowProblem(row.line, "parent", texts.ORG_REQUIRED))
+            problems.append(RowProblem(row.line, "parent", Problem.REQUIRED))
         if len(problems) == before:
             target = plan.segments if record is RecordType.SEGMENT else plan.transfer_points
             target[code] = row
 
 
-def _check_unit_row(row: OrgRow, plan: _Plan, before: int) -> None:
+def _check_unit_row(row: OrgRow, plan: _Plan, before: int, labels: EnumLabels) -> None:
     problems = plan.problems
-    level, problem = _enum_value(Level, row.get("level"), texts.LEVEL_LABELS, row, "level")
-    kind, kind_problem = _enum_value(SiteKind, row.get("kind"), texts.SITE_KIND_LABELS, row, "kind")
-    area, area_problem = _enum_value(Area, row.get("area"), texts.AREA_LABELS, row, "area")
+    level, problem = _enum_value(Level, row.get("level"), labels, row, "level")
+    kind, kind_problem = _enum_value(SiteKind, row.get("kind"), labels, row, "kind")
+    area, area_problem = _enum_value(Area, row.get("area"), labels, row, "area")
     problems.extend(p for p in (problem, kind_problem, area_problem) if p)
     if level is None and problem is None:
-        problems.append(RowProblem(row.line, "level", texts.ORG_REQUIRED))
+        problems.append(RowProblem(row.line, "level", Problem.REQUIRED))
     if level is Level.SITE:
         if kind is None and kind_problem is None:
-            problems.append(RowProblem(row.line, "kind", texts.ORG_REQUIRED))
+            problems.append(RowProblem(row.line, "kind", Problem.REQUIRED))
         if area is None and area_problem is None:
-            problems.append(RowProblem(row.line, "area", texts.ORG_REQUIRED))
+            problems.append(RowProblem(row.line, "area", Problem.REQUIRED))
     elif level is not None:
         for column, value in (("kind", kind), ("area", area)):
             if value is not None:
-                problems.append(RowProblem(row.line, column, texts.ORG_ONLY_FOR_SITES))
+                problems.append(RowProblem(row.line, column, Problem.ONLY_FOR_SITES))
     if level is not None and level is not Level.REGION and not row.get("parent"):
-        problems.append(RowProblem(row.line, "parent", texts.ORG_REQUIRED))
+        problems.append(RowProblem(row.line, "parent", Problem.REQUIRED))
     if level is Level.REGION and row.get("parent"):
-        problems.append(RowProblem(row.line, "parent", texts.ORG_REGION_HAS_NO_PARENT))
+        problems.append(RowProblem(row.line, "parent", Problem.REGION_HAS_NO_PARENT))
     if len(problems) == before and level is not None:
         plan.units[row.get("code")] = _UnitSpec(row, level, kind, area)
 
 
-def _check_staff_row(row: OrgRow, plan: _Plan, before: int) -> None:
+def _check_staff_row(row: OrgRow, plan: _Plan, before: int, labels: EnumLabels) -> None:
     problems = plan.problems
-    role, problem = _enum_value(Role, row.get("role"), texts.ROLE_LABELS, row, "role")
+    role, problem = _enum_value(Role, row.get("role"), labels, row, "role")
     department, dep_problem = _enum_value(
-        Department, row.get("department"), texts.DEPARTMENT_LABELS, row, "department"
+        Department, row.get("department"), labels, row, "department"
     )
     problems.extend(p for p in (problem, dep_problem) if p)
     if role is None and problem is None:
-        problems.append(RowProblem(row.line, "role", texts.ORG_REQUIRED))
+        problems.append(RowProblem(row.line, "role", Problem.REQUIRED))
     if role is Role.HANDLER and department is None and dep_problem is None:
-        problems.append(RowProblem(row.line, "department", texts.ORG_HANDLER_NEEDS_DEPARTMENT))
+        problems.append(RowProblem(row.line, "department", Problem.HANDLER_NEEDS_DEPARTMENT))
     if not row.get("parent"):
-        problems.append(RowProblem(row.line, "parent", texts.ORG_REQUIRED))
+        problems.append(RowProblem(row.line, "parent", Problem.REQUIRED))
     phone = row.get("phone")
     if phone and not phone.replace("-", "").isdigit():
-        problems.append(RowProblem(row.line, "phone", texts.ORG_BAD_PHONE))
+        problems.append(RowProblem(row.line, "phone", Problem.BAD_PHONE, phone))
     if len(problems) == before and role is not None:
         plan.staff[row.get("code")] = _StaffSpec(row, role, department)
 
 
 async def import_org(
-    rows: Iterable[OrgRow], *, session: AsyncSession, now: datetime
+    rows: Iterable[OrgRow], *, labels: EnumLabels, session: AsyncSession, now: datetime
 ) -> ImportSummary:
     """Create or update every row; raise OrgFileError (writing nothing) if any row is wrong.
+    `labels` are the names the file may use for enum values besides the values themselves.
 
     The caller's unit of work must roll back on the exception: rows are only flushed after
     every check passed, but parents must exist before children can reference them.
     """
     plan = _Plan()
     for row in rows:
-        _check_row_alone(row, plan)
+        _check_row_alone(row, plan, labels)
     existing_units = {u.code: u for u in (await session.exec(select(Unit))).all()}
     levels = {code: unit.level for code, unit in existing_units.items()}
     kinds = {code: unit.site_kind for code, unit in existing_units.items()}
@@ -289,13 +313,13 @@ def _check_references(
     def parent_problem(row: OrgRow, wanted: Level | None, kind: SiteKind | None = None) -> None:
         parent = row.get("parent")
         if parent not in levels:
-            plan.problems.append(RowProblem(row.line, "parent", texts.org_unknown_parent(parent)))
+            plan.problems.append(RowProblem(row.line, "parent", Problem.UNKNOWN_PARENT, parent))
         elif wanted is not None and levels[parent] is not wanted:
-            message = texts.org_parent_level(parent, texts.LEVEL_LABELS[wanted])
-            plan.problems.append(RowProblem(row.line, "parent", message))
+            problem = RowProblem(row.line, "parent", Problem.PARENT_LEVEL, parent, wanted=wanted)
+            plan.problems.append(problem)
         elif kind is not None and kinds[parent] is not kind:
-            message = texts.org_parent_kind(parent, texts.SITE_KIND_LABELS[kind])
-            plan.problems.append(RowProblem(row.line, "parent", message))
+            problem = RowProblem(row.line, "parent", Problem.PARENT_KIND, parent, wanted=kind)
+            plan.problems.append(problem)
 
     for spec in plan.units.values():
         if spec.level is not Level.REGION:

@@ -6,12 +6,12 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
-from bot import texts
-from bot.blocked import staff_is_back
 from bot.context import BotContext
 from bot.logs import bind_staff
 from bot.permissions import commands_for
-from db.staff import get_staff_by_telegram_id
+from bot.usecases.blocked import staff_is_back
+from bot.usecases.registration import identify
+from bot.views import texts
 
 
 def _command(update: Update) -> str | None:
@@ -28,8 +28,7 @@ async def gate(update: Update, context: BotContext) -> None:
     if user is None or chat is None or chat.type != ChatType.PRIVATE:
         # The bot works in private chats only; group and channel traffic is not for it.
         raise ApplicationHandlerStop
-    async with context.services.db.session() as session:
-        context.staff = await get_staff_by_telegram_id(session=session, telegram_user_id=user.id)
+    context.staff = await identify(context.services, user.id)
     if context.staff is not None:
         bind_staff(context.staff.code, context.staff.unit_id)
         if update.message is not None or update.callback_query is not None:

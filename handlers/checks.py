@@ -5,8 +5,10 @@ from __future__ import annotations
 from telegram import CallbackQuery, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot import checks, texts
-from bot.buttons import (
+from bot.context import BotContext
+from bot.usecases import checks
+from bot.views import texts
+from bot.views.buttons import (
     Action,
     Keyboard,
     check_list_buttons,
@@ -15,7 +17,7 @@ from bot.buttons import (
     question_index,
     summary_buttons,
 )
-from bot.context import BotContext
+from bot.views.cards import CheckView
 from handlers.complaints import drop_buttons, markup
 from scheduler import check_flow
 
@@ -29,7 +31,7 @@ REFUSALS = {
 }
 
 
-def render(view: checks.CheckView) -> tuple[str, Keyboard]:
+def render(view: CheckView) -> tuple[str, Keyboard]:
     """The current question (after the reason a reply was refused), or the summary."""
     assert view.assignment.id is not None
     if view.question is None:
@@ -42,7 +44,7 @@ def render(view: checks.CheckView) -> tuple[str, Keyboard]:
     return text, question_buttons(view.assignment.id, view.question, index)
 
 
-async def show(message: Message, view: checks.CheckView | checks.Refusal) -> None:
+async def show(message: Message, view: CheckView | checks.Refusal) -> None:
     if isinstance(view, checks.Refusal):
         await message.reply_text(REFUSALS[view])
         return

@@ -10,8 +10,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot import complaints, texts
-from bot.buttons import (
+from bot.context import BotContext
+from bot.usecases import complaints
+from bot.views import texts
+from bot.views.buttons import (
     Action,
     CallbackData,
     Keyboard,
@@ -20,7 +22,6 @@ from bot.buttons import (
     department_buttons,
     draft_buttons,
 )
-from bot.context import BotContext
 from db.models import ChatState, Staff
 from nlp.categories import Category
 from scheduler.org import Department

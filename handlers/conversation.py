@@ -6,10 +6,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import texts
-from bot.checks import FLOW_CHECK, pause_check
 from bot.context import BotContext
-from db.chat_state import clear_chat_state, get_chat_state
+from bot.usecases.chat import forget_pending, pending_state
+from bot.usecases.checks import FLOW_CHECK, pause_check
+from bot.views import texts
 from handlers import checks, complaints
 
 
@@ -18,10 +18,7 @@ async def on_message(update: Update, context: BotContext) -> None:
     expects when it gets a sticker, a voice note …), or reads a text as a complaint."""
     message = update.effective_message
     assert message is not None
-    staff = context.registered_staff
-    assert staff.id is not None
-    async with context.services.db.session() as session:
-        state = await get_chat_state(session=session, staff_id=staff.id)
+    state = await pending_state(context.services, context.registered_staff)
     if state is not None and state.flow == FLOW_CHECK and state.ref_id is not None:
         await checks.on_flow_message(message, context, state.ref_id)
         return
@@ -42,12 +39,10 @@ async def cancel(update: Update, context: BotContext) -> None:
     """/cancel: drops the pending question; nothing already saved is lost."""
     assert update.effective_message is not None
     staff = context.registered_staff
-    assert staff.id is not None
     if await pause_check(context.services, staff):
         await update.effective_message.reply_text(texts.CHECK_PAUSED)
         return
-    async with context.services.db.session() as session:
-        await clear_chat_state(session=session, staff_id=staff.id)
+    await forget_pending(context.services, staff)
     await update.effective_message.reply_text(texts.INPUT_CANCELLED)
 
 

@@ -6,8 +6,8 @@ import logging
 
 from telegram import Update
 
-from bot import texts
 from bot.context import BotContext
+from bot.views import texts
 
 logger = logging.getLogger(__name__)
 

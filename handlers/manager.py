@@ -5,8 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot import complaints, texts
 from bot.context import BotContext
+from bot.usecases import complaints
+from bot.views import texts
 
 
 async def overdue(update: Update, context: BotContext) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import ChatMember, Update
 from telegram.ext import BaseHandler, ChatMemberHandler
 
-from bot.blocked import staff_blocked_bot, staff_is_back
 from bot.context import BotContext
+from bot.usecases.blocked import staff_blocked_bot, staff_is_back
 
 
 async def membership_changed(update: Update, context: BotContext) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot import texts
 from bot.context import BotContext
 from bot.permissions import COMMON_COMMANDS, commands_for
-from db.staff import Redemption, get_unit, redeem_invite
+from bot.usecases.registration import register, unit_name
+from bot.views import texts
+from db.staff import Redemption
 from scheduler.org import Role
 
 REFUSALS = {
@@ -39,24 +40,17 @@ async def start(update: Update, context: BotContext) -> None:
         if context.staff is None:
             await message.reply_text(texts.STRANGER)
             return
-        async with services.db.session() as session:
-            unit = await get_unit(session=session, unit_id=context.staff.unit_id)
         staff = context.staff
-        await message.reply_text(texts.welcome_back(staff.name, staff.role, unit.name))
+        unit = await unit_name(services, staff.unit_id)
+        await message.reply_text(texts.welcome_back(staff.name, staff.role, unit))
         return
-    async with services.db.session() as session:
-        result = await redeem_invite(
-            session=session, code=code, telegram_user_id=user.id, now=services.clock.now()
-        )
-        staff_unit = (
-            await get_unit(session=session, unit_id=result.staff.unit_id) if result.staff else None
-        )
-    if result.staff is None or staff_unit is None:
+    result = await register(services, code, user.id)
+    if result.staff is None:
         await message.reply_text(REFUSALS[result.outcome])
         return
     # The menu first: once the welcome arrives, the person's menu is already theirs.
     await set_role_menu(context, message.chat_id, result.staff.role)
-    await message.reply_text(texts.welcome(result.staff.name, result.staff.role, staff_unit.name))
+    await message.reply_text(texts.welcome(result.staff.name, result.staff.role, result.unit_name))
 
 
 async def show_help(update: Update, context: BotContext) -> None:

@@ -12,8 +12,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot import texts
 from bot.context import BotContext
+from bot.views import texts
 
 
 async def edited(update: Update, context: BotContext) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot import reports, texts
 from bot.context import BotContext
+from bot.usecases import reports
+from bot.views import texts
 
 REFUSALS = {
     reports.Refusal.FUTURE_MONTH: texts.REPORT_FUTURE_MONTH,

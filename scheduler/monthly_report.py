@@ -2,7 +2,7 @@
 
 The caller (database layer) maps its rows to the input dataclasses below, already limited to
 the unit and the units below it; ``build_monthly_report`` turns them into a frozen
-``MonthlyReport`` that ``bot.report_render`` renders. No database, no Telegram, no clock.
+``MonthlyReport`` that ``bot.views.report_render`` renders. No database, no Telegram, no clock.
 
 Conventions, chosen so that every figure can be checked by hand:
 

@@ -16,7 +16,7 @@ from db.migrate import scratch_postgres_schema, upgrade_database
 from db.session import Database
 
 # PTB 22 warns (an error under pytest) when it builds RetryAfter unless this opts in to
-# timedelta periods; the bot sets it in bot/cli.py.
+# timedelta periods; the bot sets it in bot/app/cli.py.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

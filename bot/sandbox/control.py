@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from collections import Counter
+from typing import Any, Protocol
 
 from aiohttp import web
 
+from bot.sandbox.faults import FaultInjector, RateLimits
 from bot.sandbox.records import SentMessage
-
-if TYPE_CHECKING:
-    from bot.sandbox.server import SandboxServer
-    from bot.sandbox.users import SandboxUser
+from bot.sandbox.users import SandboxUser
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +38,22 @@ def message_json(message: SentMessage) -> dict[str, Any]:
     }
 
 
-def add_routes(app: web.Application, sandbox: SandboxServer) -> None:
+class Controlled(Protocol):
+    """What the control API drives: the sandbox server (which adds these routes)."""
+
+    fault_injector: FaultInjector | None
+    rate_limits: RateLimits | None
+
+    def user(self, user_id: int, first_name: str, username: str | None = ...) -> SandboxUser: ...
+
+    def call_counts(self, *, ok_only: bool = True) -> Counter[str]: ...
+
+    def configure_faults(
+        self, fault_rate: float = 0.0, *, seed: int = 0, rate_limits: bool = False
+    ) -> None: ...
+
+
+def add_routes(app: web.Application, sandbox: Controlled) -> None:
     async def body(request: web.Request) -> dict[str, Any]:
         if not request.can_read_body:
             return {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.buttons import MAX_RECORD_ID, Action, CallbackData, decode, encode, question_index
+from bot.views.buttons import MAX_RECORD_ID, Action, CallbackData, decode, encode, question_index
 
 
 @pytest.mark.parametrize(

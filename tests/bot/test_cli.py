@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import texts
-from bot.cli import main
+from bot.app.cli import main
+from bot.views import texts
 from tests.conftest import REPO, SAMPLE_ORG
 
 YEAR_2027 = """\

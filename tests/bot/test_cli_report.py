@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.cli import main
+from bot.app.cli import main
 from tests.conftest import REPO, SAMPLE_ORG
 
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import texts
+from bot.views import texts
 from tests.conftest import REPO
 
 DEMO_TIME_LIMIT = 60.0

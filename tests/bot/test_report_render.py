@@ -14,8 +14,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from openpyxl import load_workbook
 
-from bot import texts
-from bot.report_render import FONT_PATH, display_width, render_chart_png, render_xlsx
+from bot.views import texts
+from bot.views.report_render import FONT_PATH, display_width, render_chart_png, render_xlsx
 from scheduler.monthly_report import CheckTally, MonthlyReport, build_monthly_report
 from tests.scheduler.test_monthly_report import EXPRESS, OCTOBER, UNIT, sample_report
 

@@ -16,10 +16,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from bot import reports, texts
 from bot.clock import ManualClock
 from bot.services import Services
 from bot.settings import load_settings
+from bot.usecases import reports
+from bot.views import texts
+from bot.views.cards import InspectorProgress, MonthFigures, Progress
 from db.models import (
     Assignment,
     AssignmentStatus,
@@ -63,7 +65,9 @@ async def services(database_url: str, tmp_path: Path) -> AsyncIterator[Services]
     # delivery item and a county spot check with coverage quotas.
     built.catalog = replace(built.catalog, items=tuple(i for i in built.catalog if i.id in ITEMS))
     async with built.db.session() as session:
-        await import_org(read_org_file(SAMPLE_ORG), session=session, now=at(9, 1, 9))
+        await import_org(
+            read_org_file(SAMPLE_ORG), labels=texts.IMPORT_LABELS, session=session, now=at(9, 1, 9)
+        )
     yield built
     await built.db.close()
 
@@ -196,9 +200,7 @@ async def _october(services: Services) -> None:
         complaint("delay", "C002", "TZ-D1", at(9, 30, 10), at(9, 30, 11))  # September
 
 
-async def _figures(
-    services: Services, viewer: str, unit: str | None = None
-) -> reports.MonthFigures:
+async def _figures(services: Services, viewer: str, unit: str | None = None) -> MonthFigures:
     _, staff = await _ids(services)
     if unit is None:
         figures = await reports.month_figures(services, staff[viewer], OCTOBER)
@@ -206,7 +208,7 @@ async def _figures(
         files = await reports.report_files(services, staff[viewer], OCTOBER, unit)
         assert isinstance(files, reports.ReportFiles), files
         figures = files.figures
-    assert isinstance(figures, reports.MonthFigures), figures
+    assert isinstance(figures, MonthFigures), figures
     return figures
 
 
@@ -343,8 +345,8 @@ def test_month_argument() -> None:
 
 
 def test_progress_lists_at_most_80_inspectors() -> None:
-    rows = tuple(reports.InspectorProgress(f"检查员{n}", "站<1>", 1, 0, 0, 0) for n in range(85))
-    text = texts.progress_text(reports.Progress(date(2026, 11, 25), "区公司", rows))
+    rows = tuple(InspectorProgress(f"检查员{n}", "站<1>", 1, 0, 0, 0) for n in range(85))
+    text = texts.progress_text(Progress(date(2026, 11, 25), "区公司", rows))
     assert "共 85 项：✅ 已完成 0，⏳ 进行中 0，⬜ 未开始 85" in text
     assert "检查员79（站&lt;1&gt;）" in text and "检查员80" not in text
     assert "另有 5 名检查员未列出" in text

@@ -10,8 +10,8 @@ import os
 import sys
 from pathlib import Path
 
-from bot import texts
 from bot.sandbox import SandboxServer
+from bot.views import texts
 from tests.conftest import REPO, config_for
 
 FAKE_TOKEN = "987654321:FAKE-token-for-the-make-run-test"

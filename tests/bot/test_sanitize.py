@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from telegram import Update
 
-from bot.sanitize import clean_text, clean_update
+from bot.app.sanitize import clean_text, clean_update
 
 
 def message_update(text: str, **extra: Any) -> Update:

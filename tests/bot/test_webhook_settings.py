@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.app.webhook import WebhookOptions
 from bot.settings import ConfigError, load_settings
-from bot.webhook import WebhookOptions
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
 POLLING = 'mode = "polling"'

@@ -5,8 +5,16 @@ import pytest
 from openpyxl import Workbook
 from sqlmodel import func, select
 
+from bot.views import texts
 from db.models import Segment, Staff, TransferPoint, Unit
-from db.org_import import OrgFileError, RecordType, import_org, read_org_file
+from db.org_import import (
+    OrgFileError,
+    Problem,
+    RecordType,
+    RowProblem,
+    import_org,
+    read_org_file,
+)
 from db.session import Database
 from scheduler.org import Area, Department, Level, Role, SiteKind
 from tests.conftest import SAMPLE_ORG
@@ -17,7 +25,7 @@ HEADER = "type,code,name,parent,level,kind,area,role,department,phone\n"
 
 async def import_file(database: Database, path: Path) -> None:
     async with database.session() as session:
-        await import_org(read_org_file(path), session=session, now=NOW)
+        await import_org(read_org_file(path), labels=texts.IMPORT_LABELS, session=session, now=NOW)
 
 
 async def table_counts(database: Database) -> dict[str, int]:
@@ -45,10 +53,14 @@ def write(tmp_path: Path, body: str, name: str = "org.csv", encoding: str = "utf
 
 async def test_sample_imported_twice_gives_the_same_rows(database: Database) -> None:
     async with database.session() as session:
-        first = await import_org(read_org_file(SAMPLE_ORG), session=session, now=NOW)
+        first = await import_org(
+            read_org_file(SAMPLE_ORG), labels=texts.IMPORT_LABELS, session=session, now=NOW
+        )
     counts, rows = await table_counts(database), await all_rows(database)
     async with database.session() as session:
-        second = await import_org(read_org_file(SAMPLE_ORG), session=session, now=NOW)
+        second = await import_org(
+            read_org_file(SAMPLE_ORG), labels=texts.IMPORT_LABELS, session=session, now=NOW
+        )
     assert counts == {"Unit": 12, "Segment": 7, "TransferPoint": 8, "Staff": 16}
     assert await table_counts(database) == counts
     assert await all_rows(database) == rows
@@ -97,7 +109,7 @@ async def test_a_broken_row_is_reported_with_its_line_and_nothing_is_written(
         await import_file(database, path)
     found = [(p.line, p.column) for p in raised.value.problems]
     assert found == [(4, "role"), (5, "parent")]
-    assert "boss" in raised.value.problems[0].message
+    assert "boss" in texts.org_problem(raised.value.problems[0])
     assert await table_counts(database) == {"Unit": 0, "Segment": 0, "TransferPoint": 0, "Staff": 0}
 
 
@@ -126,7 +138,7 @@ async def test_segment_must_belong_to_a_delivery_site(database: Database, tmp_pa
     await import_file(database, SAMPLE_ORG)
     with pytest.raises(OrgFileError) as raised:
         await import_file(database, write(tmp_path, "segment,SX,东9段,TZ-C1,,,,,,\n"))
-    assert "投递" in raised.value.problems[0].message
+    assert "投递" in texts.org_problem(raised.value.problems[0])
 
 
 async def test_chinese_labels_and_gbk_csv_from_excel(database: Database, tmp_path: Path) -> None:
@@ -169,3 +181,11 @@ def test_unsupported_file_type(tmp_path: Path) -> None:
     path.write_text("x")
     with pytest.raises(OrgFileError):
         read_org_file(path)
+
+
+def test_every_import_problem_has_words() -> None:
+    for problem in Problem:
+        worded = texts.org_problem(
+            RowProblem(7, "name", problem, "X", (Level.CITY,), 5, Level.CITY)
+        )
+        assert worded.startswith("第 7 行，列 name：") and "{" not in worded

@@ -2,7 +2,7 @@
 
     python -m tests.e2e.bot_process --config FILE --now 2026-11-25T09:00+08:00
 
-It builds and runs the application exactly as `python -m bot run` does (bot/cli.py: settings
+It builds and runs the application exactly as `python -m bot run` does (bot/app/cli.py: settings
 from the file and the environment, the schema brought up to date, Services, build_application,
 run_polling), except that the clock stands still at ``--now``: daily checks only happen on
 working days in working hours, and the test must not depend on when it runs.
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from bot.app import ALLOWED_UPDATES, build_application
+from bot.app.application import ALLOWED_UPDATES, build_application
 from bot.clock import ManualClock
 from bot.logs import configure_logging
 from bot.services import Services

@@ -9,6 +9,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.sandbox import SandboxServer
 from bot.settings import Settings, load_settings
+from bot.views import texts
 from db.org_import import import_org, read_org_file
 from db.session import Database
 from nlp.reader import ComplaintReader
@@ -50,7 +51,9 @@ def settings(database_url: str, sandbox: SandboxServer, tmp_path: Path) -> Setti
 async def sample_org(database_url: str, clock: ManualClock) -> None:
     database = Database(database_url)
     async with database.session() as session:
-        await import_org(read_org_file(SAMPLE_ORG), session=session, now=clock.now())
+        await import_org(
+            read_org_file(SAMPLE_ORG), labels=texts.IMPORT_LABELS, session=session, now=clock.now()
+        )
     await database.close()
 
 

@@ -1,17 +1,17 @@
 """The bot under test, running in-process against the sandbox Bot API, with a clock the
 test moves and a way to run the scheduled work at that clock time. The machinery is product
-code (bot.simulation, shared with `python -m bot demo`); this keeps the tests' names."""
+code (bot.demo.simulation, shared with `python -m bot demo`); this keeps the tests' names."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from bot.app.webhook import WebhookOptions
 from bot.clock import ManualClock
+from bot.demo.simulation import Simulation, simulate
 from bot.sandbox import SandboxServer, SentMessage
 from bot.settings import Settings
-from bot.simulation import Simulation, simulate
-from bot.webhook import WebhookOptions
 from nlp.reader import ComplaintReader
 
 Harness = Simulation

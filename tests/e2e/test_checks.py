@@ -8,11 +8,11 @@ from datetime import date, datetime, time
 import pytest
 from sqlmodel import col, select
 
-from bot import texts
-from bot.buttons import Action, encode
 from bot.clock import ManualClock
 from bot.sandbox import SandboxServer, SandboxUser, SentMessage
 from bot.settings import Settings
+from bot.views import texts
+from bot.views.buttons import Action, encode
 from db.models import Assignment, AssignmentStatus, CorrectiveAction, Finding, Staff, Unit
 from db.staff import load_org_units
 from nlp.reader import ComplaintReader

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from bot import texts
+from bot.views import texts
 from db.models import Complaint, ComplaintEvent, ComplaintStatus, LabelledExample
 from scheduler.org import Department
 from tests.e2e.harness import Harness

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from sqlmodel import col, func, select
 
-from bot import texts
-from bot.buttons import Action, encode
 from bot.sandbox import ApiCall, ApiReply, SandboxServer, SandboxUser
+from bot.views import texts
+from bot.views.buttons import Action, encode
 from db.models import Assignment, AssignmentStatus, ChatState, OutboxMessage, Staff
 from db.outbox import enqueue_message
 from db.session import Database
@@ -250,7 +250,7 @@ class HoldAfter:
     """Telegram accepts the first ``admit`` messages; every later one is held unanswered on
     the wire, as if Telegram had stalled, until ``drop_held`` cuts those connections without
     carrying the sends out. So the kill lands while sends are in flight, and never between
-    Telegram accepting a message and the bot recording it: that window (bot/outbox.py's
+    Telegram accepting a message and the bot recording it: that window (bot/usecases/outbox.py's
     docstring) is the one case a Bot API client cannot settle, and is kept empty here."""
 
     def __init__(self, admit: int) -> None:

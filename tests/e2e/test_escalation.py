@@ -9,14 +9,14 @@ from datetime import datetime
 import pytest
 from sqlmodel import col, select
 
-from bot import complaints as bot_complaints
-from bot import texts
-from bot.app import build_application, running
+from bot.app.application import build_application, running
 from bot.clock import ManualClock
-from bot.complaints import escalate_overdue
 from bot.sandbox import SandboxServer
 from bot.services import Services
 from bot.settings import Settings
+from bot.usecases import complaints as bot_complaints
+from bot.usecases.complaints import escalate_overdue
+from bot.views import texts
 from db.models import Complaint, ComplaintStatus
 from db.session import SecondInstanceError
 from nlp.reader import ComplaintReader

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot import texts
-from bot.cli import main
-from bot.health import check_health
+from bot.app.cli import main
+from bot.app.health import check_health
 from bot.settings import Settings
+from bot.views import texts
 from db.activity import record_heartbeat
 from db.outbox import enqueue_message
 from db.session import Database

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from bot import texts
 from bot.clock import ManualClock
 from bot.sandbox import SandboxServer
 from bot.settings import Settings
+from bot.views import texts
 from db.org_import import import_org, read_org_file
 from nlp.reader import ComplaintReader
 from tests.conftest import SHANGHAI
@@ -41,7 +41,9 @@ async def test_a_reimport_by_another_process_brings_new_names(bot: Harness, tmp_
         encoding="utf-8",
     )
     async with bot.db.session() as session:
-        await import_org(read_org_file(extra), session=session, now=bot.clock.now())
+        await import_org(
+            read_org_file(extra), labels=texts.IMPORT_LABELS, session=session, now=bot.clock.now()
+        )
     await bot.tick()
     await clerk.send("西9段的报纸三天没送了，用户很着急")
     (draft,) = await clerk.replies(1)

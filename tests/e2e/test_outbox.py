@@ -14,7 +14,6 @@ import telegram
 from sqlmodel import col, select
 
 from bot.clock import ManualClock
-from bot.outbox import OutboxSender, SenderLimits
 from bot.sandbox import (
     ApiCall,
     ApiReply,
@@ -28,6 +27,7 @@ from bot.sandbox import (
 )
 from bot.sandbox.samples import png
 from bot.settings import Settings
+from bot.usecases.outbox import OutboxSender, SenderLimits
 from db.models import OutboxMessage
 from db.outbox import enqueue_message
 from db.session import Database

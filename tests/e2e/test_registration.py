@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import texts
 from bot.sandbox import SandboxServer
+from bot.views import texts
 from scheduler.org import Role
 from tests.e2e.harness import Harness
 

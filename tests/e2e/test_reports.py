@@ -11,10 +11,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from bot import texts
 from bot.clock import ManualClock
 from bot.sandbox import SandboxServer, SandboxUser, SentMessage
 from bot.settings import Settings
+from bot.views import texts
 from db.models import Assignment, AssignmentStatus, Staff
 from nlp.reader import ComplaintReader
 from scheduler.catalog import load_catalog

@@ -16,14 +16,14 @@ from typing import NoReturn
 import pytest
 from sqlmodel import col, func, select
 
-from bot import complaints as bot_complaints
-from bot import texts
-from bot.buttons import Action, encode
 from bot.clock import ManualClock
-from bot.complaints import MAX_REPLY, MAX_REPORT
 from bot.logs import ContextFilter, KeyValueFormatter
 from bot.presses import PressMemory
 from bot.sandbox import SandboxUser, SentMessage, UserAction
+from bot.usecases import complaints as bot_complaints
+from bot.usecases.complaints import MAX_REPLY, MAX_REPORT
+from bot.views import texts
+from bot.views.buttons import Action, encode
 from db.models import (
     Assignment,
     ChatState,

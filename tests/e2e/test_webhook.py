@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot import texts
+from bot.app.webhook import WebhookOptions
 from bot.clock import ManualClock
 from bot.sandbox import SandboxServer
 from bot.sandbox.webhook import SECRET_HEADER
 from bot.settings import Settings
-from bot.webhook import WebhookOptions
+from bot.views import texts
 from nlp.reader import ComplaintReader
 from tests.e2e.harness import Harness, run_bot
 

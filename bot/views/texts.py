@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
 from html import escape
 from typing import TYPE_CHECKING
 
+from db.org_import import EnumLabels, Problem, RowProblem
 from nlp.categories import Category
 from nlp.entities import mask_phone
 from scheduler.catalog import Question, QuestionType
@@ -18,9 +20,7 @@ from scheduler.check_flow import MAX_TEXT_ANSWER, Rejected
 from scheduler.org import Area, Department, Level, Role, SiteKind
 
 if TYPE_CHECKING:
-    from bot.checks import CheckView, TodayLine
-    from bot.complaints import ComplaintCard
-    from bot.reports import MonthFigures, Progress
+    from bot.views.cards import CheckView, ComplaintCard, MonthFigures, Progress, TodayLine
     from db.models import Complaint
     from scheduler.monthly_report import MonthlyReport
 
@@ -49,6 +49,15 @@ DEPARTMENT_LABELS: dict[Department, str] = {
     Department.EXPRESS: "速递",
     Department.FINANCE: "金融",
     Department.DELIVERY: "投递",
+}
+
+# What an organisation file may write instead of the English codes.
+IMPORT_LABELS: EnumLabels = {
+    Role: ROLE_LABELS,
+    Level: LEVEL_LABELS,
+    SiteKind: SITE_KIND_LABELS,
+    Area: AREA_LABELS,
+    Department: DEPARTMENT_LABELS,
 }
 
 # --- configuration (Chinese and English: the reader may be an operator) -------------------
@@ -115,45 +124,39 @@ No Telegram bot token (TELEGRAM_BOT_TOKEN) is set, so the bot was not started.
 
 # --- organisation import (admin CLI) ------------------------------------------------------
 
-ORG_HEADER_MISSING = "表头缺少必需的列"
-ORG_REQUIRED = "不能为空"
-ORG_ONLY_FOR_SITES = "只有网点（level=site）才填写此列"
-ORG_REGION_HAS_NO_PARENT = "区公司没有上级单位，parent 应为空"
-ORG_HANDLER_NEEDS_DEPARTMENT = "处理人必须填写所属部门（department）"
-ORG_BAD_PHONE = "电话号码只能包含数字和“-”"
+_ORG_PROBLEMS: dict[Problem, str] = {
+    Problem.HEADER_MISSING: "表头缺少必需的列",
+    Problem.UNSUPPORTED_FILE: "不支持的文件类型“{value}”，请使用 .csv 或 .xlsx",
+    Problem.BAD_CHOICE: "“{value}”不是有效值，可选：{choices}",
+    Problem.REQUIRED: "不能为空",
+    Problem.TOO_LONG: "长度不能超过 {limit} 个字符",
+    Problem.DUPLICATE_CODE: "编码“{value}”在文件中重复",
+    Problem.ONLY_FOR_SITES: "只有网点（level=site）才填写此列",
+    Problem.REGION_HAS_NO_PARENT: "区公司没有上级单位，parent 应为空",
+    Problem.HANDLER_NEEDS_DEPARTMENT: "处理人必须填写所属部门（department）",
+    Problem.BAD_PHONE: "电话号码只能包含数字和“-”",
+    Problem.UNKNOWN_PARENT: "找不到上级单位“{value}”（文件和数据库中都没有）",
+    Problem.PARENT_LEVEL: "上级单位“{value}”应当是{wanted}",
+    Problem.PARENT_KIND: "上级单位“{value}”应当是{wanted}网点",
+}
 
 
-def org_unsupported_file(suffix: str) -> str:
-    return f"不支持的文件类型“{suffix}”，请使用 .csv 或 .xlsx"
+def _enum_choice(member: StrEnum) -> str:
+    label = IMPORT_LABELS.get(type(member), {}).get(member)
+    return f"{member.value}/{label}" if label else member.value
 
 
-def org_bad_choice(value: str, allowed: str) -> str:
-    return f"“{value}”不是有效值，可选：{allowed}"
-
-
-def org_too_long(limit: int) -> str:
-    return f"长度不能超过 {limit} 个字符"
-
-
-def org_duplicate_code(code: str) -> str:
-    return f"编码“{code}”在文件中重复"
-
-
-def org_unknown_parent(code: str) -> str:
-    return f"找不到上级单位“{code}”（文件和数据库中都没有）"
-
-
-def org_parent_level(code: str, level: str) -> str:
-    return f"上级单位“{code}”应当是{level}"
-
-
-def org_parent_kind(code: str, kind: str) -> str:
-    return f"上级单位“{code}”应当是{kind}网点"
-
-
-def org_problem_line(line: int, column: str, message: str) -> str:
-    where = f"第 {line} 行" if line else "文件"
-    return f"{where}，列 {column}：{message}"
+def org_problem(problem: RowProblem) -> str:
+    """One import problem in words: where, which column, what is wrong."""
+    wanted = problem.wanted
+    message = _ORG_PROBLEMS[problem.problem].format(
+        value=problem.value,
+        choices="、".join(_enum_choice(member) for member in problem.choices),
+        limit=problem.limit,
+        wanted=IMPORT_LABELS.get(type(wanted), {}).get(wanted, "") if wanted else "",
+    )
+    where = f"第 {problem.line} 行" if problem.line else "文件"
+    return f"{where}，列 {problem.column}：{message}"
 
 
 def org_import_failed(count: int) -> str:

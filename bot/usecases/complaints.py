@@ -15,10 +15,11 @@ from enum import Enum
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import texts
-from bot.buttons import draft_buttons, escalation_buttons, handler_buttons
-from bot.checks import FLOW_CHECK
 from bot.services import Services
+from bot.usecases.checks import FLOW_CHECK
+from bot.views import texts
+from bot.views.buttons import draft_buttons, escalation_buttons, handler_buttons
+from bot.views.cards import ComplaintCard
 from db.chat_state import clear_chat_state, get_chat_state, set_chat_state
 from db.complaints import (
     EventKind,
@@ -64,19 +65,6 @@ class Refusal(Enum):
     NOT_FOUND = "not_found"
     NOT_YOURS = "not_yours"
     WRONG_STATE = "wrong_state"
-
-
-@dataclass(frozen=True)
-class ComplaintCard:
-    """A complaint with names resolved, ready for texts.* to render."""
-
-    complaint: Complaint
-    reporter: Staff
-    reporter_unit: str
-    site: str | None
-    segment: str | None
-    transfer_point: str | None
-    handler: Staff | None
 
 
 async def _log(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from bot import texts
 from bot.services import Services
+from bot.views import texts
 from db.models import Staff
 from db.outbox import enqueue_message
 from db.staff import get_staff, get_staff_by_telegram_id, list_staff_posts, load_org_units

@@ -15,9 +15,10 @@ from enum import Enum
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import texts
-from bot.buttons import check_list_buttons
 from bot.services import Services
+from bot.views import texts
+from bot.views.buttons import check_list_buttons
+from bot.views.cards import CheckView, TodayLine
 from db.chat_state import clear_chat_state, get_chat_state, set_chat_state
 from db.checks import (
     close_actions_rechecked_by,
@@ -37,7 +38,6 @@ from db.models import Assignment, AssignmentStatus, CorrectiveAction, Finding, S
 from db.outbox import enqueue_message
 from db.staff import get_staff, list_staff_posts, load_org_units, load_staff
 from scheduler import check_flow
-from scheduler.catalog import CatalogItem, Question
 from scheduler.complaints import escalation_chain
 from scheduler.org import Role
 from scheduler.planner import plan_day
@@ -56,27 +56,6 @@ class Refusal(Enum):
     NOT_TODAY = "not_today"
     UNANSWERED = "unanswered"  # confirm pressed before every question was answered
     OUTDATED = "outdated"  # a button of a question already answered, or of an older summary
-
-
-@dataclass(frozen=True)
-class CheckView:
-    """Where a check conversation stands, for the handler to render."""
-
-    assignment: Assignment
-    item: CatalogItem
-    site: str
-    answers: dict[str, str | int | None]
-    question: Question | None  # None: all answered, the summary is shown
-    rejected: check_flow.Rejected | None = None
-
-
-@dataclass(frozen=True)
-class TodayLine:
-    assignment: Assignment
-    title: str
-    site: str
-    answered: int
-    total: int
 
 
 # --- scheduled steps ----------------------------------------------------------------------

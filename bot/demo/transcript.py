@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot import texts
 from bot.clock import Clock
 from bot.sandbox import SandboxServer, SandboxUser, Upload, UserAction
 from bot.sandbox.formatting import EntityParseError, format_text
 from bot.sandbox.records import CallRecord, inline_buttons
+from bot.views import texts
 
 _SEND_METHODS = {"sendMessage": None, "sendPhoto": "photo", "sendDocument": "document"}
 # Long messages (lists of checks) are cut in the transcript, saying how much was left out.

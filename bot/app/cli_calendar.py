@@ -7,8 +7,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from bot import texts
 from bot.settings import Settings
+from bot.views import texts
 from scheduler.business_calendar import (
     SHIPPED_CALENDAR_DIR,
     CalendarError,

@@ -11,14 +11,14 @@ from typing import Any
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 
-from bot.blocked import staff_blocked_bot
+from bot.app.jobs import TICK_JOB, TICK_SECONDS, run_due_work, tick
+from bot.app.sanitize import CleanInputApplication
+from bot.app.webhook import WebhookOptions
 from bot.context import SERVICES_KEY, BotContext
-from bot.jobs import TICK_JOB, TICK_SECONDS, run_due_work, tick
-from bot.outbox import OVERALL_RATE, OutboxSender
-from bot.reader import build_reader, refresh_names
-from bot.sanitize import CleanInputApplication
 from bot.services import Services
-from bot.webhook import WebhookOptions
+from bot.usecases.blocked import staff_blocked_bot
+from bot.usecases.outbox import OVERALL_RATE, OutboxSender
+from bot.usecases.reader import build_reader, refresh_names
 from db.complaints import list_labelled_examples
 from db.staff import latest_org_import
 from handlers import (

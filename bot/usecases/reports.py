@@ -40,9 +40,10 @@ from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import texts
-from bot.report_render import render_chart_png, render_xlsx
 from bot.services import Services
+from bot.views import texts
+from bot.views.cards import InspectorProgress, MonthFigures, Progress
+from bot.views.report_render import render_chart_png, render_xlsx
 from db.checks import list_history, load_org_snapshot
 from db.jobs import claim_job
 from db.models import AssignmentStatus, Staff, Unit
@@ -64,7 +65,6 @@ from scheduler.complaints import StaffPost, escalation_chain, units_within
 from scheduler.monthly_report import (
     CheckTally,
     CorrectiveAction,
-    MonthlyReport,
     QuotaResult,
     ReportMonth,
     ReportUnit,
@@ -103,14 +103,6 @@ class Refusal(Enum):
 
 
 @dataclass(frozen=True)
-class MonthFigures:
-    """A month's report; ``as_of`` is today when the month is still running."""
-
-    report: MonthlyReport
-    as_of: date | None = None
-
-
-@dataclass(frozen=True)
 class ReportFiles:
     figures: MonthFigures
     xlsx: bytes
@@ -120,23 +112,6 @@ class ReportFiles:
     def filename(self) -> str:
         report = self.figures.report
         return texts.report_filename(report.unit.name, report.month.year, report.month.month)
-
-
-@dataclass(frozen=True)
-class InspectorProgress:
-    name: str
-    unit: str
-    planned: int
-    in_progress: int
-    done: int
-    missed: int
-
-
-@dataclass(frozen=True)
-class Progress:
-    day: date
-    unit: str
-    inspectors: tuple[InspectorProgress, ...]
 
 
 def parse_month(text: str) -> ReportMonth | None:

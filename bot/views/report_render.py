@@ -26,7 +26,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from bot import texts
+from bot.views import texts
 from scheduler.monthly_report import CheckGroupRow, MonthlyReport
 
 logger = logging.getLogger(__name__)

@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
-from bot import texts
 from bot.clock import ManualClock
+from bot.demo.simulation import Simulation, simulate
+from bot.demo.transcript import Transcript
 from bot.sandbox import DEFAULT_TOKEN, SandboxServer, SandboxUser
 from bot.settings import DATABASE_URL_ENV, TOKEN_ENV, Settings, load_settings
-from bot.simulation import Simulation, simulate
-from bot.transcript import Transcript
+from bot.views import texts
 from db.activity import Activity, count_activity, outbox_backlog
 from db.migrate import upgrade_database
 from db.org_import import import_org, read_org_file
@@ -36,7 +36,7 @@ from db.staff import get_unit
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_ORG = Path(__file__).resolve().parent.parent / "db" / "sample_org.csv"
+SAMPLE_ORG = Path(__file__).resolve().parents[2] / "db" / "sample_org.csv"
 # A Wednesday in a year the shipped calendar knows; the complaint's one-working-day limit
 # runs out on Thursday morning.
 DEMO_DAY = date(2026, 11, 25)
@@ -209,7 +209,12 @@ async def _play(config: Path, database_url: str, write: Callable[[str], None]) -
     database = Database(database_url)
     try:
         async with database.session() as session:
-            await import_org(read_org_file(SAMPLE_ORG), session=session, now=clock.now())
+            await import_org(
+                read_org_file(SAMPLE_ORG),
+                labels=texts.IMPORT_LABELS,
+                session=session,
+                now=clock.now(),
+            )
     finally:
         await database.close()
     async with SandboxServer(DEFAULT_TOKEN, clock=clock) as sandbox:

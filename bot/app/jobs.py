@@ -7,17 +7,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.checks import close_day, plan_and_push, remind_unfinished
-from bot.complaints import escalate_overdue
+from bot.app.health import note_heartbeat
 from bot.context import BotContext
-from bot.health import note_heartbeat
-from bot.housekeeping import (
+from bot.services import Services
+from bot.usecases.checks import close_day, plan_and_push, remind_unfinished
+from bot.usecases.complaints import escalate_overdue
+from bot.usecases.housekeeping import (
     refresh_names_after_import,
     retrain_with_new_examples,
     warn_missing_calendar_years,
 )
-from bot.reports import send_monthly_reports
-from bot.services import Services
+from bot.usecases.reports import send_monthly_reports
 
 logger = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from bot import texts
+from bot.views import texts
 from nlp.categories import Category
 from scheduler.catalog import Question, QuestionType
 from scheduler.org import Department
 
 if TYPE_CHECKING:
-    from bot.checks import TodayLine
+    from bot.views.cards import TodayLine
 
 Button = tuple[str, str]
 Keyboard = list[list[Button]]

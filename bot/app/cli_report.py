@@ -6,10 +6,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bot import reports, texts
 from bot.clock import Clock, SystemClock
 from bot.services import Services
 from bot.settings import Settings
+from bot.usecases import reports
+from bot.views import texts
 from scheduler.business_calendar import CalendarError
 from scheduler.catalog import CatalogError
 

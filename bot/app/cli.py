@@ -10,19 +10,19 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from bot import texts
-from bot.app import ALLOWED_UPDATES, build_application
-from bot.cli_calendar import import_year, list_years
-from bot.cli_classify import classify
-from bot.cli_report import export
+from bot.app.application import ALLOWED_UPDATES, build_application
+from bot.app.cli_calendar import import_year, list_years
+from bot.app.cli_classify import classify
+from bot.app.cli_report import export
+from bot.app.health import check_health
+from bot.app.health import render as render_health
+from bot.app.webhook import WebhookOptions
 from bot.clock import SystemClock
-from bot.demo import run_demo
-from bot.health import check_health
-from bot.health import render as render_health
+from bot.demo.day import run_demo
 from bot.logs import configure_logging
 from bot.services import Services
 from bot.settings import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings
-from bot.webhook import WebhookOptions
+from bot.views import texts
 from db.migrate import upgrade_database
 from db.org_import import OrgFileError, import_org, read_org_file
 from db.session import Database, SecondInstanceError
@@ -75,11 +75,11 @@ async def _import_org(settings: Settings, path: Path) -> int:
         rows = read_org_file(path)
         async with database.session() as session:
             now = SystemClock(settings.time.tz).now()
-            summary = await import_org(rows, session=session, now=now)
+            summary = await import_org(rows, labels=texts.IMPORT_LABELS, session=session, now=now)
     except OrgFileError as error:
         _echo(texts.org_import_failed(len(error.problems)))
         for problem in error.problems:
-            _echo(texts.org_problem_line(problem.line, problem.column, problem.message))
+            _echo(texts.org_problem(problem))
         return 1
     finally:
         await database.close()

@@ -10,10 +10,10 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from bot import texts
+from bot.app.webhook import WebhookOptions
 from bot.services import Services
 from bot.settings import Settings
-from bot.webhook import WebhookOptions
+from bot.views import texts
 from db.activity import last_heartbeat, outbox_backlog, record_heartbeat
 from db.session import Database
 

@@ -12,14 +12,14 @@ from datetime import timedelta
 from pydantic import SecretStr
 from sqlmodel import select
 
-from bot.app import SENDER_KEY, BotApplication, build_application, running
+from bot.app.application import SENDER_KEY, BotApplication, build_application, running
+from bot.app.jobs import run_due_work
+from bot.app.webhook import WebhookOptions
 from bot.clock import ManualClock
-from bot.jobs import run_due_work
-from bot.outbox import OutboxSender
 from bot.sandbox import SandboxServer, SandboxUser
 from bot.services import Services
 from bot.settings import Settings
-from bot.webhook import WebhookOptions
+from bot.usecases.outbox import OutboxSender
 from db.models import Staff
 from db.session import Database
 from db.staff import create_invite

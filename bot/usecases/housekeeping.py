@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot import texts
-from bot.reader import as_training_examples, load_org_names
 from bot.services import Services
+from bot.usecases.reader import as_training_examples, load_org_names
+from bot.views import texts
 from db.complaints import list_labelled_examples
 from db.outbox import enqueue_message
 from db.staff import get_staff, latest_org_import, list_staff_posts

@@ -7,8 +7,8 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 
-from bot.reader import build_reader
 from bot.settings import Settings
+from bot.usecases.reader import build_reader
 from db.session import Database
 from nlp.entities import Place
 from nlp.reader import ComplaintReader

@@ -1,0 +1,1 @@
+"""The offline demo day and the in-process simulation it and the tests share."""

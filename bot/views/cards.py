@@ -1,0 +1,70 @@
+"""What the views render: the use cases fill these, texts and buttons show them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from db.models import Assignment, Complaint, Staff
+from scheduler import check_flow
+from scheduler.catalog import CatalogItem, Question
+from scheduler.monthly_report import MonthlyReport
+
+
+@dataclass(frozen=True)
+class CheckView:
+    """Where a check conversation stands, for the handler to render."""
+
+    assignment: Assignment
+    item: CatalogItem
+    site: str
+    answers: dict[str, str | int | None]
+    question: Question | None  # None: all answered, the summary is shown
+    rejected: check_flow.Rejected | None = None
+
+
+@dataclass(frozen=True)
+class TodayLine:
+    assignment: Assignment
+    title: str
+    site: str
+    answered: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ComplaintCard:
+    """A complaint with names resolved, ready for texts.* to render."""
+
+    complaint: Complaint
+    reporter: Staff
+    reporter_unit: str
+    site: str | None
+    segment: str | None
+    transfer_point: str | None
+    handler: Staff | None
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    """A month's report; ``as_of`` is today when the month is still running."""
+
+    report: MonthlyReport
+    as_of: date | None = None
+
+
+@dataclass(frozen=True)
+class InspectorProgress:
+    name: str
+    unit: str
+    planned: int
+    in_progress: int
+    done: int
+    missed: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    day: date
+    unit: str
+    inspectors: tuple[InspectorProgress, ...]
