@@ -1,5 +1,7 @@
-"""Complaint text → categories with a confidence: a TF-IDF + logistic regression model over
-jieba words and character n-grams, combined with keyword-rule evidence."""
+"""Complaint text → categories with a calibrated confidence: a TF-IDF + logistic regression
+model over jieba words and character n-grams (class-balanced), combined with keyword-rule
+evidence; the confidence is calibrated on by-voice held-out data (`nlp.calibration`) and
+the bot asks the reporter when it is below the category's threshold."""
 
 from __future__ import annotations
 
@@ -15,16 +17,23 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from nlp.calibration import Calibration, Signals
 from nlp.categories import Category
 from nlp.corpus import LabelledExample
-from nlp.rules import KeywordRules, describe
+from nlp.praise import PraiseCues
+from nlp.rules import Evidence, KeywordRules, describe
 from nlp.segmenter import Segmenter
 from nlp.text import mask_numbers, negated_spans, normalize
+from nlp.variants import Variants, shipped_variants
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_LOW_CONFIDENCE = 0.5
 RANDOM_STATE = 0
+# When asking, the reporter is offered the likeliest two categories, and a third when it
+# is still a real possibility.
+_MIN_CHOICES, _MAX_CHOICES = 2, 3
+_THIRD_CHOICE_MIN_PROBABILITY = 0.05
 
 # How much one unit of rule evidence moves a category's log-odds. Rules are precise but
 # narrow; the model generalises but is easily swayed by topic words, so both count.
@@ -49,15 +58,33 @@ class Classification:
     confidence is the combined model-and-rules probability of the primary category, or,
     when the text states several problems, of the stated ones together (each is backed
     by its own keywords; which is primary follows the order they are mentioned in).
-    low_confidence means: ask the reporter to choose.
+    Calibrated: of the held-out texts given a confidence of 0.9, nine in ten were right.
+    low_confidence means: ask the reporter to choose, offering `choices` first.
     """
 
     category: Category
     categories: tuple[Category, ...]
     confidence: float
     low_confidence: bool
-    # Every category with its probability, best first: what to offer when unsure.
+    # Every category with its (uncalibrated) probability, best first.
     ranking: tuple[tuple[Category, float], ...]
+    # The two or three likeliest categories, best first: what to offer when asking.
+    choices: tuple[Category, ...] = ()
+    # The text praises someone (表扬, 感谢, 锦旗 …) rather than complaining.
+    praise: bool = False
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A decision before calibration: what `classify` calibrates, and what the by-voice
+    evaluation collects to fit the calibration."""
+
+    categories: tuple[Category, ...]
+    ranking: tuple[tuple[Category, float], ...]
+    signals: Signals
+    # No keyword and no clear vote of the model, or too few known words: always ask.
+    unfamiliar: bool
+    praise: bool
 
 
 @dataclass(frozen=True)
@@ -84,9 +111,15 @@ class ComplaintClassifier:
         vectorizer: TfidfVectorizer,
         model: LogisticRegression,
         low_confidence: float,
+        calibration: Calibration | None = None,
+        praise: PraiseCues | None = None,
+        variants: Variants | None = None,
     ) -> None:
         self._segmenter = segmenter
         self._rules = rules
+        self._calibration = calibration if calibration is not None else Calibration.load()
+        self._praise = praise if praise is not None else PraiseCues.load()
+        self._variants = variants if variants is not None else shipped_variants()
         self._vectorizer = vectorizer
         self._model = model
         self._classes = tuple(Category(code) for code in model.classes_)
@@ -97,7 +130,12 @@ class ComplaintClassifier:
         self._idf = np.asarray(vectorizer.idf_, dtype=np.float64)
         self._coef = np.asarray(model.coef_, dtype=np.float64)
         self._intercept = np.asarray(model.intercept_, dtype=np.float64)
+        # Only used when no calibration is fitted (the calibration has its own thresholds).
         self.low_confidence = low_confidence
+
+    @property
+    def calibration(self) -> Calibration:
+        return self._calibration
 
     @property
     def categories(self) -> tuple[Category, ...]:
@@ -112,14 +150,16 @@ class ComplaintClassifier:
         segmenter: Segmenter,
         rules: KeywordRules | None = None,
         low_confidence: float = DEFAULT_LOW_CONFIDENCE,
+        calibration: Calibration | None = None,
     ) -> ComplaintClassifier:
         """Fit on `examples` (the corpus plus reporters' confirmed choices)."""
         started = time.perf_counter()
+        variants = shipped_variants()
         docs: list[list[str]] = []
         targets: list[str] = []
         weights: list[float] = []
         for example in examples:
-            features = _prepare(example.text, segmenter, None).features
+            features = _prepare(example.text, segmenter, variants, None).features
             for rank, category in enumerate(example.categories):
                 docs.append(features)
                 targets.append(category.value)
@@ -132,7 +172,11 @@ class ComplaintClassifier:
         )
         matrix = vectorizer.fit_transform(docs)
         model = LogisticRegression(
-            C=8.0, solver="newton-cg", max_iter=500, random_state=RANDOM_STATE
+            C=8.0,
+            solver="newton-cg",
+            max_iter=500,
+            random_state=RANDOM_STATE,
+            class_weight="balanced",
         )
         model.fit(matrix, targets, sample_weight=np.asarray(weights))
         logger.info(
@@ -147,11 +191,21 @@ class ComplaintClassifier:
             vectorizer=vectorizer,
             model=model,
             low_confidence=low_confidence,
+            calibration=calibration,
+            variants=variants,
         )
 
+    def assess(self, text: str) -> Assessment:
+        """The decision and its raw signals, before calibration."""
+        prepared = _prepare(text, self._segmenter, self._variants, self._vocabulary)
+        return self._assess(prepared, self._model_probabilities(prepared.features))
+
     def classify(self, text: str) -> Classification:
-        prepared = _prepare(text, self._segmenter, self._vocabulary)
-        return self._decide(prepared, self._model_probabilities(prepared.features))
+        return self.calibrated(self.assess(text))
+
+    def calibrated(self, assessment: Assessment) -> Classification:
+        """The classification with its calibrated confidence and whether to ask."""
+        return calibrated(assessment, self._calibration, self.low_confidence)
 
     def classify_many(self, texts: Sequence[str]) -> list[Classification]:
         return [self.classify(text) for text in texts]
@@ -178,12 +232,14 @@ class ComplaintClassifier:
     def model_probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The model's probabilities for `texts` (columns in `categories` order) as computed
         by scikit-learn and as computed by `classify`; they must agree."""
-        docs = [_prepare(text, self._segmenter, None).features for text in texts]
+        docs = [
+            _prepare(text, self._segmenter, self._variants, None).features for text in texts
+        ]
         by_sklearn = np.asarray(self._model.predict_proba(self._vectorizer.transform(docs)))
         direct = np.array([self._model_probabilities(doc) for doc in docs])
         return by_sklearn, direct
 
-    def _decide(self, prepared: _Prepared, probabilities: np.ndarray) -> Classification:
+    def _assess(self, prepared: _Prepared, probabilities: np.ndarray) -> Assessment:
         evidence = self._rules.evidence(prepared.text, prepared.negated)
         logits = [
             math.log(max(float(p), 1e-9)) + _RULE_WEIGHT * evidence.score(category)
@@ -196,32 +252,14 @@ class ComplaintClassifier:
             category: value / total for category, value in zip(self._classes, exp, strict=True)
         }
         ranking = sorted(probability.items(), key=lambda pair: (-pair[1], pair[0].value))
-        best = ranking[0][0]
-        # The problems a text states outright: plausible and named by a keyword of their own.
-        stated = [
-            category
-            for category, p in ranking
-            if category in evidence.first_clause
-            and evidence.score(category) >= _STATED_MIN_EVIDENCE
-            and (category == best or p >= _STATED_MIN_PROBABILITY)
-        ][:_MAX_CATEGORIES]
-        if len(stated) >= 2 and best in stated:
-            # Bag-of-words cannot tell which problem is the main one; complainants name it
-            # first and add the others in later clauses (而且/还/另外). Within one clause
-            # the model's ranking stands (stated is already in ranking order).
-            ordered = sorted(stated, key=lambda category: evidence.first_clause[category])
-            categories = tuple(ordered)
-            confidence = sum(probability[category] for category in categories)
-        else:
-            categories = (best,)
-            confidence = probability[best]
+        categories, confidence = _stated_categories(ranking, probability, evidence)
         # Real complaints nearly always name their problem with a keyword; without one
         # ("今天天气不错") only a clear vote of the model counts.
         keyword_backed = evidence.score(categories[0]) > 0
         unfamiliar = not keyword_backed and (
             confidence < _UNBACKED_MIN_CONFIDENCE or prepared.known_words < 2
         )
-        low = confidence < self.low_confidence or unfamiliar
+        model_best = self._classes[int(np.argmax(probabilities))]
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "classified %r as %s (%.2f); rules: %s",
@@ -230,17 +268,81 @@ class ComplaintClassifier:
                 confidence,
                 describe(evidence.scores),
             )
-        return Classification(
-            category=categories[0],
+        return Assessment(
             categories=categories,
-            confidence=round(min(confidence, 1.0), 4),
-            low_confidence=low,
             ranking=tuple((category, round(p, 4)) for category, p in ranking),
+            signals=Signals(
+                raw_confidence=min(confidence, 1.0),
+                keyword_backed=keyword_backed,
+                model_agrees=model_best is categories[0],
+            ),
+            unfamiliar=unfamiliar,
+            praise=self._praise.praises(prepared.text, evidence.scores),
         )
 
 
-def _prepare(text: str, segmenter: Segmenter, vocabulary: dict[str, int] | None) -> _Prepared:
-    masked = mask_numbers(normalize(text).lower())
+def calibrated(
+    assessment: Assessment, calibration: Calibration, low_confidence: float
+) -> Classification:
+    """`assessment` with its confidence calibrated; asks below the category's threshold
+    (or below `low_confidence` when nothing is fitted) and on unfamiliar texts."""
+    category = assessment.categories[0]
+    confidence = calibration.probability(assessment.signals)
+    threshold = calibration.threshold(category) if calibration.fitted else low_confidence
+    return Classification(
+        category=category,
+        categories=assessment.categories,
+        confidence=round(min(confidence, 1.0), 4),
+        low_confidence=assessment.unfamiliar or confidence < threshold,
+        ranking=assessment.ranking,
+        choices=_choices(assessment),
+        praise=assessment.praise,
+    )
+
+
+def _stated_categories(
+    ranking: list[tuple[Category, float]],
+    probability: dict[Category, float],
+    evidence: Evidence,
+) -> tuple[tuple[Category, ...], float]:
+    """The categories of a text, primary first, and their combined probability."""
+    best = ranking[0][0]
+    # The problems a text states outright: plausible and named by a keyword of their own.
+    stated = [
+        category
+        for category, p in ranking
+        if category in evidence.first_clause
+        and evidence.score(category) >= _STATED_MIN_EVIDENCE
+        and (category == best or p >= _STATED_MIN_PROBABILITY)
+    ][:_MAX_CATEGORIES]
+    if len(stated) >= 2 and best in stated:
+        # Bag-of-words cannot tell which problem is the main one; complainants name it
+        # first and add the others in later clauses (而且/还/另外). Within one clause
+        # the model's ranking stands (stated is already in ranking order).
+        ordered = tuple(sorted(stated, key=lambda category: evidence.first_clause[category]))
+        return ordered, sum(probability[category] for category in ordered)
+    return (best,), probability[best]
+
+
+def _choices(assessment: Assessment) -> tuple[Category, ...]:
+    """The likeliest two or three categories, best first, the primary always among them."""
+    ranked = [category for category, _ in assessment.ranking]
+    choices = ranked[:_MIN_CHOICES]
+    if (
+        len(assessment.ranking) > _MIN_CHOICES
+        and assessment.ranking[_MIN_CHOICES][1] >= _THIRD_CHOICE_MIN_PROBABILITY
+    ):
+        choices.append(ranked[_MIN_CHOICES])
+    primary = assessment.categories[0]
+    if primary not in choices:
+        choices = [primary, *choices[: _MAX_CHOICES - 1]]
+    return tuple(choices)
+
+
+def _prepare(
+    text: str, segmenter: Segmenter, variants: Variants, vocabulary: dict[str, int] | None
+) -> _Prepared:
+    masked = mask_numbers(variants.fold(normalize(text).lower()))
     negated = negated_spans(masked)
     words: list[str] = []
     for word, start, end in segmenter.tokenize(masked):
@@ -266,4 +368,4 @@ def _prepare(text: str, segmenter: Segmenter, vocabulary: dict[str, int] | None)
     return _Prepared(text=masked, negated=negated, features=features, known_words=known)
 
 
-__all__ = ["DEFAULT_LOW_CONFIDENCE", "Classification", "ComplaintClassifier"]
+__all__ = ["DEFAULT_LOW_CONFIDENCE", "Assessment", "Classification", "ComplaintClassifier"]
