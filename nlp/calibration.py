@@ -36,6 +36,10 @@ class Signals:
     keyword_backed: bool
     # The statistical model alone ranks the primary category first (no rule needed).
     model_agrees: bool
+    # log(primary's probability / the likeliest other category's): how clear the winner is.
+    margin: float = _LOGIT_CLIP
+    # The text states several problems: which one is primary is the less certain part.
+    several: bool = False
 
     def vector(self) -> list[float]:
         """The calibration features; the first one is the raw confidence's log-odds."""
@@ -43,10 +47,12 @@ class Signals:
             logit(self.raw_confidence),
             float(self.keyword_backed),
             float(self.model_agrees),
+            max(-_LOGIT_CLIP, min(_LOGIT_CLIP, self.margin)),
+            float(self.several),
         ]
 
 
-FEATURES = ("raw_logit", "keyword_backed", "model_agrees")
+FEATURES = ("raw_logit", "keyword_backed", "model_agrees", "margin", "several")
 
 
 @dataclass(frozen=True)

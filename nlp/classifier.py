@@ -269,6 +269,8 @@ class ComplaintClassifier:
             confidence < _UNBACKED_MIN_CONFIDENCE or prepared.known_words < 2
         )
         model_best = self._classes[int(np.argmax(probabilities))]
+        primary = categories[0]
+        rival = max(p for category, p in ranking if category is not primary)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "classified %r as %s (%.2f); rules: %s",
@@ -283,7 +285,9 @@ class ComplaintClassifier:
             signals=Signals(
                 raw_confidence=min(confidence, 1.0),
                 keyword_backed=keyword_backed,
-                model_agrees=model_best is categories[0],
+                model_agrees=model_best is primary,
+                margin=math.log(max(probability[primary], 1e-9) / max(rival, 1e-9)),
+                several=len(categories) > 1,
             ),
             unfamiliar=unfamiliar,
             praise=self._praise.praises(prepared.text, evidence.scores),
