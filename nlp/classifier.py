@@ -24,7 +24,7 @@ from nlp.corpus import LabelledExample
 from nlp.praise import PraiseCues
 from nlp.rules import Evidence, KeywordRules, describe
 from nlp.segmenter import Segmenter
-from nlp.text import mask_numbers, negated_spans, normalize
+from nlp.text import directly_negated, mask_numbers, negated_spans, normalize
 from nlp.variants import Variants, shipped_variants
 
 logger = logging.getLogger(__name__)
@@ -358,16 +358,21 @@ def _prepare(
     masked = mask_numbers(variants.fold(normalize(text).lower()))
     negated = negated_spans(masked)
     words: list[str] = []
+    # Words a negator stands right before ("没有破损"): their characters must not vote.
+    blanked = list(negated)
     for word, start, end in segmenter.tokenize(masked):
         if _PUNCTUATION_RE.fullmatch(word):
             continue
         denied = any(start < n_end and n_start < end for n_start, n_end in negated)
+        if not denied and len(word) >= 2 and directly_negated(masked, start):
+            denied = True
+            blanked.append((start, end))
         words.append(_NEGATED_PREFIX + word if denied else word)
     features = list(words)
     features.extend(f"{a} {b}" for a, b in pairwise(words))
     # Characters of a denied clause would otherwise vote for the denied category.
     chars = list(masked)
-    for n_start, n_end in negated:
+    for n_start, n_end in blanked:
         chars[n_start:n_end] = [" "] * (n_end - n_start)
     char_text = "".join(chars)
     for size in _CHAR_NGRAMS:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from nlp.text import DOMESTIC_RE, LANDLINE_RE, MOBILE_RE, S10_RE, mask_numbers, normalize
+from nlp.numbers import mask_normalised, mask_phones, phone_matches, tracking_spans
+from nlp.text import mask_numbers, normalize
 
 logger = logging.getLogger(__name__)
 
@@ -243,54 +244,33 @@ def _duration_days(match: re.Match[str]) -> float | None:
 
 def find_tracking_numbers(text: str) -> tuple[str, ...]:
     """S10 (EA123456789CN) and 13-digit domestic numbers, upper-case, each once."""
-    normalised = normalize(text)
-    found: list[tuple[int, str]] = [
-        (m.start(), m.group(1).upper()) for m in S10_RE.finditer(normalised)
-    ]
-    found.extend((m.start(), m.group(1)) for m in DOMESTIC_RE.finditer(normalised))
-    return _unique(number for _, number in sorted(found))
+    return _unique(number for _, _, number in tracking_spans(text))
 
 
 def find_phones(text: str) -> tuple[str, ...]:
-    """Mobile (13812345678) and landline (0471-1234567) numbers, normalised, each once.
-    Service numbers (11185, 12345) and tracking numbers are not phones."""
-    normalised = normalize(text)
-    # Tracking numbers go first so their digits cannot be read as a phone number.
-    normalised = DOMESTIC_RE.sub(" ", S10_RE.sub(" ", normalised))
-    found: list[tuple[int, str]] = [
-        (m.start(), "".join(m.group(1, 2, 3))) for m in MOBILE_RE.finditer(normalised)
-    ]
-    for match in LANDLINE_RE.finditer(normalised):
-        phone = _format_landline(match.group(1) + match.group(2))
-        if phone is not None:
-            found.append((match.start(), phone))
-    return _unique(phone for _, phone in sorted(found))
-
-
-def _format_landline(digits: str) -> str | None:
-    area_length = 3 if digits.startswith(("010", "02")) else 4
-    area, local = digits[:area_length], digits[area_length:]
-    if len(local) not in (7, 8):
-        return None
-    return f"{area}-{local}"
+    """Mobile (13812345678), landline (0471-1234567, with 转 and the extension) and 400/800
+    numbers (400-820-8820), normalised, each once, in every written form (spaces, dashes,
+    brackets, full-width digits, +86 / 0086). Service numbers (11185, 12345) and tracking
+    numbers are not phones."""
+    return _unique(phone.normalised for phone in phone_matches(text))
 
 
 def mask_phone(phone: str) -> str:
     """A phone number safe to show or log: 13812345678 → 138****5678,
     0471-1234567 → 0471-***4567. Anything else keeps only its last two digits."""
+    found = phone_matches(phone)
+    if len(found) == 1:
+        return mask_normalised(found[0])
     digits = re.sub(r"\D", "", phone)
-    if len(digits) == 13 and digits.startswith("86") and digits[2] == "1":
-        digits = digits[2:]
-    if len(digits) == 11 and digits[0] == "1":
-        return f"{digits[:3]}****{digits[-4:]}"
-    if digits.startswith("0") and 10 <= len(digits) <= 12:
-        formatted = _format_landline(digits)
-        if formatted is not None:
-            area, local = formatted.split("-")
-            return f"{area}-{'*' * (len(local) - 4)}{local[-4:]}"
     if len(digits) <= 2:
         return "*" * len(phone)
     return "*" * (len(digits) - 2) + digits[-2:]
+
+
+def mask_phones_in_text(text: str) -> str:
+    """The complaint text with every phone number masked where it stands, as written
+    (138-1234-5678 → 138-****-5678); tracking numbers are left as they are."""
+    return mask_phones(text)
 
 
 _DEFAULT_CUES: UrgencyCues | None = None
@@ -342,8 +322,8 @@ def extract(
     # Masked so that digits of tracking and phone numbers cannot read as 12345 or "3天".
     cues = (urgency or default_urgency_cues()).find(mask_numbers(normalised))
     return Extraction(
-        tracking_numbers=find_tracking_numbers(normalised),
-        phones=find_phones(normalised),
+        tracking_numbers=find_tracking_numbers(text),
+        phones=find_phones(text),
         site=site,
         segment=segment,
         transfer_point=transfer_point,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from nlp.numbers import phone_matches, tracking_spans
+
 # Letters and digits typed in full width (ＥＡ１２３…) are common on Chinese keyboards;
 # NFKC folds them (and full-width punctuation) to ASCII so one set of patterns serves both.
 
@@ -15,16 +17,6 @@ def normalize(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text)
     return re.sub(r"\s+", " ", folded).strip()
 
-
-# S10 (UPU) item identifiers: 2 letters, 8 digits + check digit, 2 letters. The check digit
-# is deliberately not verified: the examples in our own documents do not satisfy it.
-S10_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2}\d{9}[A-Za-z]{2})(?![A-Za-z0-9])")
-# Domestic mail numbers are 13 digits; a leading + or 86 before a mobile number means an
-# international phone number instead.
-DOMESTIC_RE = re.compile(r"(?<![\d+])(?!861[3-9])(\d{13})(?!\d)")
-MOBILE_RE = re.compile(r"(?<!\d)(?:\+?86[-\s]?)?(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?!\d)")
-# Area codes are 3 digits for 010 and 02x, 4 digits otherwise; local numbers 7 or 8 digits.
-LANDLINE_RE = re.compile(r"(?<!\d)\(?(0\d{2,3})\)?[-\s]?(\d{7,8})(?!\d)")
 
 CLAUSE_BREAK_RE = re.compile(r"[,.;:!?，。；：！？、\n]")
 
@@ -70,7 +62,8 @@ def directly_negated(text: str, start: int) -> bool:
 def mask_numbers(text: str) -> str:
     """Tracking and phone numbers replaced by neutral placeholders, so that their digits
     neither look like words to the classifier nor match keywords such as 11185."""
-    text = S10_RE.sub(" trackno ", text)
-    text = DOMESTIC_RE.sub(" trackno ", text)
-    text = MOBILE_RE.sub(" phoneno ", text)
-    return LANDLINE_RE.sub(" phoneno ", text)
+    spans = [(start, end, " trackno ") for start, end, _ in tracking_spans(text)]
+    spans.extend((phone.start, phone.end, " phoneno ") for phone in phone_matches(text))
+    for start, end, placeholder in sorted(spans, reverse=True):
+        text = text[:start] + placeholder + text[end:]
+    return text

@@ -71,7 +71,9 @@ def test_parse_corpus_rejects_bad_lines_naming_them(line: str, message: str) -> 
 def test_load_corpus_from_another_path(tmp_path: Path) -> None:
     path = tmp_path / "corpus.tsv"
     path.write_text("finance\t代收款没到账\n", encoding="utf-8")
-    assert load_corpus(path) == [LabelledExample("代收款没到账", (Category.FINANCE,))]
+    assert load_corpus(path) == [
+        LabelledExample("代收款没到账", (Category.FINANCE,), voice="corpus")
+    ]
 
 
 def test_every_category_has_a_chinese_label_in_table_order() -> None:
