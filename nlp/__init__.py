@@ -5,16 +5,26 @@ Plain functions and frozen dataclasses; no Telegram and no database. The bot bui
 `read` for each complaint.
 """
 
+from nlp.calibration import Calibration
 from nlp.categories import CATEGORY_LABELS, Category, parse_category
 from nlp.classifier import DEFAULT_LOW_CONFIDENCE, Classification, ComplaintClassifier
 from nlp.corpus import CorpusError, LabelledExample, load_corpus
-from nlp.entities import Extraction, OrgNames, Place, UrgencyCues, extract, mask_phone
+from nlp.entities import (
+    Extraction,
+    OrgNames,
+    Place,
+    UrgencyCues,
+    extract,
+    mask_phone,
+    mask_phones_in_text,
+)
 from nlp.reader import ComplaintReader, ComplaintReading
 from nlp.rules import KeywordRules
 from nlp.segmenter import Segmenter
 
 __all__ = [
     "CATEGORY_LABELS",
+    "Calibration",
     "DEFAULT_LOW_CONFIDENCE",
     "Category",
     "Classification",
@@ -32,5 +42,6 @@ __all__ = [
     "extract",
     "load_corpus",
     "mask_phone",
+    "mask_phones_in_text",
     "parse_category",
 ]

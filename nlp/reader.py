@@ -29,6 +29,16 @@ class ComplaintReading:
     def category(self) -> Category:
         return self.classification.category
 
+    @property
+    def choices(self) -> tuple[Category, ...]:
+        """The two or three likeliest categories, best first: offered first when asking."""
+        return self.classification.choices
+
+    @property
+    def praise(self) -> bool:
+        """The text praises someone (a 亮点 to record) rather than complaining."""
+        return self.classification.praise
+
     def to_json_dict(self) -> dict[str, object]:
         """A JSON-ready summary to store with the complaint. Phone numbers are masked:
         the full numbers stay in the complaint text, which has its own access rules."""
@@ -38,6 +48,8 @@ class ComplaintReading:
             "categories": [category.value for category in c.categories],
             "confidence": c.confidence,
             "low_confidence": c.low_confidence,
+            "choices": [category.value for category in c.choices],
+            "praise": c.praise,
             "site": _place_json(e.site),
             "segment": _place_json(e.segment),
             "transfer_point": _place_json(e.transfer_point),

@@ -34,6 +34,8 @@ def classify_lines(
             "categories": summary["categories"],
             "confidence": round(reading.classification.confidence, 3),
             "low_confidence": summary["low_confidence"],
+            "choices": summary["choices"],
+            "praise": summary["praise"],
             "department": settings.routing[reading.category].value,
             "site": _name(extraction.site),
             "segment": _name(extraction.segment),

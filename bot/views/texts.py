@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from db.org_import import EnumLabels, Problem, RowProblem
 from nlp.categories import Category
-from nlp.entities import mask_phone
+from nlp.entities import mask_phone, mask_phones_in_text
 from scheduler.catalog import Question, QuestionType
 from scheduler.check_flow import MAX_TEXT_ANSWER, Rejected
 from scheduler.org import Area, Department, Level, Role, SiteKind
@@ -314,10 +314,7 @@ def _when(instant: datetime | None, tz: tzinfo) -> str:
 
 def _masked_text(complaint: Complaint) -> str:
     """The complaint text with its phone numbers masked, for everyone but the handler."""
-    text = complaint.text
-    for phone in _join(complaint.phones):
-        text = text.replace(phone, mask_phone(phone))
-    return text
+    return mask_phones_in_text(complaint.text)
 
 
 def _found_lines(card: ComplaintCard) -> list[str]:

@@ -58,6 +58,27 @@ def test_import_invite_and_classify(
     monkeypatch.setattr("sys.stdin", io.StringIO(complaints))
     assert run(config, "classify") == 0
     first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    # The fields scripts read stay as they were; choices and praise were added.
+    assert list(first) == [
+        "text",
+        "category",
+        "categories",
+        "confidence",
+        "low_confidence",
+        "choices",
+        "praise",
+        "department",
+        "site",
+        "segment",
+        "transfer_point",
+        "tracking_numbers",
+        "phones",
+        "urgent",
+        "urgency_cues",
+    ]
+    assert isinstance(first["confidence"], float) and isinstance(first["low_confidence"], bool)
+    assert first["choices"][0] == "delay" and 2 <= len(first["choices"]) <= 3
+    assert first["praise"] is False
     assert first["category"] == "delay" and first["department"] == "delivery"
     assert (first["site"], first["segment"]) == ("察素齐投递部", "东2段")
     assert first["phones"] == ["139****5678"] and first["urgent"] is True

@@ -170,6 +170,8 @@ def test_read_a_complaint(reader: ComplaintReader) -> None:
         "categories": [c.value for c in reading.classification.categories],
         "confidence": reading.classification.confidence,
         "low_confidence": False,
+        "choices": [c.value for c in reading.classification.choices],
+        "praise": False,
         "site": {"id": 2, "name": "东城投递部"},
         "segment": {"id": 21, "name": "东2段"},
         "transfer_point": None,
