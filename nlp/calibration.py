@@ -154,7 +154,14 @@ def fit_calibration(
     model = LogisticRegression(C=1.0, max_iter=1000)
     model.fit(features, [int(c) for c in correct])
     weights = tuple(float(w) for w in model.coef_[0])
-    base = Calibration(weights=weights, intercept=float(model.intercept_[0]))
+    intercept = float(model.intercept_[0])
+    if weights[0] <= 0:
+        # On little data the signals can stand in for each other and leave the raw
+        # confidence a falling weight: fall back to Platt scaling of it alone.
+        model.fit([row[:1] for row in features], [int(c) for c in correct])
+        weights = (float(model.coef_[0][0]),) + (0.0,) * (len(FEATURES) - 1)
+        intercept = float(model.intercept_[0])
+    base = Calibration(weights=weights, intercept=intercept)
     probabilities = [base.probability(s) for s in signals]
     target = precision_target
     while True:
