@@ -137,28 +137,18 @@ def quality(segmenter: Segmenter, examples: list[LabelledExample]) -> None:
         f"{false}/{len(results) - praise} others taken for praise"
     )
     two = [(h, c) for h, c in results if len(h.example.categories) > 1]
-    secondary = sum(
-        len(set(h.example.categories[1:]) & set(c.categories[1:])) for h, c in two
-    )
+    secondary = sum(len(set(h.example.categories[1:]) & set(c.categories[1:])) for h, c in two)
     wanted = sum(len(h.example.categories) - 1 for h, _ in two)
     print(f"two-problem texts: {len(two)}, second problem found {secondary}/{wanted}")
-    choices = sum(
-        h.example.primary in c.choices for h, c in results if c.low_confidence
-    )
-    print(
-        f"when asking, the true category is among the offered choices: "
-        f"{choices}/{point.asked}"
-    )
+    choices = sum(h.example.primary in c.choices for h, c in results if c.low_confidence)
+    print(f"when asking, the true category is among the offered choices: {choices}/{point.asked}")
 
 
 def speed(examples: list[LabelledExample], texts: int, seed: int) -> None:
     started = time.perf_counter()
     reader = ComplaintReader.create(BENCH_ORG)
     create_seconds = time.perf_counter() - started
-    print(
-        f"reader start-up (jieba + names + train on all {len(examples)}): "
-        f"{create_seconds:.2f} s"
-    )
+    print(f"reader start-up (jieba + names + train on all {len(examples)}): {create_seconds:.2f} s")
     complaints = generate_complaints(examples, texts, seed)
     for label, function in (
         ("classify", reader.classifier.classify),

@@ -24,8 +24,8 @@ from nlp.segmenter import Segmenter
 
 __all__ = [
     "CATEGORY_LABELS",
-    "Calibration",
     "DEFAULT_LOW_CONFIDENCE",
+    "Calibration",
     "Category",
     "Classification",
     "ComplaintClassifier",

@@ -239,9 +239,7 @@ class ComplaintClassifier:
     def model_probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The model's probabilities for `texts` (columns in `categories` order) from
         scikit-learn's scores and as computed by `classify`; they must agree."""
-        docs = [
-            _prepare(text, self._segmenter, self._variants, None).features for text in texts
-        ]
+        docs = [_prepare(text, self._segmenter, self._variants, None).features for text in texts]
         scores = np.asarray(self._model.decision_function(self._vectorizer.transform(docs)))
         exp = np.exp(scores - scores.max(axis=1, keepdims=True))
         by_sklearn = exp / exp.sum(axis=1, keepdims=True)

@@ -139,15 +139,11 @@ def curve(
 ) -> list[tuple[float, OperatingPoint]]:
     """Ask rate against precision when sure for one global threshold on the calibrated
     confidence (texts without keyword or vote are asked at every threshold)."""
-    return [
-        (
-            threshold,
-            operating_point(
-                results, lambda h, c, t=threshold: h.assessment.unfamiliar or c.confidence < t
-            ),
-        )
-        for threshold in thresholds
-    ]
+
+    def below(threshold: float) -> Callable[[HeldOut, Classification], bool]:
+        return lambda held, c: held.assessment.unfamiliar or c.confidence < threshold
+
+    return [(t, operating_point(results, below(t))) for t in thresholds]
 
 
 def macro_f1(results: Sequence[tuple[HeldOut, Classification]]) -> float:

@@ -57,7 +57,8 @@ class PraiseCues:
             c.weight for c in self._cues if c.kind == "sarcasm" and c.pattern.search(text)
         )
         complaint = sum(
-            value for category, value in complaint_evidence.items()
+            value
+            for category, value in complaint_evidence.items()
             if category is not Category.OTHER and value > 0
         )
         return praise - sarcasm - _COMPLAINT_FACTOR * complaint

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.entities import extract, find_phones, find_tracking_numbers, mask_phone
+from nlp.entities import OrgNames, extract, find_phones, find_tracking_numbers, mask_phone
 from nlp.entities import mask_phones_in_text as mask
-from nlp.entities import OrgNames
 
 # (as written, normalised phones, the text masked)
 FORMS = [
