@@ -372,12 +372,10 @@ def _prepare(
     chars = list(masked)
     for n_start, n_end in blanked:
         chars[n_start:n_end] = [" "] * (n_end - n_start)
-    char_text = "".join(chars)
-    for size in _CHAR_NGRAMS:
-        for i in range(len(char_text) - size + 1):
-            gram = char_text[i : i + size]
-            if " " not in gram and not _PUNCTUATION_RE.fullmatch(gram):
-                features.append("c:" + gram)
+    # Character n-grams within runs of word characters (punctuation and spaces split them).
+    for run in _PUNCTUATION_RE.split("".join(chars)):
+        for size in _CHAR_NGRAMS:
+            features.extend("c:" + run[i : i + size] for i in range(len(run) - size + 1))
     known = 0
     if vocabulary is not None:
         known = sum(1 for word in set(words) if len(word) >= 2 and word in vocabulary)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 # Full-width letters, digits and signs (Chinese keyboards) as ASCII, one character for one,
 # so positions in the folded text are positions in the original.
@@ -82,7 +83,10 @@ def _is_tracking_context(folded: str, start: int) -> bool:
     return _TRACKING_CONTEXT_RE.search(folded[max(0, start - 8) : start]) is not None
 
 
-def tracking_spans(text: str) -> list[tuple[int, int, str]]:
+# Reading one complaint asks for its numbers several times (extraction, masking for the
+# classifier and for urgency cues); the answers are immutable, so they are kept a while.
+@lru_cache(maxsize=256)
+def tracking_spans(text: str) -> tuple[tuple[int, int, str], ...]:
     """(start, end, number) of each S10 and 13-digit domestic number, in text order."""
     folded = fold_digits(text)
     spans = [(m.start(1), m.end(1), m.group(1).upper()) for m in S10_RE.finditer(folded)]
@@ -95,14 +99,15 @@ def tracking_spans(text: str) -> list[tuple[int, int, str]]:
         if international and not _is_tracking_context(folded, start):
             continue
         spans.append((start, match.end(1), digits))
-    return sorted(spans)
+    return tuple(sorted(spans))
 
 
 def _digit_positions(folded: str, start: int, end: int) -> list[int]:
     return [i for i in range(start, end) if folded[i].isdigit()]
 
 
-def phone_matches(text: str) -> list[PhoneMatch]:
+@lru_cache(maxsize=256)
+def phone_matches(text: str) -> tuple[PhoneMatch, ...]:
     """Every phone number in `text`, in text order; tracking numbers and short service
     numbers (11185, 12345, 95598) are not phones."""
     folded = fold_digits(text)
@@ -153,7 +158,7 @@ def phone_matches(text: str) -> list[PhoneMatch]:
             )
         )
         taken.append((start, end))
-    return sorted(found, key=lambda phone: phone.start)
+    return tuple(sorted(found, key=lambda phone: phone.start))
 
 
 def mask_phones(text: str) -> str:

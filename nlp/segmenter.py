@@ -92,7 +92,7 @@ class Segmenter:
         """(word, start, end) for each word of `text`, whitespace dropped."""
         return [
             (word, start, end)
-            for word, start, end in self._require().tokenize(text)
+            for word, start, end in self._require().tokenize(text, HMM=False)
             if not word.isspace()
         ]
 
