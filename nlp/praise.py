@@ -16,8 +16,8 @@ PRAISE_PATH = Path(__file__).resolve().parent / "data" / "praise.tsv"
 # Praise needs more than a bare 谢谢 (weight 1): a cue aimed at someone or a word of praise.
 _PRAISE_THRESHOLD = 2.0
 # Each unit of complaint evidence (a keyword of a category but "other") counts against.
-_COMPLAINT_FACTOR = 0.6
-_KINDS = ("praise", "sarcasm")
+_COMPLAINT_FACTOR = 0.4
+_KINDS = ("praise", "against")
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,8 @@ class _Cue:
 
 
 class PraiseCues:
-    """Praise and sarcasm cues; each line counts once."""
+    """Praise cues and cues against (sarcasm, "it used to be good but"); each line counts
+    once."""
 
     def __init__(self, cues: Sequence[_Cue]) -> None:
         self._cues = tuple(cues)
@@ -51,17 +52,17 @@ class PraiseCues:
         return cls(cues)
 
     def score(self, text: str, complaint_evidence: Mapping[Category, float]) -> float:
-        """Praise minus sarcasm minus complaint keywords, for folded `text`."""
+        """Praise minus cues against minus complaint keywords, for folded `text`."""
         praise = sum(c.weight for c in self._cues if c.kind == "praise" and c.pattern.search(text))
-        sarcasm = sum(
-            c.weight for c in self._cues if c.kind == "sarcasm" and c.pattern.search(text)
+        against = sum(
+            c.weight for c in self._cues if c.kind == "against" and c.pattern.search(text)
         )
         complaint = sum(
             value
             for category, value in complaint_evidence.items()
             if category is not Category.OTHER and value > 0
         )
-        return praise - sarcasm - _COMPLAINT_FACTOR * complaint
+        return praise - against - _COMPLAINT_FACTOR * complaint
 
     def praises(self, text: str, complaint_evidence: Mapping[Category, float]) -> bool:
         return self.score(text, complaint_evidence) >= _PRAISE_THRESHOLD
