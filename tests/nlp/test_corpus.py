@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from nlp.categories import CATEGORY_LABELS, Category, parse_category
-from nlp.corpus import CORPUS_PATH, CorpusError, LabelledExample, load_corpus, parse_corpus
+from nlp.corpus import (
+    PRAISE_TAG,
+    CorpusError,
+    LabelledExample,
+    corpus_files,
+    load_corpus,
+    parse_corpus,
+)
 from nlp.entities import UrgencyCues
 from nlp.rules import KeywordRules, RulesError, parse_rules
 
@@ -22,13 +29,24 @@ def test_corpus_has_enough_examples_of_every_category() -> None:
 
 
 def test_corpus_lines_use_only_known_codes() -> None:
-    codes = {c.value for c in Category}
-    for number, line in enumerate(CORPUS_PATH.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        labels, _, text = line.partition("\t")
-        assert text.strip(), f"line {number} has no text"
-        assert set(labels.split(",")) <= codes, f"line {number}: {labels}"
+    codes = {c.value for c in Category} | {PRAISE_TAG}
+    for path in corpus_files():
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            labels, _, text = line.partition("\t")
+            assert text.strip(), f"{path.name}:{number} has no text"
+            assert set(labels.split(",")) <= codes, f"{path.name}:{number}: {labels}"
+
+
+def test_every_voice_has_its_file_and_several_categories() -> None:
+    examples = load_corpus()
+    voices = {path.stem for path in corpus_files()}
+    assert {example.voice for example in examples} == voices
+    assert len(voices) >= 10
+    for voice in voices:
+        assert len({e.primary for e in examples if e.voice == voice}) >= 8, voice
+    assert sum(example.praise for example in examples) >= 50
 
 
 def test_corpus_has_no_duplicate_texts_and_some_two_problem_lines() -> None:
@@ -114,3 +132,10 @@ def test_parse_rules_rejects_bad_lines(line: str, message: str) -> None:
 def test_shipped_urgency_cues_load() -> None:
     cues = UrgencyCues.load()
     assert cues.find("用户多次投诉，还找了记者") == ("多次", "记者")
+
+
+def test_praise_tag_marks_praise_of_category_other_unless_named() -> None:
+    assert parse_corpus(["praise\t感谢投递员", "praise,delay\t谢谢，就是晚了点"]) == [
+        LabelledExample("感谢投递员", (Category.OTHER,), praise=True),
+        LabelledExample("谢谢，就是晚了点", (Category.DELAY,), praise=True),
+    ]
