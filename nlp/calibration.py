@@ -36,7 +36,7 @@ class Signals:
     keyword_backed: bool
     # The statistical model alone ranks the primary category first (no rule needed).
     model_agrees: bool
-    # log(primary's probability / the likeliest other category's): how clear the winner is.
+    # log(confidence / the likeliest category not read): how clear the reading is.
     margin: float = _LOGIT_CLIP
     # The text states several problems: which one is primary is the less certain part.
     several: bool = False

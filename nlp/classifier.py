@@ -268,7 +268,8 @@ class ComplaintClassifier:
         )
         model_best = self._classes[int(np.argmax(probabilities))]
         primary = categories[0]
-        rival = max(p for category, p in ranking if category is not primary)
+        # The likeliest category the text is not read as: how clear the reading is.
+        rival = max(p for category, p in ranking if category not in categories)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "classified %r as %s (%.2f); rules: %s",
@@ -284,7 +285,7 @@ class ComplaintClassifier:
                 raw_confidence=min(confidence, 1.0),
                 keyword_backed=keyword_backed,
                 model_agrees=model_best is primary,
-                margin=math.log(max(probability[primary], 1e-9) / max(rival, 1e-9)),
+                margin=math.log(max(confidence, 1e-9) / max(rival, 1e-9)),
                 several=len(categories) > 1,
             ),
             unfamiliar=unfamiliar,
