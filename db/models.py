@@ -19,6 +19,11 @@ class ComplaintStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class HighlightSource(StrEnum):
+    PRAISE = "praise"  # a reported text the reader recognised as praise
+    COMMAND = "command"  # written with /highlight
+
+
 class Unit(SQLModel, table=True):
     """A node of the organisation: region, city branch, county bureau or site."""
 
@@ -175,6 +180,22 @@ class ComplaintEvent(SQLModel, table=True):
     actor_id: int | None = Field(default=None, foreign_key="staff.id")
     detail: str = Field(default="", sa_type=Text)
     at: datetime = Field(sa_type=AwareDateTime)
+
+
+class Highlight(SQLModel, table=True):
+    """亮点: good service recorded for a unit (a customer's praise, an inspector's note); the
+    monthly scorecard counts them."""
+
+    # The scorecard counts a scope's highlights in a month.
+    __table_args__ = (Index("ix_highlight_unit_created", "unit_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    author_id: int = Field(foreign_key="staff.id", index=True)
+    text: str = Field(sa_type=Text)
+    photo_file_id: str | None = Field(default=None, max_length=200)
+    source: HighlightSource = Field(sa_type=enum_type(HighlightSource))
+    created_at: datetime = Field(sa_type=AwareDateTime)
 
 
 class LabelledExample(SQLModel, table=True):
