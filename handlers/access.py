@@ -14,12 +14,16 @@ from bot.usecases.registration import identify
 from bot.views import texts
 
 
-def _command(update: Update) -> str | None:
-    """The command of a message (`/today@bot args` → "today"), or None."""
+def _command(update: Update, *, in_caption: bool = False) -> str | None:
+    """The command of a message (`/today@bot args` → "today"), or None; with `in_caption`
+    also of a photo's caption (/highlight takes photos)."""
     message = update.message
-    if message is None or not message.text or not message.text.startswith("/"):
+    if message is None:
         return None
-    return message.text.split()[0][1:].split("@")[0].lower()
+    text = message.text or (message.caption if in_caption else None)
+    if not text or not text.startswith("/"):
+        return None
+    return text.split()[0][1:].split("@")[0].lower()
 
 
 async def gate(update: Update, context: BotContext) -> None:
@@ -35,15 +39,15 @@ async def gate(update: Update, context: BotContext) -> None:
             # Only their own writing or pressing says they unblocked the bot; Telegram's
             # notice that they blocked it arrives as an update from them too.
             await staff_is_back(context.services, context.staff)
-    command = _command(update)
     if context.staff is not None:
         role = context.staff.role
+        command = _command(update, in_caption=True)
         if command in texts.COMMAND_DESCRIPTIONS and command not in commands_for(role):
             assert update.effective_message is not None
             await update.effective_message.reply_text(texts.command_not_for_role(role))
             raise ApplicationHandlerStop
         return
-    if command == "start":
+    if _command(update) == "start":
         return
     if update.callback_query is not None:
         await update.callback_query.answer(texts.STRANGER_ALERT, show_alert=True)

@@ -18,9 +18,11 @@ from bot.views.buttons import (
     CallbackData,
     Keyboard,
     category_buttons,
+    choice_buttons,
     decode,
     department_buttons,
     draft_buttons,
+    praise_buttons,
 )
 from db.models import ChatState, Staff
 from nlp.categories import Category
@@ -77,20 +79,26 @@ async def report(message: Message, context: BotContext, text: str, photo: str | 
     if len(text) > complaints.MAX_REPORT:
         await message.reply_text(texts.message_too_long(len(text), complaints.MAX_REPORT))
         return
-    reader = context.services.reader
-    card, unsure = await complaints.report_complaint(
-        context.services, reader, context.registered_staff, text, photo
+    draft = await complaints.report_complaint(
+        context.services, context.services.reader, context.registered_staff, text, photo
     )
+    text, keyboard = draft_reply(draft)
+    await message.reply_text(text, reply_markup=keyboard)
+
+
+def draft_reply(draft: complaints.DraftReport) -> tuple[str, InlineKeyboardMarkup]:
+    """The draft and its buttons: a praise offer, the likeliest categories first when the
+    reader is unsure, or confirm / change / cancel."""
+    card = draft.card
     assert card.complaint.id is not None
-    if unsure:
-        await message.reply_text(
+    if draft.praise:
+        return texts.praise_offer(card), markup(praise_buttons(card.complaint.id))
+    if draft.unsure:
+        return (
             texts.complaint_draft(card) + "\n\n" + texts.LOW_CONFIDENCE,
-            reply_markup=markup(category_buttons(card.complaint.id)),
+            markup(choice_buttons(card.complaint.id, draft.choices)),
         )
-        return
-    await message.reply_text(
-        texts.complaint_draft(card), reply_markup=markup(draft_buttons(card.complaint.id))
-    )
+    return texts.complaint_draft(card), markup(draft_buttons(card.complaint.id))
 
 
 # What the bot asked for, repeated when something else (a sticker, a voice note …) arrives.
@@ -197,6 +205,20 @@ async def _press(
             if refusal:
                 return refusal
             await unless_unchanged(message.edit_text(texts.COMPLAINT_CANCELLED))
+        case Action.RECORD_HIGHLIGHT:
+            recorded = await complaints.record_praise(services, complaint_id, staff)
+            if isinstance(recorded, complaints.Refusal):
+                return recorded
+            done = texts.highlight_recorded(recorded.highlight_id, recorded.unit_name)
+            await unless_unchanged(message.edit_text(done))
+        case Action.KEEP_AS_COMPLAINT:
+            draft = await complaints.keep_as_complaint(
+                services, services.reader, complaint_id, staff
+            )
+            if isinstance(draft, complaints.Refusal):
+                return draft
+            text, keyboard = draft_reply(draft)
+            await unless_unchanged(message.edit_text(text, reply_markup=keyboard))
         case Action.ANSWER:
             refusal = await complaints.begin_input(
                 services, complaint_id, staff, complaints.FLOW_ANSWER

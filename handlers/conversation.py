@@ -10,7 +10,7 @@ from bot.context import BotContext
 from bot.usecases.chat import forget_pending, pending_state
 from bot.usecases.checks import FLOW_CHECK, pause_check
 from bot.views import texts
-from handlers import checks, complaints
+from handlers import checks, complaints, highlights
 
 
 async def on_message(update: Update, context: BotContext) -> None:
@@ -24,6 +24,9 @@ async def on_message(update: Update, context: BotContext) -> None:
         return
     if state is not None and state.flow in complaints.FLOWS:
         await complaints.on_flow_text(message, context, state)
+        return
+    if state is not None and state.flow in highlights.FLOWS:
+        await highlights.on_flow_message(message, context, state)
         return
     text = message.text or message.caption
     if not text:

@@ -162,6 +162,10 @@ class Edit:
     def buttons(self) -> list[list[Button]]:
         return inline_buttons(self.reply_markup)
 
+    @property
+    def button_texts(self) -> list[str]:
+        return [text for row in self.buttons for text, _ in row]
+
     def describe(self) -> str:
         return f"{self.method} #{self.message.message_id} -> {self.content!r} {self.buttons}"
 

@@ -153,9 +153,7 @@ class SandboxUser:
     async def send_photo(self, data: bytes, caption: str | None = None) -> UserAction:
         """A photo; the update carries a PhotoSize list whose file_ids download ``data``."""
         content: JSON = {"photo": self._world.store_photo(data)}
-        if caption:
-            content["caption"] = caption
-        return await self._post_message(content)
+        return await self._post_message(_with_caption(content, caption))
 
     async def send_document(
         self,
@@ -175,10 +173,7 @@ class SandboxUser:
         }
         if stored.mime_type:
             document["mime_type"] = stored.mime_type
-        content: JSON = {"document": document}
-        if caption:
-            content["caption"] = caption
-        return await self._post_message(content)
+        return await self._post_message(_with_caption({"document": document}, caption))
 
     async def send_sticker(self, emoji: str = "👍") -> UserAction:
         """A static sticker (the bot can only see its emoji and file id)."""
@@ -336,3 +331,13 @@ def _find_button(message: SentMessage, wanted: str) -> str | None:
         if data == wanted:
             return data
     return None
+
+
+def _with_caption(content: JSON, caption: str | None) -> JSON:
+    """A media message's caption; Telegram marks the commands in it as in a text."""
+    if caption:
+        content["caption"] = caption
+        entities = command_entities(caption)
+        if entities:
+            content["caption_entities"] = entities
+    return content

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import Services
 from bot.usecases.checks import FLOW_CHECK
+from bot.usecases.highlights import RecordedHighlight, store_highlight
 from bot.views import texts
 from bot.views.buttons import draft_buttons, escalation_buttons, handler_buttons
 from bot.views.cards import ComplaintCard
@@ -31,9 +32,9 @@ from db.complaints import (
     list_overdue_complaints,
     load_places,
 )
-from db.models import Complaint, ComplaintStatus, Staff
+from db.models import Complaint, ComplaintStatus, HighlightSource, Staff
 from db.outbox import enqueue_message
-from db.staff import get_staff, list_staff_posts, load_org_units, load_staff
+from db.staff import get_staff, get_unit, list_staff_posts, load_org_units, load_staff
 from nlp.categories import Category
 from nlp.reader import ComplaintReader, ComplaintReading
 from scheduler.complaints import (
@@ -160,15 +161,26 @@ def _site_of(reading: ComplaintReading) -> int | None:
     return extraction.site.id if extraction.site is not None else None
 
 
+@dataclass(frozen=True)
+class DraftReport:
+    """A stored draft and how to ask about it: `unsure` (the reporter picks the category,
+    `choices` first) or `praise` (offered as a 亮点 instead)."""
+
+    card: ComplaintCard
+    unsure: bool
+    choices: tuple[Category, ...]
+    praise: bool
+
+
 async def report_complaint(
     services: Services,
     reader: ComplaintReader,
     reporter: Staff,
     text: str,
     photo_file_id: str | None = None,
-) -> tuple[ComplaintCard, bool]:
-    """Understand the text and keep it as a draft that the reporter confirms or corrects;
-    also says whether the classifier was unsure (the reporter then picks the category)."""
+) -> DraftReport:
+    """Understand the text and keep it as a draft that the reporter confirms or corrects
+    (or, for praise, records as a highlight)."""
     assert reporter.id is not None
     now = services.clock.now()
     reading = reader.read(text, reporter_site_id=reporter.unit_id)
@@ -204,7 +216,57 @@ async def report_complaint(
             f"confidence={classification.confidence:.2f}",
         )
         await clear_chat_state(session=session, staff_id=reporter.id)
-        return await _card(session, complaint), classification.low_confidence
+        card = await _card(session, complaint)
+    return DraftReport(
+        card, classification.low_confidence, classification.choices, classification.praise
+    )
+
+
+async def keep_as_complaint(
+    services: Services, reader: ComplaintReader, complaint_id: int, reporter: Staff
+) -> DraftReport | Refusal:
+    """A text offered as praise stays a complaint: the draft as the reader understood it
+    (read again, it holds no choices)."""
+    async with services.db.session() as session:
+        complaint = await _own_draft(session, complaint_id, reporter)
+        if isinstance(complaint, Refusal):
+            return complaint
+        card = await _card(session, complaint)
+    classification = reader.read(complaint.text).classification
+    return DraftReport(card, classification.low_confidence, classification.choices, praise=False)
+
+
+async def record_praise(
+    services: Services, complaint_id: int, reporter: Staff
+) -> RecordedHighlight | Refusal:
+    """The praising draft becomes a highlight of the unit it names (or the reporter's); the
+    draft is cancelled, its history says which highlight it became."""
+    now = services.clock.now()
+    async with services.db.session() as session:
+        complaint = await _own_draft(session, complaint_id, reporter)
+        if isinstance(complaint, Refusal):
+            return complaint
+        unit = await get_unit(session=session, unit_id=complaint.site_id or reporter.unit_id)
+        recorded = await store_highlight(
+            session,
+            unit=unit,
+            author=reporter,
+            text=complaint.text,
+            source=HighlightSource.PRAISE,
+            now=now,
+            photo_file_id=complaint.photo_file_id,
+        )
+        complaint.status = ComplaintStatus.CANCELLED
+        session.add(complaint)
+        await _log(
+            session,
+            complaint_id,
+            EventKind.CANCELLED,
+            now,
+            reporter.id,
+            f"highlight={recorded.highlight_id}",
+        )
+    return recorded
 
 
 async def _own_draft(

@@ -31,6 +31,8 @@ class Action(StrEnum):
     CHANGE_CATEGORY = "ccat"
     SET_CATEGORY = "cset"
     CANCEL = "cno"
+    RECORD_HIGHLIGHT = "chl"  # a praising text becomes a 亮点 of the unit
+    KEEP_AS_COMPLAINT = "ckeep"  # … or stays a complaint after all
     # handler or alerted manager, on an open complaint
     ANSWER = "hans"
     REROUTE = "hfwd"
@@ -99,6 +101,28 @@ def draft_buttons(complaint_id: int) -> Keyboard:
 def category_buttons(complaint_id: int) -> Keyboard:
     buttons = [(c.label, encode(Action.SET_CATEGORY, complaint_id, c.value)) for c in Category]
     return [*_rows(buttons, 2), [(texts.BUTTON_CANCEL, encode(Action.CANCEL, complaint_id))]]
+
+
+def choice_buttons(complaint_id: int, choices: Sequence[Category]) -> Keyboard:
+    """When the reader is unsure: the likeliest categories first, one a row, then the way to
+    all twelve."""
+    return [
+        *([(c.label, encode(Action.SET_CATEGORY, complaint_id, c.value))] for c in choices),
+        [
+            (texts.BUTTON_MORE_CATEGORIES, encode(Action.CHANGE_CATEGORY, complaint_id)),
+            (texts.BUTTON_CANCEL, encode(Action.CANCEL, complaint_id)),
+        ],
+    ]
+
+
+def praise_buttons(complaint_id: int) -> Keyboard:
+    return [
+        [(texts.BUTTON_RECORD_HIGHLIGHT, encode(Action.RECORD_HIGHLIGHT, complaint_id))],
+        [
+            (texts.BUTTON_KEEP_AS_COMPLAINT, encode(Action.KEEP_AS_COMPLAINT, complaint_id)),
+            (texts.BUTTON_CANCEL, encode(Action.CANCEL, complaint_id)),
+        ],
+    ]
 
 
 def handler_buttons(complaint_id: int) -> Keyboard:

@@ -237,6 +237,7 @@ COMMAND_DESCRIPTIONS: dict[str, str] = {
     "start": "开始 / 绑定账号",
     "help": "查看帮助",
     "complaint": "投诉上报",
+    "highlight": "记录服务亮点（可附照片）",
     "today": "今日检查任务",
     "skip": "跳过当前问题",
     "overdue": "超时未答复的投诉",
@@ -270,6 +271,9 @@ def help_text(role: Role, commands: list[str]) -> str:
 BUTTON_CONFIRM = "✅ 确认提交"
 BUTTON_CHANGE_CATEGORY = "✏️ 更改类别"
 BUTTON_CANCEL = "✖️ 取消"
+BUTTON_MORE_CATEGORIES = "其他类别…"
+BUTTON_RECORD_HIGHLIGHT = "🌟 记为服务亮点"
+BUTTON_KEEP_AS_COMPLAINT = "仍作为投诉"
 BUTTON_ANSWER = "答复"
 BUTTON_REROUTE = "转办"
 BUTTON_RETURN = "退回"
@@ -280,7 +284,7 @@ ASK_COMPLAINT_TEXT = "请用文字描述问题（可以附照片并在说明里�
 COMPLAINT_TOO_SHORT = "描述太短了，请写清楚发生了什么、在哪里（例如：东2段信件积压三天）。"
 COMPLAINT_CANCELLED = "已取消，这条问题没有提交。"
 CHOOSE_CATEGORY = "请选择问题类别："
-LOW_CONFIDENCE = "我不太确定这是哪一类问题，请您选择类别："
+LOW_CONFIDENCE = "我不太确定这是哪一类问题，请您选择类别（最可能的在前）："
 ASK_ANSWER = "请输入给用户的答复内容（查明的原因和处理结果）。发送 /cancel 取消。"
 ASK_REROUTE_DEPARTMENT = "请选择转办的部门："
 ASK_REROUTE_REASON = "请简要说明转办原因。发送 /cancel 取消。"
@@ -390,6 +394,44 @@ def complaint_rerouted(card: ComplaintCard, tz: tzinfo) -> str:
 
 def complaint_claimed(complaint_id: int) -> str:
     return f"您已认领问题 #{complaint_id}，请尽快答复（点“已答复”填写答复内容）。"
+
+
+# --- highlights (亮点) ----------------------------------------------------------------------
+
+HIGHLIGHT_NOTE = "亮点计入本单位月度服务质量考评。"
+HIGHLIGHT_USAGE = (
+    "用法：/highlight [单位代码或名称] 亮点内容\n"
+    "例如：/highlight TZ-D1 投递员李强雨天坚持按时投递，用户送来感谢信。\n"
+    "不写单位就记在您本单位。也可以发送照片，在照片说明里写 /highlight 和内容。"
+)
+ASK_HIGHLIGHT_TEXT = (
+    "请发送亮点内容：文字，或照片并在说明里写文字（可在开头写单位代码，默认记在本单位）。"
+    "发送 /cancel 取消。"
+)
+HIGHLIGHT_TOO_SHORT = "亮点内容太短了，请写清楚是谁、做了什么好事。"
+HIGHLIGHT_OUT_OF_SCOPE = "这个单位不在您的管辖范围内，不能为它记录亮点。"
+
+
+def praise_offer(card: ComplaintCard) -> str:
+    unit = card.site or card.reporter_unit
+    return (
+        f"这条像是<b>表扬</b>，不是投诉。要记为 <b>{escape(unit)}</b> 的服务亮点吗？\n"
+        f"{HIGHLIGHT_NOTE}\n原文：{escape(_masked_text(card.complaint))}"
+    )
+
+
+def highlight_recorded(highlight_id: int, unit: str) -> str:
+    return f"🌟 已记为 <b>{escape(unit)}</b> 的服务亮点 #{highlight_id}。{HIGHLIGHT_NOTE}"
+
+
+def highlight_unknown_unit(reference: str) -> str:
+    return f"找不到单位“{escape(reference)}”。\n{HIGHLIGHT_USAGE}"
+
+
+def highlight_ambiguous_unit(reference: str, codes: Sequence[str]) -> str:
+    return f"“{escape(reference)}”对应多个单位，请改用单位代码：" + "、".join(
+        escape(code) for code in codes
+    )
 
 
 def _overdue(overdue: timedelta, day_hours: float) -> str:
