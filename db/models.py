@@ -116,6 +116,35 @@ class OutboxMessage(SQLModel, table=True):
     telegram_message_id: int | None = None
 
 
+class InboxUpdate(SQLModel, table=True):
+    """An update from Telegram, stored before it is acknowledged (the twin of the outbox):
+    a worker handles it and marks it done in the handler's own transaction (db/inbox.py)."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        # A chat's pending updates in order: its head is the one a worker may take.
+        Index(
+            "ix_inbox_pending",
+            "chat_id",
+            "update_id",
+            postgresql_where=text("done_at IS NULL"),
+            sqlite_where=text("done_at IS NULL"),
+        ),
+    )
+
+    update_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    chat_id: int = Field(sa_type=BigInteger)
+    payload: str = Field(sa_type=Text)  # the update's JSON, as Telegram sent it
+    received_at: datetime = Field(sa_type=AwareDateTime)
+    # Which chat's head goes next: heads wait in turn order, and a chat's next update takes
+    # its turn behind everyone already waiting, so a flooding chat delays nobody else.
+    turn: int = Field(sa_type=BigInteger)
+    done_at: datetime | None = Field(default=None, sa_type=AwareDateTime, index=True)
+    error: str | None = Field(default=None, sa_type=Text)  # the handler failed: why
+
+
 class JobRun(SQLModel, table=True):
     """A once-only piece of scheduled work (e.g. the morning push of one day), claimed by the
     first instance that inserts its key."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any, TextIO
 
 from sqlalchemy import event, text
@@ -15,14 +17,49 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 OUTBOX_WRITTEN = "outbox_written"
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Readers do not wait for the writer, and a commit does not wait for the disk (a power
+    # cut may lose the last commits, never corrupt the file).
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+class _OneWriter:
+    """SQLite takes one writer at a time, and a transaction that read before another one
+    wrote works on what it read: in one process, one session at a time. The task holding
+    it may open another session meanwhile (a use case inside a job's session)."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._holder: asyncio.Task[Any] | None = None
+
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None and self._holder is task:
+            yield
+            return
+        async with self._lock:
+            self._holder = task
+            try:
+                yield
+            finally:
+                self._holder = None
 
 
 class SecondInstanceError(RuntimeError):
     """Another bot process already uses this SQLite database."""
+
+
+# The transaction of the update being handled (bot/app/inbox.py): every session opened while
+# it runs, by the access gate, the use cases or tasks they start, joins it, so the update's
+# effects and its inbox row are committed together or not at all.
+_joined: ContextVar[tuple[Database, AsyncSession] | None] = ContextVar(
+    "joined_session", default=None
+)
 
 
 class Database:
@@ -30,7 +67,8 @@ class Database:
         self.url = url
         self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _enable_sqlite_foreign_keys)
+            event.listen(self.engine.sync_engine, "connect", _configure_sqlite)
+        self._one_writer = _OneWriter()
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
@@ -47,13 +85,36 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: committed when the block ends, rolled back if it raises."""
-        async with self._sessions() as session:
+        """One unit of work: committed when the block ends, rolled back if it raises.
+        Inside ``one_transaction`` it is that transaction, committed when that ends."""
+        joined = _joined.get()
+        if joined is not None and joined[0] is self:
+            yield joined[1]
+            return
+        async with self._exclusive(), self._sessions() as session:
             async with session.begin():
                 yield session
             if session.info.pop(OUTBOX_WRITTEN, False):
                 for listener in self._outbox_listeners:
                     listener()
+
+    @asynccontextmanager
+    async def one_transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session that every ``session()`` opened inside the block joins."""
+        async with self.session() as session:
+            token = _joined.set((self, session))
+            try:
+                yield session
+            finally:
+                _joined.reset(token)
+
+    @asynccontextmanager
+    async def _exclusive(self) -> AsyncIterator[None]:
+        if not self.is_sqlite:
+            yield
+            return
+        async with self._one_writer.held():
+            yield
 
     def lock_for_this_instance(self) -> None:
         """On SQLite, make sure this is the only bot process on the file: SQLite cannot

@@ -1,0 +1,142 @@
+"""The inbox: updates from Telegram, stored before they are acknowledged.
+
+The receiver stores each update (its id is the key, so a redelivered one is ignored) and
+only then lets Telegram forget it: polling moves the getUpdates offset past it, a webhook
+answers 200. A worker takes the oldest waiting *head* (a chat's oldest pending update), runs
+the handlers and marks the row done, all in one transaction: a crash before the commit
+leaves the row pending and its effects undone; after it, both are there. So every update
+takes effect exactly once, and one chat's updates one after the other, in order.
+
+On PostgreSQL the claim locks the row (FOR UPDATE SKIP LOCKED): workers of several
+instances never take the same row, and a chat's next update is no head while the one before
+is pending, locked or not. The claim also takes the chat's advisory transaction lock, which
+scheduled work that changes a chat's conversation takes too (``lock_chats``), so the two
+never interleave. SQLite has no row locks: there one process runs one worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Dialect, delete, exists, func, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import InboxUpdate
+
+
+def _is_postgresql(session: AsyncSession) -> bool:
+    assert session.bind is not None
+    return session.bind.dialect.name == "postgresql"
+
+
+@dataclass(frozen=True)
+class ClaimedUpdate:
+    update_id: int
+    chat_id: int
+    payload: str
+
+
+async def _lock_chat(session: AsyncSession, chat_id: int) -> None:
+    # The one-key (bigint) advisory locks: chat ids; the outbox's senders use two-key ones.
+    await session.exec(select(func.pg_advisory_xact_lock(chat_id)))
+
+
+def _insert(dialect: Dialect) -> postgresql.Insert | sqlite.Insert:
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    return insert(InboxUpdate)
+
+
+async def store_update(
+    *, session: AsyncSession, update_id: int, chat_id: int, payload: str, now: datetime
+) -> bool:
+    """Keep one received update; True when new, False for one stored before (redelivered)."""
+    assert session.bind is not None
+    statement = (
+        _insert(session.bind.dialect)
+        .values(
+            update_id=update_id, chat_id=chat_id, payload=payload, received_at=now, turn=update_id
+        )
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        # SQLAlchemy keeps an INSERT's rowcount only when asked: psycopg's is -1 otherwise.
+        .execution_options(preserve_rowcount=True)
+    )
+    result = await session.exec(statement)
+    return bool(result.rowcount)
+
+
+async def claim_next_update(*, session: AsyncSession) -> ClaimedUpdate | None:
+    """The head whose turn is first, locked for this transaction (PostgreSQL: a head another
+    transaction holds is skipped); None when every chat is done or being handled."""
+    earlier = aliased(InboxUpdate)
+    waits_behind = exists().where(
+        col(earlier.chat_id) == col(InboxUpdate.chat_id),
+        col(earlier.done_at).is_(None),
+        col(earlier.update_id) < col(InboxUpdate.update_id),
+    )
+    statement = (
+        select(InboxUpdate)
+        .where(col(InboxUpdate.done_at).is_(None), ~waits_behind)
+        .order_by(col(InboxUpdate.turn), col(InboxUpdate.update_id))
+        .limit(1)
+        .with_for_update(skip_locked=True, of=InboxUpdate)
+    )
+    row = (await session.exec(statement)).first()
+    if row is None:
+        return None
+    if _is_postgresql(session):
+        await _lock_chat(session, row.chat_id)
+    return ClaimedUpdate(row.update_id, row.chat_id, row.payload)
+
+
+async def mark_update_done(
+    *, session: AsyncSession, claimed: ClaimedUpdate, now: datetime, error: str | None = None
+) -> None:
+    """Done (with the error if its handling failed); the chat's next update, if one waits,
+    gets its turn behind every head already waiting."""
+    await session.exec(
+        update(InboxUpdate)
+        .where(col(InboxUpdate.update_id) == claimed.update_id)
+        .values(done_at=now, error=error[:2000] if error is not None else None)
+    )
+    next_of_chat = (
+        select(func.min(InboxUpdate.update_id))
+        .where(col(InboxUpdate.chat_id) == claimed.chat_id, col(InboxUpdate.done_at).is_(None))
+        .scalar_subquery()
+    )
+    behind_everyone = select(func.max(InboxUpdate.update_id) + 1).scalar_subquery()
+    await session.exec(
+        update(InboxUpdate)
+        .where(col(InboxUpdate.update_id) == next_of_chat)
+        .values(turn=behind_everyone)
+    )
+
+
+async def lock_chats(*, session: AsyncSession, chat_ids: Iterable[int]) -> None:
+    """Wait until no update of these chats is being handled, and keep them from starting
+    until this transaction ends (PostgreSQL; on SQLite the one process has one writer).
+    Take them before any row lock, as updates do: then nobody waits in a circle."""
+    if not _is_postgresql(session):
+        return
+    for chat_id in sorted(set(chat_ids)):
+        await _lock_chat(session, chat_id)
+
+
+async def prune_done_updates(*, session: AsyncSession, before: datetime) -> int:
+    """Forget updates done before ``before`` (their ids only guard against redelivery,
+    which Telegram does not do once an update was acknowledged)."""
+    result = await session.exec(
+        delete(InboxUpdate).where(
+            col(InboxUpdate.done_at).is_not(None), col(InboxUpdate.done_at) < before
+        )
+    )
+    return int(result.rowcount)
+
+
+async def count_pending_updates(*, session: AsyncSession) -> int:
+    statement = select(func.count()).where(col(InboxUpdate.done_at).is_(None))
+    return int((await session.exec(statement)).one())
