@@ -13,10 +13,9 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import SGDClassifier
 
 from nlp.calibration import Calibration, Signals
 from nlp.categories import Category
@@ -26,6 +25,10 @@ from nlp.rules import Evidence, KeywordRules, describe
 from nlp.segmenter import Segmenter
 from nlp.text import directly_negated, mask_numbers, negated_spans, normalize
 from nlp.variants import Variants, shipped_variants
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import SGDClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +105,38 @@ def _features_as_is(doc: list[str]) -> list[str]:
     return doc
 
 
+@dataclass(frozen=True, eq=False)
+class LinearModel:
+    """The fitted numbers, all that scoring needs (and what nlp.model_cache stores): the
+    TF-IDF columns and their idf, one weight row and intercept per category."""
+
+    features: tuple[str, ...]  # in column order
+    idf: np.ndarray
+    coef: np.ndarray  # categories × features
+    intercept: np.ndarray
+    classes: tuple[str, ...]  # category codes, in row order
+
+    @classmethod
+    def fitted(cls, vectorizer: TfidfVectorizer, model: SGDClassifier) -> LinearModel:
+        vocabulary: dict[str, int] = vectorizer.vocabulary_
+        features = sorted(vocabulary, key=vocabulary.__getitem__)
+        return cls(
+            features=tuple(features),
+            idf=np.asarray(vectorizer.idf_, dtype=np.float64),
+            coef=np.asarray(model.coef_, dtype=np.float64),
+            intercept=np.asarray(model.intercept_, dtype=np.float64),
+            classes=tuple(str(code) for code in model.classes_),
+        )
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """scikit-learn's own objects, kept after training to check the direct scoring."""
+
+    vectorizer: TfidfVectorizer
+    model: SGDClassifier
+
+
 class ComplaintClassifier:
     """Trained once at start-up (a few tenths of a second on ~700 examples); `classify`
     has no side effects and may run in several threads."""
@@ -111,30 +146,34 @@ class ComplaintClassifier:
         *,
         segmenter: Segmenter,
         rules: KeywordRules,
-        vectorizer: TfidfVectorizer,
-        model: SGDClassifier,
-        low_confidence: float,
+        model: LinearModel,
+        low_confidence: float = DEFAULT_LOW_CONFIDENCE,
         calibration: Calibration | None = None,
         praise: PraiseCues | None = None,
         variants: Variants | None = None,
+        fitted: _Fitted | None = None,
     ) -> None:
         self._segmenter = segmenter
         self._rules = rules
         self._calibration = calibration if calibration is not None else Calibration.load()
         self._praise = praise if praise is not None else PraiseCues.load()
         self._variants = variants if variants is not None else shipped_variants()
-        self._vectorizer = vectorizer
         self._model = model
-        self._classes = tuple(Category(code) for code in model.classes_)
-        self._vocabulary: dict[str, int] = vectorizer.vocabulary_
+        self._fitted = fitted
+        self._classes = tuple(Category(code) for code in model.classes)
+        self._vocabulary = {feature: column for column, feature in enumerate(model.features)}
         # scikit-learn validates its input on every call, which costs more than the maths
         # for one short text; scoring reads the fitted weights directly instead (the same
         # formula, checked against predict_proba in the tests).
-        self._idf = np.asarray(vectorizer.idf_, dtype=np.float64)
-        self._coef = np.asarray(model.coef_, dtype=np.float64)
-        self._intercept = np.asarray(model.intercept_, dtype=np.float64)
+        self._idf = model.idf
+        self._coef = model.coef
+        self._intercept = model.intercept
         # Only used when no calibration is fitted (the calibration has its own thresholds).
         self.low_confidence = low_confidence
+
+    @property
+    def model(self) -> LinearModel:
+        return self._model
 
     @property
     def calibration(self) -> Calibration:
@@ -156,6 +195,11 @@ class ComplaintClassifier:
         calibration: Calibration | None = None,
     ) -> ComplaintClassifier:
         """Fit on `examples` (the corpus plus reporters' confirmed choices)."""
+        # scikit-learn takes a few tenths of a second to import: only training needs it,
+        # not a start-up that loads the model from its cache.
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import SGDClassifier
+
         started = time.perf_counter()
         variants = shipped_variants()
         docs: list[list[str]] = []
@@ -195,11 +239,11 @@ class ComplaintClassifier:
         return cls(
             segmenter=segmenter,
             rules=rules if rules is not None else KeywordRules.load(),
-            vectorizer=vectorizer,
-            model=model,
+            model=LinearModel.fitted(vectorizer, model),
             low_confidence=low_confidence,
             calibration=calibration,
             variants=variants,
+            fitted=_Fitted(vectorizer, model),
         )
 
     def assess(self, text: str) -> Assessment:
@@ -238,9 +282,13 @@ class ComplaintClassifier:
 
     def model_probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The model's probabilities for `texts` (columns in `categories` order) from
-        scikit-learn's scores and as computed by `classify`; they must agree."""
+        scikit-learn's scores and as computed by `classify`; they must agree. Only for a
+        classifier trained in this process (a cached one has no scikit-learn objects)."""
+        if self._fitted is None:
+            raise RuntimeError("model_probabilities needs a classifier trained in this process")
         docs = [_prepare(text, self._segmenter, self._variants, None).features for text in texts]
-        scores = np.asarray(self._model.decision_function(self._vectorizer.transform(docs)))
+        vectorizer, model = self._fitted.vectorizer, self._fitted.model
+        scores = np.asarray(model.decision_function(vectorizer.transform(docs)))
         exp = np.exp(scores - scores.max(axis=1, keepdims=True))
         by_sklearn = exp / exp.sum(axis=1, keepdims=True)
         direct = np.array([self._model_probabilities(doc) for doc in docs])
@@ -383,4 +431,10 @@ def _prepare(
     return _Prepared(text=masked, negated=negated, features=features, known_words=known)
 
 
-__all__ = ["DEFAULT_LOW_CONFIDENCE", "Assessment", "Classification", "ComplaintClassifier"]
+__all__ = [
+    "DEFAULT_LOW_CONFIDENCE",
+    "Assessment",
+    "Classification",
+    "ComplaintClassifier",
+    "LinearModel",
+]

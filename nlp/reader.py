@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from nlp.categories import Category
 from nlp.classifier import DEFAULT_LOW_CONFIDENCE, Classification, ComplaintClassifier
 from nlp.corpus import LabelledExample, load_corpus
 from nlp.entities import Extraction, OrgNames, Place, UrgencyCues, extract, mask_phone
+from nlp.model_cache import load_model, save_model, training_key
 from nlp.rules import KeywordRules
 from nlp.segmenter import Segmenter
 
@@ -79,12 +81,14 @@ class ComplaintReader:
         names: OrgNames,
         urgency: UrgencyCues | None = None,
         corpus_path: Path | None = None,
+        model_dir: Path | None = None,
     ) -> None:
         self._segmenter = segmenter
         self._classifier = classifier
         self._names = names
         self._urgency = urgency or UrgencyCues.load()
         self._corpus_path = corpus_path
+        self._model_dir = model_dir
 
     @classmethod
     def create(
@@ -95,25 +99,33 @@ class ComplaintReader:
         corpus_path: Path | None = None,
         cache_dir: Path | None = None,
         low_confidence: float = DEFAULT_LOW_CONFIDENCE,
+        model_cache: bool = True,
     ) -> ComplaintReader:
         """Load the dictionary, add the organisation's names and train on the shipped
-        corpus plus `extra_examples` (reporters' confirmed categories)."""
+        corpus plus `extra_examples` (reporters' confirmed categories), or load the model
+        trained on exactly these from `cache_dir` (default: the temp dir; `model_cache`
+        False always trains)."""
         started = time.perf_counter()
         org = names or OrgNames()
         segmenter = Segmenter(cache_dir=cache_dir)
         segmenter.set_names(org.words())
         segmenter.initialize()
         examples = [*load_corpus(corpus_path), *extra_examples]
-        classifier = ComplaintClassifier.train(
-            examples, segmenter=segmenter, rules=KeywordRules.load(), low_confidence=low_confidence
-        )
+        model_dir = (cache_dir or Path(tempfile.gettempdir())) if model_cache else None
+        classifier = _classifier(examples, segmenter, low_confidence, model_dir)
         logger.info(
             "complaint reader ready in %.2f s (%d examples, %d names)",
             time.perf_counter() - started,
             len(examples),
             len(segmenter.names),
         )
-        return cls(segmenter=segmenter, classifier=classifier, names=org, corpus_path=corpus_path)
+        return cls(
+            segmenter=segmenter,
+            classifier=classifier,
+            names=org,
+            corpus_path=corpus_path,
+            model_dir=model_dir,
+        )
 
     @property
     def names(self) -> OrgNames:
@@ -154,9 +166,33 @@ class ComplaintReader:
         """Retrain on the corpus plus `extra_examples` (e.g. nightly, as reporters confirm
         categories); the old classifier serves until the new one is ready."""
         examples = [*load_corpus(self._corpus_path), *extra_examples]
-        self._classifier = ComplaintClassifier.train(
-            examples,
-            segmenter=self._segmenter,
-            rules=KeywordRules.load(),
-            low_confidence=self._classifier.low_confidence,
+        self._classifier = _classifier(
+            examples, self._segmenter, self._classifier.low_confidence, self._model_dir
         )
+
+
+def _classifier(
+    examples: list[LabelledExample],
+    segmenter: Segmenter,
+    low_confidence: float,
+    model_dir: Path | None,
+) -> ComplaintClassifier:
+    """The classifier for `examples`: loaded from `model_dir` when trained on exactly these
+    before (with these names, code and libraries), else trained and stored there."""
+    rules = KeywordRules.load()
+    if model_dir is None:
+        return ComplaintClassifier.train(
+            examples, segmenter=segmenter, rules=rules, low_confidence=low_confidence
+        )
+    key = training_key(examples, segmenter.names)
+    cached = load_model(model_dir, key)
+    if cached is not None:
+        logger.info("complaint model loaded from the cache in %s", model_dir)
+        return ComplaintClassifier(
+            segmenter=segmenter, rules=rules, model=cached, low_confidence=low_confidence
+        )
+    classifier = ComplaintClassifier.train(
+        examples, segmenter=segmenter, rules=rules, low_confidence=low_confidence
+    )
+    save_model(model_dir, key, classifier.model)
+    return classifier
