@@ -183,6 +183,17 @@ class LogSection(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class RateLimitsSection(_Section):
+    """How the bot paces what it sends (bot/ratelimit.py). Telegram publishes no exact
+    figures: about one message a second in a chat (short bursts tolerated) and about 30 a
+    second overall; each burst here stays one below what Telegram is taken to tolerate."""
+
+    overall_per_second: float = Field(default=29.0, gt=0, le=1000)
+    overall_burst: int = Field(default=10, ge=1, le=1000)
+    chat_per_second: float = Field(default=1.0, gt=0, le=1000)
+    chat_burst: int = Field(default=2, ge=1, le=1000)
+
+
 class ChecksSection(_Section):
     # None: the catalog shipped with the bot (scheduler/data/catalog.toml).
     catalog: Path | None = None
@@ -196,6 +207,7 @@ class Settings(_Section):
     calendar: CalendarSection
     checks: ChecksSection = ChecksSection()
     log: LogSection = LogSection()
+    rate_limits: RateLimitsSection = RateLimitsSection()
     complaints: ComplaintsSection
     routing: dict[Category, Department]
 

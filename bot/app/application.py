@@ -9,15 +9,16 @@ from functools import partial
 from typing import Any
 
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 
 from bot.app.jobs import TICK_JOB, TICK_SECONDS, run_due_work, tick
 from bot.app.sanitize import CleanInputApplication
 from bot.app.webhook import WebhookOptions
 from bot.context import SERVICES_KEY, BotContext
+from bot.ratelimit import PriorityRateLimiter
 from bot.services import Services
 from bot.usecases.blocked import staff_blocked_bot
-from bot.usecases.outbox import OVERALL_RATE, OutboxSender
+from bot.usecases.outbox import OutboxSender
 from bot.usecases.reader import build_reader, refresh_names
 from db.complaints import list_labelled_examples
 from db.staff import latest_org_import
@@ -104,13 +105,8 @@ def build_application(services: Services) -> BotApplication:
         .token(token)
         .context_types(ContextTypes(context=BotContext))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.time.tz))
-        .rate_limiter(
-            # One request every 1/OVERALL_RATE s, not bursts: requests of a burst arrive
-            # bunched by network jitter and trip Telegram's limit. Retrying a 429 after
-            # retry_after pauses every request meanwhile, replies included. The outbox
-            # sender paces each chat itself (the limiter does not).
-            AIORateLimiter(overall_max_rate=1, overall_time_period=1 / OVERALL_RATE, max_retries=2)
-        )
+        # Per chat and overall, replies before the outbox's bulk sends (bot/ratelimit.py).
+        .rate_limiter(PriorityRateLimiter.from_settings(settings.rate_limits))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)

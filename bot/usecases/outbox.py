@@ -2,18 +2,20 @@
 
 - Rows are claimed from the database by this sender instance (db/outbox.py): a second
   instance never sends the same row, and the rows of a crashed instance are taken over.
-- PTB's AIORateLimiter keeps the overall rate (30 msg/s); it does not pace a single chat, so
-  each chat gets its own worker that sends at most one message per ``per_chat_interval``.
-  At most ``concurrency`` sends are on the wire at once, so a broadcast to thousands of chats
-  does not pile up thousands of requests in the limiter.
-- 429 pauses every chat for ``retry_after``; 5xx, timeouts and dropped connections are retried
-  with exponential backoff in the chat's own worker (its later messages wait: order is kept);
-  403 (the person blocked the bot) and 400 give up at once, 403 telling ``on_blocked``.
+- The bot's rate limiter (bot/ratelimit.py) paces each chat and the whole bot; these sends
+  are bulk (``bulk_sends``): replies to people who are waiting go first. Each chat has its
+  own worker, so a chat's messages keep their order. At most ``concurrency`` sends wait in
+  the limiter or are on the wire at once, so a broadcast to thousands of chats does not pile
+  up thousands of requests.
+- A 429 the limiter's retries did not get past holds that chat's worker for ``retry_after``;
+  5xx, timeouts and dropped connections are retried with exponential backoff in the chat's
+  own worker (its later messages wait: order is kept); 403 (the person blocked the bot) and
+  400 give up at once, 403 telling ``on_blocked``.
 - A row is marked sent right after Telegram accepts it. The one case no Bot API client can
   settle is a crash between Telegram accepting a message and that commit (milliseconds): the
   row is sent again after the restart. Telegram has no idempotency key to prevent it.
 
-Pacing and backoff use the monotonic clock; they are about the network, not the domain.
+Backoff uses the monotonic clock; it is about the network, not the domain.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from bot.ratelimit import bulk_sends
 from db.models import OutboxMessage
 from db.outbox import (
     claim_due_messages,
@@ -50,15 +53,10 @@ logger = logging.getLogger(__name__)
 # (chat id, what revealed it: the outbox row that Telegram refused with 403)
 BlockedListener = Callable[[int, str], Awaitable[object]]
 
-# Messages per second for the whole bot (PTB's AIORateLimiter). Telegram allows about 30; one
-# less leaves room for network jitter, which would otherwise tip the odd burst over the limit.
-OVERALL_RATE = 29
-
 
 @dataclass(frozen=True)
 class SenderLimits:
-    per_chat_interval: float = 1.0
-    concurrency: int = 30  # sends on the wire at once; the rate limiter spaces them
+    concurrency: int = 30  # sends in the rate limiter or on the wire at once
     batch: int = 500  # rows claimed per read
     max_queued: int = 5000  # rows held in memory; the rest wait in the table
     poll_interval: float = 1.0  # commits in this process wake the sender at once anyway
@@ -104,9 +102,7 @@ class OutboxSender:
         self._queues: dict[int, deque[OutboxMessage]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._queued: set[int] = set()
-        self._last_sent: dict[int, float] = {}  # chat → monotonic time of its last message
         self._retry_at: dict[int, float] = {}  # message → monotonic time of its next attempt
-        self._paused_until = 0.0  # a 429 pauses every chat, not just one
         self._on_the_wire = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -183,22 +179,17 @@ class OutboxSender:
 
     # -- one worker per chat -----------------------------------------------------------------
 
-    def _not_before(self, chat_id: int, message: OutboxMessage) -> float:
-        assert message.id is not None
-        paced = self._last_sent.get(chat_id, -1e9) + self._limits.per_chat_interval
-        return max(paced, self._paused_until, self._retry_at.get(message.id, 0.0))
-
     async def _drain_chat(self, chat_id: int) -> None:
         queue = self._queues[chat_id]
         while queue and not self._stopping:
             message = queue[0]
             assert message.id is not None
-            if (delay := self._not_before(chat_id, message) - time.monotonic()) > 0:
+            if (delay := self._retry_at.get(message.id, 0.0) - time.monotonic()) > 0:
                 await asyncio.sleep(delay)
-                continue  # a 429 elsewhere may have moved the time meanwhile
+                continue
             async with self._slots:
-                if self._stopping or self._not_before(chat_id, message) > time.monotonic():
-                    continue
+                if self._stopping:
+                    break
                 self._on_the_wire += 1
                 self._idle.clear()
                 try:
@@ -228,8 +219,8 @@ class OutboxSender:
             sent = await self._send(message)
         except RetryAfter as error:
             seconds = _seconds(error.retry_after)
-            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
-            logger.warning("outbox %s: 429, every chat waits %.1f s", message.key, seconds)
+            self._retry_at[message.id] = time.monotonic() + seconds
+            logger.warning("outbox %s: 429, its chat waits %.1f s", message.key, seconds)
             await self._record_failure(message, f"RetryAfter {seconds}", give_up=False)
             return False
         except Forbidden as error:
@@ -243,7 +234,6 @@ class OutboxSender:
             return True
         except TelegramError as error:  # NetworkError, TimedOut, 5xx and the like
             return await self._retry_later(message, str(error))
-        self._last_sent[message.chat_id] = time.monotonic()
         await self._mark_sent(message, sent.message_id)
         return True
 
@@ -305,6 +295,10 @@ class OutboxSender:
             logger.exception("could not record that chat %s blocked the bot", chat_id)
 
     async def _send(self, message: OutboxMessage) -> Message:
+        with bulk_sends():
+            return await self._send_now(message)
+
+    async def _send_now(self, message: OutboxMessage) -> Message:
         markup = reply_markup(message)
         if message.photo is not None:
             return await self._bot.send_photo(

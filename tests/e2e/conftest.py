@@ -37,7 +37,8 @@ async def sandbox() -> AsyncIterator[SandboxServer]:
 
 
 @pytest.fixture
-def settings(database_url: str, sandbox: SandboxServer, tmp_path: Path) -> Settings:
+def paced_settings(database_url: str, sandbox: SandboxServer, tmp_path: Path) -> Settings:
+    """config.toml as shipped, pointed at the sandbox and this test's database."""
     loaded = load_settings(
         REPO / "config.toml",
         {"TELEGRAM_BOT_TOKEN": sandbox.token, "DATABASE_URL": database_url},
@@ -45,6 +46,18 @@ def settings(database_url: str, sandbox: SandboxServer, tmp_path: Path) -> Setti
     bot = loaded.bot.model_copy(update={"api_base_url": sandbox.base_url})
     calendar = loaded.calendar.model_copy(update={"admin_dir": tmp_path / "calendar"})
     return loaded.model_copy(update={"bot": bot, "calendar": calendar})
+
+
+@pytest.fixture
+def settings(paced_settings: Settings) -> Settings:
+    """The shipped configuration, but chats not paced: the sandbox enforces no flood limits
+    unless a test says so, and simulated people answer within milliseconds, so Telegram's
+    one message a second per chat would make every step of a dialog wait. Tests about the
+    limits use paced_settings (or paced_bot)."""
+    unpaced = paced_settings.rate_limits.model_copy(
+        update={"chat_per_second": 1000.0, "chat_burst": 1000}
+    )
+    return paced_settings.model_copy(update={"rate_limits": unpaced})
 
 
 @pytest.fixture
@@ -79,4 +92,17 @@ async def quiet_bot(
 ) -> AsyncIterator[Harness]:
     """The bot without daily checks: only what a test does or seeds goes out."""
     async with run_bot(settings, sandbox, clock, reader, checks=False) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def paced_bot(
+    paced_settings: Settings,
+    sandbox: SandboxServer,
+    clock: ManualClock,
+    reader: ComplaintReader,
+    sample_org: None,
+) -> AsyncIterator[Harness]:
+    """The quiet bot pacing each chat as in production."""
+    async with run_bot(paced_settings, sandbox, clock, reader, checks=False) as harness:
         yield harness
