@@ -52,6 +52,9 @@ class WeekdayCalendar:
     def is_working_day(self, day: date) -> bool:
         return day.weekday() < 5
 
+    def is_holiday(self, day: date) -> bool:
+        return False
+
     def working_days(self, start: date, end: date) -> list[date]:
         return [
             start + timedelta(days=offset)

@@ -50,6 +50,9 @@ class Services:
     org_import_seen: int | None = None
     # How many stored labelled examples the classifier was last trained with.
     examples_trained: int = 0
+    # The organisation import whose 无人承担 gaps the admins were told of (None: not yet
+    # since start-up; bot.usecases.coverage).
+    gaps_told: tuple[int | None] | None = None
     presses: PressMemory = field(default_factory=PressMemory)
 
     @property

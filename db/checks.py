@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Assignment, AssignmentStatus, CorrectiveAction, Staff, TransferPoint, Unit
@@ -40,7 +40,10 @@ def write_answers(assignment: Assignment, answers: Answers) -> None:
 async def load_org_snapshot(*, session: AsyncSession) -> OrgSnapshot:
     units = await load_org_units(session=session)
     points = (await session.exec(select(TransferPoint))).all()
-    inspectors = (await session.exec(select(Staff).where(Staff.role == Role.INSPECTOR))).all()
+    # Whoever holds a duty performs checks, whatever their role; inspectors without duties
+    # do every check of their unit (organisation files from before duties).
+    doers = select(Staff).where(or_(Staff.role == Role.INSPECTOR, col(Staff.duties) != ""))
+    inspectors = (await session.exec(doers)).all()
     return OrgSnapshot(
         units=tuple(units[key] for key in sorted(units)),
         transfer_points=tuple(
@@ -49,7 +52,11 @@ async def load_org_snapshot(*, session: AsyncSession) -> OrgSnapshot:
             if p.id is not None
         ),
         inspectors=tuple(
-            OrgInspector(staff_id=s.id, unit_id=s.unit_id)
+            OrgInspector(
+                staff_id=s.id,
+                unit_id=s.unit_id,
+                duties=frozenset(duty for duty in s.duties.split(",") if duty),
+            )
             for s in sorted(inspectors, key=lambda s: s.id or 0)
             if s.id is not None
         ),

@@ -64,6 +64,8 @@ class Staff(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id", index=True)
     department: Department | None = Field(default=None, sa_type=enum_type(Department))
     phone: str | None = Field(default=None, max_length=32)
+    # The catalog duties held (comma-separated ids): which checks the person gets.
+    duties: str = Field(default="", max_length=500)
     telegram_user_id: int | None = Field(default=None, unique=True, sa_type=BigInteger)
     registered_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     # Set when Telegram answers 403: the person blocked the bot; their manager is told once.

@@ -7,7 +7,10 @@ One table, one record per row; the `type` column says what the row is:
     unit,S01,察素齐投递部,X01,site,delivery,urban,,,
     segment,S01-E2,东2段,S01,,,,,,
     transfer_point,T01,县政府收发室,S01,,,,,,
-    staff,E001,陈明,S01,,,,inspector,,13800000001
+    staff,E001,陈明,S01,,,,inspector,,13800000001,投递部主任
+
+The optional ``duties`` column lists the catalog duties a person holds (ids or names,
+separated by commas or 、); they say which checks the person gets.
 
 Codes are the keys: a re-import updates the rows with the same code and never duplicates.
 Enum columns take the English code or the label the caller passes (检查员, 投递, 城市 …).
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,9 +33,23 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import OrgImport, Segment, Staff, TransferPoint, Unit
+from scheduler.catalog import Duty, load_catalog
 from scheduler.org import Area, Department, Level, Role, SiteKind
 
-COLUMNS = ("type", "code", "name", "parent", "level", "kind", "area", "role", "department", "phone")
+COLUMNS = (
+    "type",
+    "code",
+    "name",
+    "parent",
+    "level",
+    "kind",
+    "area",
+    "role",
+    "department",
+    "phone",
+    "duties",
+)
+_DUTY_SEPARATORS = re.compile(r"[,，、;；\s]+")
 MAX_CODE = 32
 MAX_NAME = 100
 E = TypeVar("E", bound=StrEnum)
@@ -63,6 +81,8 @@ class Problem(StrEnum):
     UNKNOWN_PARENT = "unknown_parent"  # value: the parent's code
     PARENT_LEVEL = "parent_level"  # value: the parent's code; wanted: the Level it must be
     PARENT_KIND = "parent_kind"  # value: the parent's code; wanted: the SiteKind it must be
+    UNKNOWN_DUTY = "unknown_duty"  # value: what the row says; names: the duties there are
+    DUTY_NOT_HERE = "duty_not_here"  # value: the duty's name; choices: its levels; wanted: kind
 
 
 @dataclass(frozen=True)
@@ -76,6 +96,7 @@ class RowProblem:
     choices: tuple[StrEnum, ...] = ()
     limit: int = 0
     wanted: StrEnum | None = None
+    names: tuple[str, ...] = ()
 
 
 class OrgFileError(Exception):
@@ -186,6 +207,7 @@ class _StaffSpec:
     row: OrgRow
     role: Role
     department: Department | None
+    duties: tuple[Duty, ...] = ()
 
 
 @dataclass
@@ -197,7 +219,9 @@ class _Plan:
     problems: list[RowProblem] = field(default_factory=list)
 
 
-def _check_row_alone(row: OrgRow, plan: _Plan, labels: EnumLabels) -> None:
+def _check_row_alone(
+    row: OrgRow, plan: _Plan, labels: EnumLabels, duties: Mapping[str, Duty]
+) -> None:
     """Checks that need only the row itself; adds the row to the plan when it passes."""
     problems = plan.problems
     type_raw = row.get("type").lower()
@@ -228,7 +252,7 @@ def _check_row_alone(row: OrgRow, plan: _Plan, labels: EnumLabels) -> None:
     if record is RecordType.UNIT:
         _check_unit_row(row, plan, before, labels)
     elif record is RecordType.STAFF:
-        _check_staff_row(row, plan, before, labels)
+        _check_staff_row(row, plan, before, labels, duties)
     else:
         if not row.get("parent"):
             problems.append(RowProblem(row.line, "parent", Problem.REQUIRED))
@@ -262,7 +286,9 @@ def _check_unit_row(row: OrgRow, plan: _Plan, before: int, labels: EnumLabels) -
         plan.units[row.get("code")] = _UnitSpec(row, level, kind, area)
 
 
-def _check_staff_row(row: OrgRow, plan: _Plan, before: int, labels: EnumLabels) -> None:
+def _check_staff_row(
+    row: OrgRow, plan: _Plan, before: int, labels: EnumLabels, duties: Mapping[str, Duty]
+) -> None:
     problems = plan.problems
     role, problem = _enum_value(Role, row.get("role"), labels, row, "role")
     department, dep_problem = _enum_value(
@@ -278,22 +304,42 @@ def _check_staff_row(row: OrgRow, plan: _Plan, before: int, labels: EnumLabels) 
     phone = row.get("phone")
     if phone and not phone.replace("-", "").isdigit():
         problems.append(RowProblem(row.line, "phone", Problem.BAD_PHONE, phone))
+    held: list[Duty] = []
+    for token in _DUTY_SEPARATORS.split(row.get("duties")):
+        if not token:
+            continue
+        duty = duties.get(token) or duties.get(token.lower())
+        if duty is None:
+            names = tuple(dict.fromkeys(f"{d.id}/{d.name}" for d in duties.values()))
+            problems.append(
+                RowProblem(row.line, "duties", Problem.UNKNOWN_DUTY, token, names=names)
+            )
+        elif duty not in held:
+            held.append(duty)
     if len(problems) == before and role is not None:
-        plan.staff[row.get("code")] = _StaffSpec(row, role, department)
+        plan.staff[row.get("code")] = _StaffSpec(row, role, department, tuple(held))
 
 
 async def import_org(
-    rows: Iterable[OrgRow], *, labels: EnumLabels, session: AsyncSession, now: datetime
+    rows: Iterable[OrgRow],
+    *,
+    labels: EnumLabels,
+    session: AsyncSession,
+    now: datetime,
+    duties: Sequence[Duty] | None = None,
 ) -> ImportSummary:
     """Create or update every row; raise OrgFileError (writing nothing) if any row is wrong.
-    `labels` are the names the file may use for enum values besides the values themselves.
+    `labels` are the names the file may use for enum values besides the values themselves;
+    `duties` those staff may hold (the shipped catalog's by default), by id or name.
 
     The caller's unit of work must roll back on the exception: rows are only flushed after
     every check passed, but parents must exist before children can reference them.
     """
     plan = _Plan()
+    known = load_catalog().duties if duties is None else duties
+    by_key = {duty.id: duty for duty in known} | {duty.name: duty for duty in known}
     for row in rows:
-        _check_row_alone(row, plan, labels)
+        _check_row_alone(row, plan, labels, by_key)
     existing_units = {u.code: u for u in (await session.exec(select(Unit))).all()}
     levels = {code: unit.level for code, unit in existing_units.items()}
     kinds = {code: unit.site_kind for code, unit in existing_units.items()}
@@ -330,6 +376,18 @@ def _check_references(
         parent_problem(row, Level.SITE)
     for staff in plan.staff.values():
         parent_problem(staff.row, None)
+        parent = staff.row.get("parent")
+        for duty in staff.duties:
+            if parent in levels and not duty.fits(levels[parent], kinds[parent]):
+                problem = RowProblem(
+                    staff.row.line,
+                    "duties",
+                    Problem.DUTY_NOT_HERE,
+                    duty.name,
+                    choices=duty.levels,
+                    wanted=duty.site_kind,
+                )
+                plan.problems.append(problem)
 
 
 async def _write(plan: _Plan, units: dict[str, Unit], *, session: AsyncSession) -> ImportSummary:
@@ -378,6 +436,7 @@ async def _write(plan: _Plan, units: dict[str, Unit], *, session: AsyncSession) 
         person.department = staff_spec.department
         person.unit_id = _id(units[staff_spec.row.get("parent")])
         person.phone = staff_spec.row.get("phone") or None
+        person.duties = ",".join(duty.id for duty in staff_spec.duties)
         session.add(person)
     await session.flush()
     return summary

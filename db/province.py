@@ -7,8 +7,10 @@ sites. Staff hold every role: admins and managers on every level, inspectors at 
 the cities and the counties, a head at every site and, at urban delivery stations, a team
 leader, clerks, and handlers of every department.
 
+Everyone who performs checks holds their duties of the catalog (营业支局长, 投递部主任,
+班组长/质检员, 县局检查员, 投递业务管理员, 市分公司检查员, 区公司检查员, 函件专业, 报刊专业).
 A few units are left without the people who would check them, on purpose, so that the
-"nobody covers this" paths are exercised at size (see ``UNCOVERED``).
+无人承担 paths are exercised at size (see ``UNCOVERED``).
 
 Same seed, same rows. The rows are what db/org_import.py imports (``OrgRow``), so the
 province goes into a real database with import_org; ``write_csv`` writes the import file:
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from db.org_import import COLUMNS, OrgRow
+from scheduler.catalog import Duty
 from scheduler.org import (
     Area,
     Department,
@@ -127,7 +130,13 @@ class _Province:
     def unit(self, code: str, name: str, parent: str, level: Level, **site: str) -> None:
         self.add(type="unit", code=code, name=name, parent=parent, level=level.value, **site)
 
-    def staff(self, parent: str, role: Role, department: Department | None = None) -> None:
+    def staff(
+        self,
+        parent: str,
+        role: Role,
+        department: Department | None = None,
+        duties: tuple[str, ...] = (),
+    ) -> None:
         number = next(self._staff_numbers)
         self.add(
             type="staff",
@@ -137,6 +146,7 @@ class _Province:
             role=role.value,
             department=department.value if department else "",
             phone=f"139{number:08d}",
+            duties="、".join(duties),
         )
 
     def person(self) -> str:
@@ -152,7 +162,7 @@ class _Province:
         self.staff(REGION_CODE, Role.ADMIN)
         self.staff(REGION_CODE, Role.MANAGER)
         for _ in range(3):
-            self.staff(REGION_CODE, Role.INSPECTOR, Department.SUPERVISION)
+            self.staff(REGION_CODE, Role.INSPECTOR, Department.SUPERVISION, ("区公司检查员",))
         for department in _CITY_DEPARTMENTS:
             self.staff(REGION_CODE, Role.HANDLER, department)
 
@@ -162,10 +172,10 @@ class _Province:
         self.staff(city, Role.MANAGER)
         if city != UNCOVERED.city_without_inspector:
             for _ in range(2):
-                self.staff(city, Role.INSPECTOR, Department.SUPERVISION)
-        self.staff(city, Role.INSPECTOR, Department.DELIVERY)
-        self.staff(city, Role.INSPECTOR, Department.LETTERS)
-        self.staff(city, Role.INSPECTOR, Department.PERIODICALS)
+                self.staff(city, Role.INSPECTOR, Department.SUPERVISION, ("市分公司检查员",))
+            self.staff(city, Role.INSPECTOR, Department.DELIVERY, ("市分公司检查员",))
+        self.staff(city, Role.INSPECTOR, Department.LETTERS, ("函件专业",))
+        self.staff(city, Role.INSPECTOR, Department.PERIODICALS, ("报刊专业",))
         for department in _CITY_DEPARTMENTS:
             self.staff(city, Role.HANDLER, department)
 
@@ -173,10 +183,13 @@ class _Province:
         self.unit(county, f"{name}局", city, Level.COUNTY)
         self.staff(county, Role.MANAGER)
         if county not in UNCOVERED.counties_without_inspector:
-            self.staff(county, Role.INSPECTOR, Department.SUPERVISION)
-        self.staff(county, Role.INSPECTOR, Department.LETTERS)
-        self.staff(county, Role.INSPECTOR, Department.PERIODICALS)
-        for department in _CITY_DEPARTMENTS[:3]:
+            self.staff(county, Role.INSPECTOR, Department.SUPERVISION, ("县局检查员",))
+        self.staff(county, Role.INSPECTOR, Department.LETTERS, ("函件专业",))
+        self.staff(county, Role.INSPECTOR, Department.PERIODICALS, ("报刊专业",))
+        # The delivery department's handler is also its 投递业务管理员 (第十五条 4①):
+        # a duty, not a role.
+        self.staff(county, Role.HANDLER, Department.DELIVERY, ("投递业务管理员",))
+        for department in _CITY_DEPARTMENTS[1:3]:
             self.staff(county, Role.HANDLER, department)
         rng = self.rng
         urban = _is_urban_district(name)
@@ -205,9 +218,10 @@ class _Province:
             self.places(code, area)
         if code in UNCOVERED.sites_without_head:
             return
-        self.staff(code, Role.INSPECTOR)  # the head: 支局长 / 投递部主任
+        head = "营业支局长" if kind is SiteKind.COUNTER else "投递部主任"
+        self.staff(code, Role.INSPECTOR, duties=(head,))
         if kind is SiteKind.DELIVERY and area is Area.URBAN:
-            self.staff(code, Role.INSPECTOR, Department.DELIVERY)  # 班组长 / 质检员
+            self.staff(code, Role.INSPECTOR, Department.DELIVERY, ("班组长/质检员",))
         for _ in range(self.rng.randint(1, 3)):
             self.staff(code, Role.COUNTER_STAFF)
 
@@ -271,9 +285,10 @@ def size_of(rows: Sequence[OrgRow]) -> ProvinceSize:
     )
 
 
-def snapshot_of(rows: Sequence[OrgRow]) -> OrgSnapshot:
+def snapshot_of(rows: Sequence[OrgRow], duties: Sequence[Duty]) -> OrgSnapshot:
     """The planner's view of imported rows without a database: ids numbered in row order,
-    as a fresh import would give them."""
+    as a fresh import would give them; duty names as ``duties`` (the catalog's) name them."""
+    duty_ids = {duty.name: duty.id for duty in duties} | {duty.id: duty.id for duty in duties}
     ids = {(row.get("type"), row.get("code")): number for number, row in enumerate(rows, start=1)}
     units: list[OrgUnit] = []
     points: list[OrgTransferPoint] = []
@@ -297,9 +312,11 @@ def snapshot_of(rows: Sequence[OrgRow]) -> OrgSnapshot:
             case "transfer_point":
                 assert parent is not None
                 points.append(OrgTransferPoint(number, row.get("name"), parent))
-            case "staff" if row.get("role") == Role.INSPECTOR:
-                assert parent is not None
-                inspectors.append(OrgInspector(number, parent))
+            case "staff":
+                held = frozenset(duty_ids[name] for name in row.get("duties").split("、") if name)
+                if held or row.get("role") == Role.INSPECTOR:
+                    assert parent is not None
+                    inspectors.append(OrgInspector(number, parent, held))
     return OrgSnapshot(tuple(units), tuple(points), tuple(inspectors))
 
 

@@ -178,6 +178,14 @@ class BusinessCalendar:
             self._report_unknown_year(day.year)
         return day.weekday() < 5
 
+    def is_holiday(self, day: date) -> bool:
+        """An official holiday (放假) or an extra one of the configuration; weekends inside
+        a holiday period count, ordinary weekends do not."""
+        _require_plain_date(day)
+        if day in self._extra_workdays:
+            return False
+        return day in self._extra_holidays or day in self._holidays
+
     def working_days(self, start: date, end: date) -> list[date]:
         """The working days from start to end, both inclusive."""
         _require_plain_date(start)

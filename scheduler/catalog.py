@@ -16,6 +16,8 @@ File format (one ``[[item]]`` table per check item)::
     quote = "每日检查不少于10%的特快、给据邮件投递清单签收质量。"
     level = "site"                          # site | county | city | region: who does it
     staff = "投递部主任、检查员"              # optional, informational (site level)
+    duty = "delivery_head"                  # who does it: a [[duty]] id (see Duty)
+    doers = "one"                           # one | all: when several hold the duty at a unit
     site_kind = "delivery"                  # counter | delivery: which sites it concerns
     area = "any"                            # urban | rural | any
     fix_days = 5                            # working days to fix a finding (default 5)
@@ -34,6 +36,15 @@ File format (one ``[[item]]`` table per check item)::
     optional = false
     when = { question = "problem_found", equals = "yes" }   # optional, earlier question
     finding = { equals = ["no"] }           # or { at_least = 1 } for integers
+
+Duties (one ``[[duty]]`` table each) name who performs the checks; staff hold them (the
+``duties`` column of the organisation file)::
+
+    [[duty]]
+    id = "delivery_head"
+    name = "投递部主任"
+    levels = ["site"]                       # the levels of the units its holders sit at
+    site_kind = "delivery"                  # optional: only at sites of this kind
 
 Answers are ``str`` for yes_no ("yes" / "no"), choice (the option text), text and photo (the
 file id), and ``int`` for integer questions.
@@ -117,6 +128,29 @@ FREQUENCY_SPAN: Final[Mapping[FrequencyKind, Span | None]] = {
     FrequencyKind.HALF_YEARLY: Span.HALF_YEAR,
     FrequencyKind.YEARLY: Span.YEAR,
 }
+
+
+class Doers(StrEnum):
+    """When several staff of a unit hold an item's duty: one of them in turn, or each."""
+
+    ONE = "one"
+    ALL = "all"
+
+
+@dataclass(frozen=True)
+class Duty:
+    """A function in the organisation that performs checks (营业支局长, 县局检查员 …)."""
+
+    id: str
+    name: str
+    levels: tuple[Level, ...]
+    site_kind: SiteKind | None = None
+
+    def fits(self, level: Level, site_kind: SiteKind | None) -> bool:
+        """Whether someone at a unit of this level and kind may hold the duty."""
+        if level not in self.levels:
+            return False
+        return self.site_kind is None or level != Level.SITE or site_kind == self.site_kind
 
 
 class QuestionType(StrEnum):
@@ -276,6 +310,9 @@ class CatalogItem:
     coverage: CoverageQuota | None = None
     fix_days: int = DEFAULT_FIX_DAYS
     non_working_days: bool = False
+    # None: done by inspectors who list no duties (the organisation files before duties).
+    duty: str | None = None
+    doers: Doers = Doers.ONE
 
     def question(self, question_id: str) -> Question:
         for question in self.questions:
@@ -314,6 +351,13 @@ class CatalogItem:
 class Catalog:
     items: tuple[CatalogItem, ...]
     version: int = CATALOG_VERSION
+    duties: tuple[Duty, ...] = ()
+
+    def duty(self, duty_id: str) -> Duty:
+        for duty in self.duties:
+            if duty.id == duty_id:
+                return duty
+        raise KeyError(duty_id)
 
     def __iter__(self) -> Iterator[CatalogItem]:
         return iter(self.items)
@@ -349,6 +393,7 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
     top = _Fields(data, "catalog", "")
     version = top.integer("version", minimum=CATALOG_VERSION, maximum=CATALOG_VERSION)
     raw_items = top.tables("item")
+    duties = _parse_duties(top.tables("duty"))
     top.finish()
     if not raw_items:
         raise CatalogError("catalog: field 'item': at least one item is required")
@@ -359,8 +404,54 @@ def parse_catalog(data: Mapping[str, Any]) -> Catalog:
         if item.id in seen:
             raise CatalogError(f"catalog item '{item.id}': field 'id': duplicate id")
         seen.add(item.id)
+        _check_duty(item, duties)
         items.append(item)
-    return Catalog(items=tuple(items), version=version)
+    return Catalog(items=tuple(items), version=version, duties=tuple(duties.values()))
+
+
+def _parse_duties(raw_duties: list[Mapping[str, Any]]) -> dict[str, Duty]:
+    duties: dict[str, Duty] = {}
+    names: set[str] = set()
+    for index, raw in enumerate(raw_duties):
+        raw_id = raw.get("id")
+        owner = f"catalog duty '{raw_id}'" if isinstance(raw_id, str) else f"duty #{index + 1}"
+        fields = _Fields(raw, owner, "")
+        duty_id = fields.text("id")
+        if not _ID_PATTERN.match(duty_id):
+            raise fields.error("id", "must match [a-z][a-z0-9_]* (a stable slug)")
+        if duty_id in duties:
+            raise fields.error("id", "duplicate id")
+        name = fields.text("name")
+        if name in names:
+            raise fields.error("name", f"duplicate name '{name}'")
+        raw_levels = fields.raw("levels")
+        allowed = ", ".join(level.value for level in Level)
+        if (
+            not isinstance(raw_levels, list)
+            or not raw_levels
+            or not all(isinstance(value, str) and value in set(Level) for value in raw_levels)
+        ):
+            raise fields.error("levels", f"must be a non-empty array of {allowed}")
+        site_kind = fields.choice("site_kind", SiteKind, required=False)
+        fields.finish()
+        duties[duty_id] = Duty(duty_id, name, tuple(Level(v) for v in raw_levels), site_kind)
+        names.add(name)
+    return duties
+
+
+def _check_duty(item: CatalogItem, duties: Mapping[str, Duty]) -> None:
+    if item.duty is None:
+        return
+    owner = f"catalog item '{item.id}': field 'duty'"
+    duty = duties.get(item.duty)
+    if duty is None:
+        known = ", ".join(duties) or "none defined"
+        raise CatalogError(f"{owner}: unknown duty '{item.duty}' (known: {known})")
+    if not duty.fits(item.level, item.site_kind):
+        raise CatalogError(
+            f"{owner}: duty '{duty.id}' is not held at the {item.level.value} level"
+            + (f" of {item.site_kind.value} sites" if item.level == Level.SITE else "")
+        )
 
 
 _T = TypeVar("_T", bound=StrEnum)
@@ -530,6 +621,8 @@ def _parse_item(raw: Mapping[str, Any], index: int) -> CatalogItem:
         "fix_days", required=False, default=DEFAULT_FIX_DAYS, minimum=1, maximum=_MAX_FIX_DAYS
     )
     non_working_days = fields.boolean("non_working_days", default=False)
+    duty = fields.optional_text("duty")
+    doers = fields.choice("doers", Doers, required=False) or Doers.ONE
 
     frequency_fields = fields.table("frequency", required=True)
     assert frequency_fields is not None
@@ -562,6 +655,8 @@ def _parse_item(raw: Mapping[str, Any], index: int) -> CatalogItem:
         coverage=coverage,
         fix_days=fix_days,
         non_working_days=non_working_days,
+        duty=duty,
+        doers=doers,
     )
 
 

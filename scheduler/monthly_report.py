@@ -179,6 +179,19 @@ class QuotaResult:
 
 
 @dataclass(frozen=True)
+class UncoveredCheck:
+    """A unit's checks of one item that nobody holds the duty for (无人承担): counted apart
+    from misses, since no one was ever asked to do them."""
+
+    unit: str
+    title: str
+    clause: str
+    duty: str
+    required: int  # checks (or site visits) the month required of the unit
+    quotas: int  # coverage quotas of the item the unit could not meet for want of anyone
+
+
+@dataclass(frozen=True)
 class Finding:
     """A problem found by a check; ``category`` uses the complaint category codes."""
 
@@ -307,6 +320,11 @@ class MonthlyReport:
     escalations: tuple[EscalationRow, ...]
     scorecard: tuple[ElementScore, ...]
     unmapped_issues: int  # complaints and findings of category "other"
+    uncovered: tuple[UncoveredCheck, ...] = ()
+
+    @property
+    def uncovered_required(self) -> int:
+        return sum(gap.required for gap in self.uncovered)
 
     @property
     def quotas_met(self) -> int:
@@ -338,6 +356,7 @@ def build_monthly_report(
     findings: Sequence[Finding] = (),
     actions: Sequence[CorrectiveAction] = (),
     complaints: Sequence[Complaint] = (),
+    uncovered: Sequence[UncoveredCheck] = (),
 ) -> MonthlyReport:
     """Compute the month's report. Findings and corrective actions outside the month are
     ignored; complaints are taken as given (the caller picks those created in the month, in
@@ -390,6 +409,7 @@ def build_monthly_report(
         scorecard=_scorecard(month_findings, complaints, corrective),
         unmapped_issues=sum(1 for f in month_findings if f.category not in ELEMENT_OF_CATEGORY)
         + sum(1 for c in complaints if c.category not in ELEMENT_OF_CATEGORY),
+        uncovered=tuple(uncovered),
     )
 
 

@@ -74,10 +74,19 @@ from scheduler.catalog import (
     Catalog,
     CatalogItem,
     CoverageQuota,
+    Doers,
     FrequencyKind,
     Span,
 )
-from scheduler.org import Area, Level, OrgSnapshot, OrgUnit, SiteKind
+from scheduler.org import (
+    Area,
+    Level,
+    OperatingDays,
+    OrgInspector,
+    OrgSnapshot,
+    OrgUnit,
+    SiteKind,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +99,10 @@ class WorkingCalendar(Protocol):
     """The part of the business calendar the planner needs (inclusive ranges)."""
 
     def is_working_day(self, day: date) -> bool: ...
+
+    def is_holiday(self, day: date) -> bool:
+        """An official holiday (放假), weekends inside a holiday period included."""
+        ...
 
     def working_days(self, start: date, end: date) -> list[date]: ...
 
@@ -177,6 +190,7 @@ class QuotaStatus:
     done: int
     base: int | None = None
     percent: int | None = None
+    uncovered: bool = False  # nobody at the unit holds the item's duty (无人承担)
 
     @property
     def met(self) -> bool:
@@ -228,6 +242,40 @@ def by_inspector(
     return {inspector: tuple(items) for inspector, items in grouped.items()}
 
 
+@dataclass(frozen=True)
+class Uncovered:
+    """A unit with an item to do and nobody holding its duty (无人承担)."""
+
+    item_id: str
+    unit_id: int
+
+
+def uncovered(catalog: Catalog, org: OrgSnapshot) -> list[Uncovered]:
+    """Every unit x item the plan cannot give anyone, in catalog order, then by unit id."""
+    return _uncovered(catalog, _Org(org))
+
+
+def _uncovered(catalog: Catalog, org: _Org) -> list[Uncovered]:
+    found: list[Uncovered] = []
+    for item in catalog.items:
+        if item.level == Level.SITE:
+            units = [
+                site.id
+                for site in org.sites_for(item)
+                if not item.uses_transfer_points or org.points.get(site.id)
+            ]
+        else:
+            units = [
+                unit_id
+                for unit_id in org.units_at_level.get(item.level, ())
+                if org.matching_sites(unit_id, item)
+            ]
+        found.extend(
+            Uncovered(item.id, unit_id) for unit_id in units if not org.doers(unit_id, item)
+        )
+    return found
+
+
 # ───────────────────────────── indexes ─────────────────────────────
 
 
@@ -239,6 +287,7 @@ class _Site:
     county_id: int | None
     city_id: int | None
     region_id: int | None
+    operating: OperatingDays | None = None
 
 
 class _Org:
@@ -266,6 +315,7 @@ class _Org:
                 county_id=ancestors.get(Level.COUNTY),
                 city_id=ancestors.get(Level.CITY),
                 region_id=ancestors.get(Level.REGION),
+                operating=unit.operating,
             )
             self.sites[unit.id] = site
             for level, ancestor_id in ancestors.items():
@@ -274,14 +324,12 @@ class _Org:
         if incomplete:
             logger.warning("%d sites without site kind or area are not planned", incomplete)
 
-        inspectors: dict[int, list[int]] = defaultdict(list)
+        self._staff: dict[int, list[OrgInspector]] = defaultdict(list)
         self.unit_of_inspector: dict[int, int] = {}
-        for inspector in org.inspectors:
-            inspectors[inspector.unit_id].append(inspector.staff_id)
+        for inspector in sorted(org.inspectors, key=lambda i: i.staff_id):
+            self._staff[inspector.unit_id].append(inspector)
             self.unit_of_inspector[inspector.staff_id] = inspector.unit_id
-        self.inspectors: dict[int, tuple[int, ...]] = {
-            unit_id: tuple(sorted(set(staff))) for unit_id, staff in inspectors.items()
-        }
+        self._doers: dict[tuple[int, str | None], tuple[int, ...]] = {}
         points: dict[int, list[int]] = defaultdict(list)
         for point in org.transfer_points:
             points[point.site_id].append(point.id)
@@ -289,6 +337,21 @@ class _Org:
             site_id: tuple(sorted(ids)) for site_id, ids in points.items()
         }
         self._matching: dict[tuple[int, SiteKind, Area | None], list[_Site]] = {}
+
+    def doers(self, unit_id: int, item: CatalogItem) -> tuple[int, ...]:
+        """The staff of ``unit_id`` who perform ``item`` (its duty), by staff id."""
+        key = (unit_id, item.duty)
+        found = self._doers.get(key)
+        if found is None:
+            found = tuple(
+                dict.fromkeys(
+                    person.staff_id
+                    for person in self._staff.get(unit_id, ())
+                    if person.holds(item.duty)
+                )
+            )
+            self._doers[key] = found
+        return found
 
     def ancestors(self, unit_id: int) -> dict[Level, int]:
         """The unit itself and its ancestors, by level (iterative: deep trees, cycles)."""
@@ -348,9 +411,30 @@ class _Days:
         self._calendar = calendar
         self._ranges: dict[tuple[date, date, bool], tuple[date, ...]] = {}
         self._years: dict[tuple[int, bool], tuple[tuple[date, ...], dict[date, int]]] = {}
+        self._open: dict[tuple[date, date, OperatingDays | None], tuple[date, ...]] = {}
 
     def is_working_day(self, day: date) -> bool:
         return self._calendar.is_working_day(day)
+
+    def site_open(self, site: _Site, day: date) -> bool:
+        """Whether the site works on ``day`` (daily items follow this)."""
+        working = self._calendar.is_working_day(day)
+        if site.operating is None or working:
+            return working
+        return site.operating.is_open(day, working=False, holiday=self._calendar.is_holiday(day))
+
+    def open_days(self, site: _Site, start: date, end: date) -> tuple[date, ...]:
+        key = (start, end, site.operating)
+        found = self._open.get(key)
+        if found is None:
+            if site.operating is None:
+                found = self.active(start, end, False)
+            else:
+                found = tuple(
+                    day for day in self.active(start, end, True) if self.site_open(site, day)
+                )
+            self._open[key] = found
+        return found
 
     def active(self, start: date, end: date, all_days: bool) -> tuple[date, ...]:
         key = (start, end, all_days)
@@ -451,6 +535,10 @@ class _History:
                 points[key].append((entry.day, entry.transfer_point_ids))
         if ignored:
             logger.debug("ignored %d history entries of unknown items or units", ignored)
+        for key, day_list in days.items():
+            if items[key[0]].doers == Doers.ALL:
+                # Each holder does it; the unit's check of the day counts once.
+                day_list[:] = sorted(set(day_list))
         self.days = dict(days)
         self.targets: dict[tuple[str, int], dict[int, list[date]]] = defaultdict(dict)
         for (item_id, unit_id, target), day_list in self.days.items():
@@ -582,6 +670,9 @@ class _Planner:
     def plan(self) -> tuple[PlannedAssignment, ...]:
         working = self.days.is_working_day(self.day)
         for index, item in enumerate(self.catalog.items):
+            if _follows_opening(item):
+                self._plan_open_sites(index, item)
+                continue
             if not working and not item.non_working_days:
                 continue
             period = self.days.item_period(item, self.day)
@@ -614,12 +705,11 @@ class _Planner:
         item_hash = zlib.crc32(item.id.encode())
         daily = item.frequency.kind == FrequencyKind.DAILY
         uses_points = item.uses_transfer_points
-        inspectors = self.org.inspectors
         yesterday = self.day - _ONE_DAY
         phase = 0
         for site in self.org.sites_for(item):
-            if site.id not in inspectors:
-                continue
+            if not self.org.doers(site.id, item):
+                continue  # nobody to do it: reported by uncovered(), not planned
             if uses_points and not self.org.points.get(site.id):
                 continue  # nothing to visit: no transfer points registered
             if daily:
@@ -644,6 +734,12 @@ class _Planner:
                 for occurrence in range(count):
                     self.tasks[site.id].append(_Task(index, site.id, occurrence))
 
+    def _plan_open_sites(self, index: int, item: CatalogItem) -> None:
+        """A daily site item: once at every site open today that has someone to do it."""
+        for site in self.org.sites_for(item):
+            if self.org.doers(site.id, item) and self.days.site_open(site, self.day):
+                self.tasks[site.id].append(_Task(index, site.id, 0))
+
     def _plan_unit_item(
         self,
         index: int,
@@ -656,7 +752,7 @@ class _Planner:
         required = min(item.frequency.times, n)
         item_hash = zlib.crc32(item.id.encode())
         for unit_id in self.org.units_at_level.get(item.level, ()):
-            if unit_id not in self.org.inspectors or not self.org.matching_sites(unit_id, item):
+            if not self.org.doers(unit_id, item) or not self.org.matching_sites(unit_id, item):
                 continue
             done_days = self.history.checks(item.id, unit_id, _NO_TARGET)
             done = _count_between(done_days, period.start, self.day - _ONE_DAY)
@@ -680,7 +776,7 @@ class _Planner:
         item_hash = zlib.crc32(item.id.encode())
         yesterday = self.day - _ONE_DAY
         for unit_id in self.org.units_at_level.get(item.level, ()):
-            if unit_id not in self.org.inspectors:
+            if not self.org.doers(unit_id, item):
                 continue
             sites = self.org.matching_sites(unit_id, item)
             if not sites:
@@ -792,30 +888,36 @@ class _Planner:
         return tuple(sorted(order[:wanted]))
 
     def _distribute(self) -> tuple[PlannedAssignment, ...]:
-        """Round-robin over the unit's inspectors, starting one further each day, so that
-        inspectors of one unit share the load evenly over time."""
+        """Each task to the staff of the unit holding the item's duty: round-robin, starting
+        one further each day so that they share the load evenly over time; or to each of
+        them for items done by all."""
         day_text = self.day.isoformat()
         offset = self.day.toordinal()
         plan: list[tuple[int, int, int, int, PlannedAssignment]] = []
         for unit_id, tasks in self.tasks.items():
-            staff = self.org.inspectors[unit_id]
             tasks.sort(key=lambda t: (t.item_index, t.target, t.occurrence))
             for number, task in enumerate(tasks):
-                inspector = staff[(offset + number) % len(staff)]
-                item_id = self.catalog.items[task.item_index].id
+                item = self.catalog.items[task.item_index]
+                staff = self.org.doers(unit_id, item)
                 target = None if task.target == _NO_TARGET else task.target
                 target_text = "-" if target is None else str(target)
-                key = f"{day_text}/{item_id}/{unit_id}/{target_text}/{task.occurrence}"
-                assignment = PlannedAssignment(
-                    day=self.day,
-                    item_id=item_id,
-                    inspector_id=inspector,
-                    unit_id=unit_id,
-                    target_site_id=target,
-                    transfer_point_ids=task.points,
-                    key=key,
-                )
-                plan.append((inspector, task.item_index, task.target, task.occurrence, assignment))
+                key = f"{day_text}/{item.id}/{unit_id}/{target_text}/{task.occurrence}"
+                if item.doers == Doers.ALL:
+                    chosen = [(inspector, f"{key}/{inspector}") for inspector in staff]
+                else:
+                    chosen = [(staff[(offset + number) % len(staff)], key)]
+                for inspector, inspector_key in chosen:
+                    assignment = PlannedAssignment(
+                        day=self.day,
+                        item_id=item.id,
+                        inspector_id=inspector,
+                        unit_id=unit_id,
+                        target_site_id=target,
+                        transfer_point_ids=task.points,
+                        key=inspector_key,
+                    )
+                    row = (inspector, task.item_index, task.target, task.occurrence, assignment)
+                    plan.append(row)
         plan.sort(key=lambda row: row[:4])
         return tuple(row[4] for row in plan)
 
@@ -1020,7 +1122,7 @@ class _Tallies:
         if base is not None:
             tally.base = (tally.base or 0) + base
 
-    def statuses(self) -> list[QuotaStatus]:
+    def statuses(self, uncovered: set[tuple[str, int]]) -> list[QuotaStatus]:
         return [
             QuotaStatus(
                 item_id=item_id,
@@ -1034,6 +1136,7 @@ class _Tallies:
                 done=tally.done,
                 base=tally.base,
                 percent=tally.percent,
+                uncovered=(item_id, unit_id) in uncovered,
             )
             for (_, unit_id, requirement), (item_id, tally) in sorted(
                 self._rows.items(),
@@ -1055,8 +1158,8 @@ def evaluate_period(
     A period is evaluated in the range that holds its last day (a week in the month of its
     Sunday, a quarter in its last month, an every-N-days block in the month of its last
     working day), so a monthly report sees only complete periods. Only done checks count.
-    Every matching site and unit is evaluated, also those without inspectors: their checks
-    are simply not done.
+    Every matching site and unit is evaluated, also those without anyone to do the checks:
+    their statuses say ``uncovered`` (无人承担), to be counted apart from misses.
     """
     org_index = _Org(org)
     days = _Days(calendar)
@@ -1069,7 +1172,7 @@ def evaluate_period(
             if (period_days := days.item_days(item, period))
         ]
         if item.level == Level.SITE:
-            _evaluate_site_item(index, item, periods, org_index, done, tallies, start, end)
+            _evaluate_site_item(index, item, periods, days, org_index, done, tallies, start, end)
         elif item.selects_sites:
             _evaluate_coverage_item(index, item, periods, org_index, done, tallies, start, end)
         else:
@@ -1078,7 +1181,20 @@ def evaluate_period(
                     continue
                 checks = done.checks(item.id, unit_id, _NO_TARGET)
                 _tally_frequency(index, item, unit_id, periods, checks, tallies)
-    return tallies.statuses()
+    gaps = {(gap.item_id, gap.unit_id) for gap in _uncovered(catalog, org_index)}
+    return tallies.statuses(gaps)
+
+
+def _follows_opening(item: CatalogItem) -> bool:
+    """Daily site items are done on the days the site opens (逐日 / 每日: 第九条, 第十四条),
+    weekends and holidays included when it works then; other items follow the business
+    calendar (or every day, with ``non_working_days``)."""
+    return (
+        item.level == Level.SITE
+        and item.frequency.kind == FrequencyKind.DAILY
+        and not item.non_working_days
+        and not item.uses_transfer_points
+    )
 
 
 def _periods_ending_in(item: CatalogItem, days: _Days, start: date, end: date) -> list[Period]:
@@ -1120,17 +1236,25 @@ def _evaluate_site_item(
     index: int,
     item: CatalogItem,
     periods: list[tuple[Period, tuple[date, ...]]],
+    days: _Days,
     org: _Org,
     done: _History,
     tallies: _Tallies,
     start: date,
     end: date,
 ) -> None:
+    follows_opening = _follows_opening(item)
     for site in org.sites_for(item):
         points = org.points.get(site.id, ())
         if item.uses_transfer_points and not points:
             continue
         checks = done.checks(item.id, site.id, site.id)
+        if follows_opening:
+            site_periods: list[tuple[Period, tuple[date, ...]]] = [
+                (Period(d, d), (d,)) for d in days.open_days(site, start, end)
+            ]
+            _tally_frequency(index, item, site.id, site_periods, checks, tallies)
+            continue
         _tally_frequency(index, item, site.id, periods, checks, tallies)
         if not item.uses_transfer_points:
             continue

@@ -22,13 +22,14 @@ from bot.demo.day import run_demo
 from bot.logs import configure_logging
 from bot.services import Services
 from bot.settings import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings
+from bot.usecases.coverage import list_gaps
 from bot.views import texts
 from db.migrate import upgrade_database
 from db.org_import import OrgFileError, import_org, read_org_file
 from db.session import Database, SecondInstanceError
 from db.staff import create_invite, find_staff, get_unit
 from scheduler.business_calendar import CalendarError
-from scheduler.catalog import CatalogError
+from scheduler.catalog import CatalogError, load_catalog
 
 logger = logging.getLogger(__name__)
 
@@ -70,12 +71,25 @@ def _echo(text: str) -> None:
 
 
 async def _import_org(settings: Settings, path: Path) -> int:
+    try:
+        catalog = load_catalog(settings.checks.catalog)
+    except CatalogError as error:
+        sys.stderr.write(texts.data_file_invalid(str(error)) + "\n")
+        return 2
     database = Database(settings.database.url)
     try:
         rows = read_org_file(path)
         async with database.session() as session:
             now = SystemClock(settings.time.tz).now()
-            summary = await import_org(rows, labels=texts.IMPORT_LABELS, session=session, now=now)
+            summary = await import_org(
+                rows,
+                labels=texts.IMPORT_LABELS,
+                session=session,
+                now=now,
+                duties=catalog.duties,
+            )
+        async with database.session() as session:
+            gaps = await list_gaps(catalog, session=session)
     except OrgFileError as error:
         _echo(texts.org_import_failed(len(error.problems)))
         for problem in error.problems:
@@ -86,6 +100,9 @@ async def _import_org(settings: Settings, path: Path) -> int:
     created = {kind.value: count for kind, count in summary.created.items()}
     updated = {kind.value: count for kind, count in summary.updated.items()}
     _echo(texts.org_import_done(created, updated))
+    if gaps:
+        # The running bot tells the admins in chat too (bot.usecases.coverage).
+        _echo(texts.uncovered_notice([(g.unit_id, g.unit, g.duty, g.item) for g in gaps]))
     return 0
 
 

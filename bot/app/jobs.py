@@ -12,6 +12,7 @@ from bot.context import BotContext
 from bot.services import Services
 from bot.usecases.checks import close_day, plan_and_push, remind_unfinished
 from bot.usecases.complaints import escalate_overdue
+from bot.usecases.coverage import tell_admins_about_gaps
 from bot.usecases.housekeeping import (
     refresh_names_after_import,
     retrain_with_new_examples,
@@ -34,6 +35,7 @@ STEPS: tuple[Step, ...] = (
     remind_unfinished,
     escalate_overdue,
     warn_missing_calendar_years,
+    tell_admins_about_gaps,
     # Last: the month's last day must be closed (missed checks counted) before it is reported.
     send_monthly_reports,
 )

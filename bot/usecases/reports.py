@@ -41,6 +41,7 @@ from typing import Final
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import Services
+from bot.usecases.coverage import list_gaps
 from bot.views import texts
 from bot.views.cards import InspectorProgress, MonthFigures, Progress
 from bot.views.report_render import render_chart_png, render_xlsx
@@ -68,6 +69,7 @@ from scheduler.monthly_report import (
     QuotaResult,
     ReportMonth,
     ReportUnit,
+    UncoveredCheck,
     build_monthly_report,
     report_due,
     report_send_day,
@@ -147,7 +149,7 @@ def check_tallies(
             done[count.item_id] += count.count
         elif count.status is AssignmentStatus.MISSED:
             missed[count.item_id] += count.count
-    ours = [s for s in statuses if s.unit_id in scope]
+    ours = [s for s in statuses if s.unit_id in scope and not s.uncovered]
     tallies: list[CheckTally] = []
     for item in catalog:
         required = _required(item, [s for s in ours if s.item_id == item.id])
@@ -200,6 +202,8 @@ def quota_results(
     for status in statuses:
         if status.unit_id not in scope or status.requirement is Requirement.FREQUENCY:
             continue
+        if status.uncovered:
+            continue  # listed with the checks nobody holds the duty for
         if not status.required and not status.base:
             continue  # nothing was required (e.g. no checks to count transfer points of)
         item = items[status.item_id]
@@ -220,6 +224,34 @@ def quota_results(
             )
         )
     return results
+
+
+def uncovered_checks(
+    catalog: Catalog,
+    statuses: Sequence[QuotaStatus],
+    scope: Collection[int],
+    units: Mapping[int, OrgUnit],
+) -> list[UncoveredCheck]:
+    """Per unit x item of the scope nobody holds the duty for: what the month required."""
+    gaps: dict[tuple[int, str], list[QuotaStatus]] = defaultdict(list)
+    for status in statuses:
+        if status.uncovered and status.unit_id in scope:
+            gaps[status.unit_id, status.item_id].append(status)
+    items = {item.id: item for item in catalog}
+    rows: list[UncoveredCheck] = []
+    for (unit_id, item_id), found in sorted(gaps.items()):
+        item = items[item_id]
+        rows.append(
+            UncoveredCheck(
+                unit=units[unit_id].name if unit_id in units else "",
+                title=item.title,
+                clause=item.clause,
+                duty=catalog.duty(item.duty).name if item.duty else "",
+                required=_required(item, found),
+                quotas=sum(1 for s in found if s.requirement is not Requirement.FREQUENCY),
+            )
+        )
+    return rows
 
 
 def _as_of(
@@ -275,6 +307,7 @@ async def _compute(
         findings=findings,
         actions=_as_of(actions, month, today),
         complaints=complaints,
+        uncovered=uncovered_checks(services.catalog, statuses, scope, units),
     )
     running = first <= today <= last
     return MonthFigures(report, as_of=today if running else None)
@@ -367,6 +400,7 @@ async def progress_today(services: Services, viewer: Staff) -> Progress:
         units = await load_org_units(session=session)
         scope = units_within(viewer.unit_id, units)
         rows = await list_checks_on(session=session, unit_ids=scope, day=today)
+        gaps = await list_gaps(services.catalog, session=session, scope=scope)
     by_inspector: dict[int, tuple[Staff, Counter[AssignmentStatus]]] = {}
     for assignment, inspector in rows:
         assert inspector.id is not None
@@ -385,6 +419,8 @@ async def progress_today(services: Services, viewer: Staff) -> Progress:
             )
             for inspector, tally in by_inspector.values()
         ),
+        uncovered_checks=len(gaps),
+        uncovered_units=len({gap.unit_id for gap in gaps}),
     )
 
 

@@ -68,3 +68,5 @@ class Progress:
     day: date
     unit: str
     inspectors: tuple[InspectorProgress, ...]
+    uncovered_checks: int = 0  # unit x item in the scope with nobody holding the duty
+    uncovered_units: int = 0

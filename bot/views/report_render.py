@@ -81,10 +81,12 @@ def render_xlsx(report: MonthlyReport) -> bytes:
         (texts.REPORT_SHEET_COMPLAINTS, texts.REPORT_COMPLAINT_HEADERS, _complaint_rows(report)),
         (texts.REPORT_SHEET_ESCALATIONS, texts.REPORT_ESCALATION_HEADERS, _escalation_rows(report)),
         (texts.REPORT_SHEET_ELEMENTS, texts.REPORT_ELEMENT_HEADERS, _element_rows(report)),
+        (texts.REPORT_SHEET_UNCOVERED, texts.REPORT_UNCOVERED_HEADERS, _uncovered_rows(report)),
     )
     notes = {
         texts.REPORT_SHEET_COMPLAINTS: texts.REPORT_RESPONSE_NOTE,
         texts.REPORT_SHEET_ELEMENTS: texts.REPORT_ELEMENT_NOTE,
+        texts.REPORT_SHEET_UNCOVERED: texts.REPORT_UNCOVERED_NOTE,
     }
     for name, headers, rows in tables:
         sheet = workbook.create_sheet(name)
@@ -118,6 +120,7 @@ def _overview_rows(report: MonthlyReport) -> list[list[_Cell]]:
         [(labels["required"], None), (total.required, _INTEGER)],
         [(labels["done"], None), (total.done, _INTEGER)],
         [(labels["missed"], None), (total.missed, _INTEGER)],
+        [(labels["uncovered"], None), (report.uncovered_required, _INTEGER)],
         [(labels["completion"], None), _ratio(total.completion)],
         [(labels["quotas"], None), (f"{report.quotas_met}/{len(report.quotas)}", None)],
         [(labels["findings"], None), (len(report.findings), _INTEGER)],
@@ -157,6 +160,20 @@ def _check_rows(report: MonthlyReport) -> list[list[_Cell]]:
         ]
     )
     return rows
+
+
+def _uncovered_rows(report: MonthlyReport) -> list[list[_Cell]]:
+    return [
+        [
+            (gap.unit, None),
+            (gap.title, None),
+            (gap.clause, None),
+            (gap.duty, None),
+            (gap.required, _INTEGER),
+            (gap.quotas, _INTEGER),
+        ]
+        for gap in report.uncovered
+    ]
 
 
 def _quota_rows(report: MonthlyReport) -> list[list[_Cell]]:

@@ -138,6 +138,8 @@ _ORG_PROBLEMS: dict[Problem, str] = {
     Problem.UNKNOWN_PARENT: "找不到上级单位“{value}”（文件和数据库中都没有）",
     Problem.PARENT_LEVEL: "上级单位“{value}”应当是{wanted}",
     Problem.PARENT_KIND: "上级单位“{value}”应当是{wanted}网点",
+    Problem.UNKNOWN_DUTY: "“{value}”不是已知的职责，可选：{names}",
+    Problem.DUTY_NOT_HERE: "职责“{value}”不能由该单位的人员承担，只能在{choices}{kind_note}",
 }
 
 
@@ -154,6 +156,8 @@ def org_problem(problem: RowProblem) -> str:
         choices="、".join(_enum_choice(member) for member in problem.choices),
         limit=problem.limit,
         wanted=IMPORT_LABELS.get(type(wanted), {}).get(wanted, "") if wanted else "",
+        names="、".join(problem.names),
+        kind_note=f"（{SITE_KIND_LABELS[wanted]}）" if isinstance(wanted, SiteKind) else "",
     )
     where = f"第 {problem.line} 行" if problem.line else "文件"
     return f"{where}，列 {problem.column}：{message}"
@@ -718,6 +722,7 @@ REPORT_SHEET_CORRECTIVE = "整改"
 REPORT_SHEET_COMPLAINTS = "投诉"
 REPORT_SHEET_ESCALATIONS = "升级"
 REPORT_SHEET_ELEMENTS = "服务质量要素"
+REPORT_SHEET_UNCOVERED = "无人承担"
 
 # Keyed by the complaint category codes and the element codes of scheduler.monthly_report.
 REPORT_CATEGORY_LABELS: dict[str, str] = {
@@ -753,6 +758,7 @@ REPORT_OVERVIEW_LABELS: dict[str, str] = {
     "required": "应检次数",
     "done": "已检次数",
     "missed": "漏检次数",
+    "uncovered": "无人承担（应检次数，不计入漏检）",
     "completion": "检查完成率",
     "quotas": "覆盖率达标项",
     "findings": "发现问题",
@@ -764,6 +770,11 @@ REPORT_OVERVIEW_LABELS: dict[str, str] = {
     "p90": "响应时间90百分位（工作小时）",
     "escalated": "升级投诉",
 }
+REPORT_UNCOVERED_HEADERS = ("单位", "检查项目", "条款", "应承担职责", "应检次数", "覆盖指标数")
+REPORT_UNCOVERED_NOTE = (
+    "无人承担：该单位没有人员持有此项检查的职责，检查从未安排给任何人，"
+    "因此单列，不计入应检、漏检和覆盖率。请在组织文件的 duties 列填写职责后重新导入。"
+)
 REPORT_CHECK_HEADERS = ("检查项目", "条款", "分组", "应检", "已检", "漏检", "完成率")
 REPORT_QUOTA_HEADERS = (
     "检查项目",
@@ -981,6 +992,36 @@ def report_chart_caption(unit: str, year: int, month: int) -> str:
 _PROGRESS_LINES = 80
 
 
+_UNCOVERED_UNITS = 30
+
+
+def uncovered_notice(gaps: Sequence[tuple[int, str, str, str]]) -> str:
+    """The 无人承担 list for an admin: (unit id, unit, duty, item title) per gap, one line per
+    unit and duty."""
+    per_unit: dict[int, tuple[str, dict[str, int]]] = {}
+    for unit_id, unit, duty, _ in gaps:
+        duties = per_unit.setdefault(unit_id, (unit, {}))[1]
+        duties[duty] = duties.get(duty, 0) + 1
+    lines = [
+        f"⚠️ 【无人承担】{len(per_unit)} 个单位共 {len(gaps)} 项检查没有人持有相应职责，"
+        "不会安排给任何人（今日进度和月报中单列为“无人承担”，不计入漏检）。"
+        "请在组织文件的 duties 列为相应人员填写职责后重新导入。",
+        "",
+    ]
+    for unit, duties in list(per_unit.values())[:_UNCOVERED_UNITS]:
+        wanted = "、".join(
+            f"{escape(duty or '检查员')}（{count} 项）" for duty, count in duties.items()
+        )
+        lines.append(f"• {escape(unit)}：缺 {wanted}")
+    if len(per_unit) > _UNCOVERED_UNITS:
+        lines.append(f"……另有 {len(per_unit) - _UNCOVERED_UNITS} 个单位未列出。")
+    return "\n".join(lines)
+
+
+def uncovered_progress_line(checks: int, units: int) -> str:
+    return f"⚠️ 无人承担：{units} 个单位的 {checks} 项检查没有人负责（不计入漏检），详见月报。"
+
+
 def progress_text(progress: Progress) -> str:
     """/progress: a total line, then one line per inspector."""
     rows = progress.inspectors
@@ -1002,6 +1043,8 @@ def progress_text(progress: Progress) -> str:
         lines.append(line + (f" ❌{row.missed}" if row.missed else ""))
     if len(rows) > _PROGRESS_LINES:
         lines.append(f"……另有 {len(rows) - _PROGRESS_LINES} 名检查员未列出。")
+    if progress.uncovered_checks:
+        lines += ["", uncovered_progress_line(progress.uncovered_checks, progress.uncovered_units)]
     return "\n".join(lines)
 
 

@@ -43,7 +43,11 @@ def test_import_invite_and_classify(
     config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert run(config, "import-org", str(SAMPLE_ORG)) == 0
-    assert "人员 新增 16" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "人员 新增 16" in out
+    # The sample leaves the region, a county and 5 of its 8 sites uncovered: the admin is told.
+    assert "【无人承担】7 个单位" in out
+    assert "• 毕克齐营业所：缺 营业支局长（8 项）" in out
 
     assert run(config, "invite", "I003") == 0
     link = capsys.readouterr().out

@@ -28,6 +28,7 @@ SHEETS = [
     "投诉",
     "升级",
     "服务质量要素",
+    "无人承担",
 ]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DEFAULT_COLUMN_WIDTH = 8.43  # Excel's width for a column nobody sized

@@ -189,3 +189,57 @@ def test_every_import_problem_has_words() -> None:
             RowProblem(7, "name", problem, "X", (Level.CITY,), 5, Level.CITY)
         )
         assert worded.startswith("第 7 行，列 name：") and "{" not in worded
+
+
+DUTIES_HEADER = HEADER.rstrip("\n") + ",duties\n"
+DUTY_UNITS = (
+    "unit,R1,区公司,,region,,,,,,\n"
+    "unit,C1,市分公司,R1,city,,,,,,\n"
+    "unit,X1,县局,C1,county,,,,,,\n"
+    "unit,S1,城关投递部,X1,site,delivery,urban,,,,\n"
+)
+
+
+def write_with_duties(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "duties.csv"
+    path.write_text(DUTIES_HEADER + DUTY_UNITS + body, encoding="utf-8")
+    return path
+
+
+async def test_duties_by_name_or_id_any_role(database: Database, tmp_path: Path) -> None:
+    body = (
+        "staff,E1,李四,S1,,,,inspector,,,投递部主任、班组长/质检员\n"
+        "staff,E2,王五,X1,,,,manager,,,county_inspector，投递业务管理员\n"
+        "staff,E3,赵六,X1,,,,inspector,,,\n"
+    )
+    await import_file(database, write_with_duties(tmp_path, body))
+    async with database.session() as session:
+        people = {s.code: s.duties for s in (await session.exec(select(Staff))).all()}
+    assert people == {
+        "E1": "delivery_head,team_leader",
+        "E2": "county_inspector,delivery_admin",
+        "E3": "",
+    }
+
+
+async def test_an_unknown_duty_or_one_held_at_the_wrong_unit_is_refused(
+    database: Database, tmp_path: Path
+) -> None:
+    body = (
+        "staff,E1,李四,S1,,,,inspector,,,投递部经理\n"  # line 6
+        "staff,E2,王五,S1,,,,inspector,,,营业支局长\n"  # line 7: a counter duty at delivery
+        "staff,E3,赵六,C1,,,,inspector,,,县局检查员\n"  # line 8: a county duty at the city
+    )
+    with pytest.raises(OrgFileError) as raised:
+        await import_file(database, write_with_duties(tmp_path, body))
+    problems = raised.value.problems
+    assert [(p.line, p.column, p.problem) for p in problems] == [
+        (6, "duties", Problem.UNKNOWN_DUTY),
+        (7, "duties", Problem.DUTY_NOT_HERE),
+        (8, "duties", Problem.DUTY_NOT_HERE),
+    ]
+    worded = [texts.org_problem(p) for p in problems]
+    assert "投递部经理" in worded[0] and "投递部主任" in worded[0]
+    assert "营业支局长" in worded[1] and "营业" in worded[1]
+    assert "旗县局" in worded[2]
+    assert (await table_counts(database))["Staff"] == 0

@@ -12,9 +12,12 @@ from db.models import Staff, Unit
 from db.org_import import import_org, read_org_file
 from db.province import UNCOVERED, generate_province, size_of, snapshot_of, write_csv
 from db.session import Database
+from scheduler.catalog import load_catalog
 from scheduler.org import Level
+from scheduler.planner import uncovered
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+CATALOG = load_catalog()
 
 
 def test_province_has_the_size_of_inner_mongolia() -> None:
@@ -31,19 +34,21 @@ def test_same_seed_same_rows_other_seed_other_rows() -> None:
     assert generate_province(7) != generate_province(8)
 
 
-def test_uncovered_units_exist_and_have_no_inspector() -> None:
+def test_every_duty_of_the_catalog_is_held() -> None:
+    held = {name for row in generate_province() for name in row.get("duties").split("、")}
+    assert {duty.name for duty in CATALOG.duties} <= held
+
+
+def test_uncovered_units_are_exactly_the_ones_left_out() -> None:
     rows = generate_province()
-    units = {row.get("code") for row in rows if row.get("type") == "unit"}
-    named = {*UNCOVERED.sites_without_head, *UNCOVERED.counties_without_inspector}
-    assert named | {UNCOVERED.city_without_inspector} <= units
-    inspected = {
-        row.get("parent")
-        for row in rows
-        if row.get("type") == "staff"
-        and row.get("role") == "inspector"
-        and row.get("department") in ("", "supervision")
+    snapshot = snapshot_of(rows, CATALOG.duties)
+    codes = {number: row.get("code") for number, row in enumerate(rows, start=1)}
+    gaps = {codes[gap.unit_id] for gap in uncovered(CATALOG, snapshot)}
+    assert gaps == {
+        *UNCOVERED.sites_without_head,
+        *UNCOVERED.counties_without_inspector,
+        UNCOVERED.city_without_inspector,
     }
-    assert not inspected & (named | {UNCOVERED.city_without_inspector})
 
 
 async def test_province_csv_imports_into_the_database(database: Database, tmp_path: Path) -> None:
@@ -67,10 +72,11 @@ async def test_province_csv_imports_into_the_database(database: Database, tmp_pa
 def test_snapshot_has_every_unit_point_and_inspector() -> None:
     rows = generate_province()
     size = size_of(rows)
-    snapshot = snapshot_of(rows)
+    snapshot = snapshot_of(rows, CATALOG.duties)
     assert sum(1 for unit in snapshot.units if unit.level is Level.SITE) == size.sites
     assert len(snapshot.transfer_points) == size.transfer_points
     units = {unit.id: unit for unit in snapshot.units}
     assert all(units[point.site_id].level is Level.SITE for point in snapshot.transfer_points)
     assert all(inspector.unit_id in units for inspector in snapshot.inspectors)
-    assert len(snapshot.inspectors) == sum(1 for row in rows if row.get("role") == "inspector")
+    doers = sum(1 for row in rows if row.get("role") == "inspector" or row.get("duties"))
+    assert len(snapshot.inspectors) == doers

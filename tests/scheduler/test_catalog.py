@@ -11,6 +11,7 @@ import pytest
 
 from scheduler.catalog import (
     CatalogError,
+    Doers,
     FrequencyKind,
     QuestionType,
     SampleKind,
@@ -416,3 +417,48 @@ def test_duplicate_item_ids() -> None:
 def test_bad_document(document: dict[str, Any], message: str) -> None:
     with pytest.raises(CatalogError, match=message):
         parse_catalog(document)
+
+
+HEAD = {"id": "head", "name": "投递部主任", "levels": ["site"], "site_kind": "delivery"}
+
+
+def test_every_shipped_item_names_a_duty_held_at_its_level() -> None:
+    catalog = load_catalog()
+    assert len(catalog.duties) >= 9
+    for item in catalog:
+        assert item.duty is not None, item.id
+        assert catalog.duty(item.duty).fits(item.level, item.site_kind), item.id
+
+
+def test_duty_parses_and_items_name_it() -> None:
+    item = _valid_item() | {"duty": "head", "doers": "all"}
+    catalog = parse_catalog({"version": 1, "duty": [HEAD], "item": [item]})
+    assert catalog.duty("head").levels == (Level.SITE,)
+    assert catalog.get("probe").duty == "head"
+    assert catalog.get("probe").doers == Doers.ALL
+
+
+@pytest.mark.parametrize(
+    ("duties", "item_fields", "message"),
+    [
+        ([HEAD], {"duty": "boss"}, "catalog item 'probe': field 'duty': unknown duty 'boss'"),
+        (
+            [HEAD | {"site_kind": "counter"}],
+            {"duty": "head"},
+            "duty 'head' is not held at the site level of delivery sites",
+        ),
+        ([HEAD | {"levels": ["city"]}], {"duty": "head"}, "is not held at the site level"),
+        ([HEAD | {"levels": []}], {}, "catalog duty 'head': field 'levels': must be a non-empty"),
+        ([HEAD | {"levels": ["town"]}], {}, "field 'levels': must be a non-empty array"),
+        ([HEAD, HEAD], {}, "catalog duty 'head': field 'id': duplicate id"),
+        ([HEAD, HEAD | {"id": "other"}], {}, "field 'name': duplicate name '投递部主任'"),
+        ([HEAD | {"boss": 1}], {}, "field 'boss': unknown key"),
+        ([HEAD], {"doers": "some"}, "field 'doers': must be one of one, all"),
+    ],
+)
+def test_bad_duties(
+    duties: list[dict[str, Any]], item_fields: dict[str, Any], message: str
+) -> None:
+    item = _valid_item() | item_fields
+    with pytest.raises(CatalogError, match=message):
+        parse_catalog({"version": 1, "duty": duties, "item": [item]})

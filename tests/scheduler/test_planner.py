@@ -77,6 +77,9 @@ class FakeCalendar:
             return True
         return day.weekday() < 5 and day not in HOLIDAYS_2026
 
+    def is_holiday(self, day: date) -> bool:
+        return day in HOLIDAYS_2026 or date(2026, 10, 1) <= day <= date(2026, 10, 7)
+
     def working_days(self, start: date, end: date) -> list[date]:
         self.calls += 1
         days = (start + timedelta(days=n) for n in range((end - start).days + 1))
