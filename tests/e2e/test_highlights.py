@@ -141,6 +141,18 @@ async def test_praise_can_still_be_reported_as_a_complaint(bot: Harness) -> None
     assert complaint.status is ComplaintStatus.OPEN and complaint.routed_at is not None
 
 
+async def test_a_praising_photo_keeps_its_photo(bot: Harness) -> None:
+    clerk = await bot.register("C001")  # 孙丽娜, 察素齐营业支局
+    await clerk.send_photo(PHOTO, caption="非常感谢营业员耐心帮我办理，送上感谢信")
+    (offer,) = await clerk.replies(1)
+    assert "察素齐营业支局" in offer.content
+    await clerk.press(texts.BUTTON_RECORD_HIGHLIGHT)
+    await clerk.edits(1)
+    (highlight,) = await highlights(bot)
+    (complaint,) = await complaints(bot)
+    assert highlight.photo_file_id == complaint.photo_file_id is not None
+
+
 async def test_praise_offer_can_be_cancelled(bot: Harness) -> None:
     clerk = await bot.register("C002")
     await clerk.send(PRAISE)
