@@ -10,9 +10,11 @@ from typing import Any
 
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import HTTPXRequest
 
 from bot.app.jobs import TICK_JOB, TICK_SECONDS, run_due_work, tick
 from bot.app.sanitize import CleanInputApplication
+from bot.app.splitting_bot import SplittingBot
 from bot.app.webhook import WebhookOptions
 from bot.context import SERVICES_KEY, BotContext
 from bot.ratelimit import PriorityRateLimiter
@@ -20,6 +22,7 @@ from bot.services import Services
 from bot.usecases.blocked import staff_blocked_bot
 from bot.usecases.outbox import OutboxSender
 from bot.usecases.reader import build_reader, refresh_names
+from bot.usecases.refused import message_refused
 from db.complaints import list_labelled_examples
 from db.staff import latest_org_import
 from handlers import (
@@ -40,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 # What the bot asks Telegram for: my_chat_member says when someone blocks it or comes back.
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+TELEGRAM_API_URL = "https://api.telegram.org/bot"
+TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 
@@ -63,7 +69,10 @@ async def _post_init(application: BotApplication) -> None:
         services.org_import_seen = await latest_org_import(session=session)
         services.examples_trained = len(await list_labelled_examples(session=session))
     sender = OutboxSender(
-        services.db, application.bot, on_blocked=partial(staff_blocked_bot, services)
+        services.db,
+        application.bot,
+        on_blocked=partial(staff_blocked_bot, services),
+        on_refused=partial(message_refused, services),
     )
     services.db.on_outbox_written(sender.wake)
     await sender.start()
@@ -99,22 +108,27 @@ def build_application(services: Services) -> BotApplication:
     token = settings.token
     if not token:
         raise ValueError("build_application needs a bot token")
+    bot = SplittingBot(
+        token,
+        # An emulator or a self-hosted Bot API server instead of Telegram's, if configured.
+        base_url=settings.bot.api_base_url or TELEGRAM_API_URL,
+        base_file_url=settings.bot.api_file_url or TELEGRAM_FILE_URL,
+        defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.time.tz),
+        # As ApplicationBuilder would: many requests at once, one long poll.
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        # Per chat and overall, replies before the outbox's bulk sends (bot/ratelimit.py).
+        rate_limiter=PriorityRateLimiter.from_settings(settings.rate_limits),
+    )
     builder = (
         ApplicationBuilder()
         .application_class(CleanInputApplication)
-        .token(token)
+        .bot(bot)
         .context_types(ContextTypes(context=BotContext))
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.time.tz))
-        # Per chat and overall, replies before the outbox's bulk sends (bot/ratelimit.py).
-        .rate_limiter(PriorityRateLimiter.from_settings(settings.rate_limits))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
-    if settings.bot.api_base_url:
-        builder = builder.base_url(settings.bot.api_base_url).base_file_url(
-            settings.bot.api_file_url
-        )
     application: BotApplication = builder.build()
     application.bot_data[SERVICES_KEY] = services
     application.add_handlers(access.handlers(), group=GATE_GROUP)

@@ -25,6 +25,7 @@ JSON = dict[str, Any]
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
+MAX_INLINE_BUTTONS = 100
 MAX_DOWNLOAD = 20 * 1024 * 1024
 _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 _CHAT_ACTIONS = frozenset(
@@ -146,6 +147,8 @@ def _check_reply_markup(markup: Any) -> JSON | None:
         rows = markup["inline_keyboard"]
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
             raise bad_request('can\'t parse inline keyboard button: field "inline_keyboard"')
+        if sum(len(row) for row in rows) > MAX_INLINE_BUTTONS:
+            raise bad_request("reply markup is too long")
         for row in rows:
             for button in row:
                 if not isinstance(button, dict) or not button.get("text"):

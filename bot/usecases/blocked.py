@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 
 from bot.services import Services
+from bot.usecases.messages import enqueue_message
 from bot.views import texts
 from db.models import Staff
-from db.outbox import enqueue_message
 from db.staff import get_staff, get_staff_by_telegram_id, list_staff_posts, load_org_units
 from scheduler.complaints import escalation_chain
 from scheduler.org import Role

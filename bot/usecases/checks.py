@@ -16,6 +16,7 @@ from enum import Enum
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import Services
+from bot.usecases.messages import enqueue_message
 from bot.views import texts
 from bot.views.buttons import check_list_buttons
 from bot.views.cards import CheckView, TodayLine
@@ -35,7 +36,6 @@ from db.checks import (
 )
 from db.jobs import claim_job
 from db.models import Assignment, AssignmentStatus, CorrectiveAction, Finding, Staff
-from db.outbox import enqueue_message
 from db.staff import get_staff, list_staff_posts, load_org_units, load_staff
 from scheduler import check_flow
 from scheduler.complaints import escalation_chain

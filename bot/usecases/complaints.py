@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.services import Services
 from bot.usecases.checks import FLOW_CHECK
 from bot.usecases.highlights import RecordedHighlight, store_highlight
+from bot.usecases.messages import enqueue_message
 from bot.views import texts
 from bot.views.buttons import draft_buttons, escalation_buttons, handler_buttons
 from bot.views.cards import ComplaintCard
@@ -33,7 +34,6 @@ from db.complaints import (
     load_places,
 )
 from db.models import Complaint, ComplaintStatus, HighlightSource, Staff
-from db.outbox import enqueue_message
 from db.staff import get_staff, get_unit, list_staff_posts, load_org_units, load_staff
 from nlp.categories import Category
 from nlp.reader import ComplaintReader, ComplaintReading

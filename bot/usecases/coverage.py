@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import Services
+from bot.usecases.messages import enqueue_message
 from bot.views import texts
 from db.checks import load_org_snapshot
-from db.outbox import enqueue_message
 from db.staff import get_staff, latest_org_import, list_staff_posts, load_org_units
 from scheduler.catalog import Catalog
 from scheduler.complaints import units_within

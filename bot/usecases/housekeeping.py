@@ -7,10 +7,10 @@ import asyncio
 import logging
 
 from bot.services import Services
+from bot.usecases.messages import enqueue_message
 from bot.usecases.reader import as_training_examples, load_org_names
 from bot.views import texts
 from db.complaints import list_labelled_examples
-from db.outbox import enqueue_message
 from db.staff import get_staff, latest_org_import, list_staff_posts
 from scheduler.org import Role
 

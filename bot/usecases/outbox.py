@@ -10,7 +10,8 @@
 - A 429 the limiter's retries did not get past holds that chat's worker for ``retry_after``;
   5xx, timeouts and dropped connections are retried with exponential backoff in the chat's
   own worker (its later messages wait: order is kept); 403 (the person blocked the bot) and
-  400 give up at once, 403 telling ``on_blocked``.
+  400 give up at once, 403 telling ``on_blocked`` and 400 ``on_refused`` (the row
+  keeps Telegram's reason; nothing is given up silently).
 - A row is marked sent right after Telegram accepts it. The one case no Bot API client can
   settle is a crash between Telegram accepting a message and that commit (milliseconds): the
   row is sent again after the restart. Telegram has no idempotency key to prevent it.
@@ -52,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 # (chat id, what revealed it: the outbox row that Telegram refused with 403)
 BlockedListener = Callable[[int, str], Awaitable[object]]
+# (the outbox row Telegram refused with 400, its reason)
+RefusedListener = Callable[[OutboxMessage, str], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -91,11 +94,13 @@ class OutboxSender:
         *,
         limits: SenderLimits = SenderLimits(),
         on_blocked: BlockedListener | None = None,
+        on_refused: RefusedListener | None = None,
     ) -> None:
         self._db = database
         self._bot = bot
         self._limits = limits
         self._on_blocked = on_blocked
+        self._on_refused = on_refused
         self.sender_id = new_sender_id()
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(limits.concurrency)
@@ -231,6 +236,7 @@ class OutboxSender:
         except BadRequest as error:
             logger.error("outbox %s refused by Telegram: %s", message.key, error)
             await self._record_failure(message, str(error), give_up=True)
+            await self._tell_refused(message, str(error))
             return True
         except TelegramError as error:  # NetworkError, TimedOut, 5xx and the like
             return await self._retry_later(message, str(error))
@@ -293,6 +299,14 @@ class OutboxSender:
             await self._on_blocked(chat_id, f"outbox:{message_id}")
         except Exception:
             logger.exception("could not record that chat %s blocked the bot", chat_id)
+
+    async def _tell_refused(self, message: OutboxMessage, error: str) -> None:
+        if self._on_refused is None:
+            return
+        try:
+            await self._on_refused(message, error)
+        except Exception:
+            logger.exception("could not tell the admins that outbox %s was refused", message.key)
 
     async def _send(self, message: OutboxMessage) -> Message:
         with bulk_sends():

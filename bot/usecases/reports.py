@@ -42,13 +42,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services import Services
 from bot.usecases.coverage import list_gaps
+from bot.usecases.messages import enqueue_message
 from bot.views import texts
 from bot.views.cards import InspectorProgress, MonthFigures, Progress
 from bot.views.report_render import render_chart_png, render_xlsx
 from db.checks import list_history, load_org_snapshot
 from db.jobs import claim_job
 from db.models import AssignmentStatus, Staff, Unit
-from db.outbox import enqueue_message
 from db.reports import (
     CheckCount,
     count_checks,

@@ -692,6 +692,22 @@ EDITED_MESSAGE_IGNORED = (
     "如需更正，请重新发送一条消息（检查的回答可在最后核对时点“重新填写”）。"
 )
 PRESSED_TOO_OFTEN = "正在处理，请稍候。"
+
+
+def more_buttons(number: int, total: int) -> str:
+    """Above the rest of a keyboard too big for one message."""
+    return f"（续 {number}/{total}）更多选项："
+
+
+def message_refused(recipient: tuple[str, Role] | None, kind: str, error: str) -> str:
+    """To admins: Telegram refused a message the bot composed; it was not delivered."""
+    who = f"{escape(recipient[0])}（{ROLE_LABELS[recipient[1]]}）" if recipient else "未登记的聊天"
+    return (
+        f"⚠️ 发给 {who} 的一条消息被 Telegram 拒收，未能送达。\n"
+        f"消息类别：{escape(kind)}\n原因：{escape(error)}\n请转告技术人员处理。"
+    )
+
+
 BUTTON_OUTDATED = "这个按钮已过期，请使用最新消息里的按钮。"
 
 

@@ -372,6 +372,10 @@ async def test_chat_errors(sandbox: SandboxServer, bot: telegram.Bot) -> None:
         await bot.send_message(USER_ID, "长" * 4097)
     with pytest.raises(BadRequest, match=error("BUTTON_DATA_INVALID")):
         await bot.send_message(USER_ID, "x", reply_markup=keyboard([("x", "d" * 65)]))
+    with pytest.raises(BadRequest, match=error("reply markup is too long")):
+        await bot.send_message(USER_ID, "x", reply_markup=keyboard(*[[("x", "d")]] * 101))
+    await bot.send_message(USER_ID, "x", reply_markup=keyboard(*[[("x", "d")]] * 100))
+    assert len(await user.replies(1)) == 1
     await user.block()
     with pytest.raises(Forbidden, match=error("bot was blocked by the user")):
         await bot.send_message(USER_ID, "你好")

@@ -1,0 +1,48 @@
+"""Telegram refused a message for good (400: too long, bad markup, a chat that does not
+exist …): the outbox row is marked failed with the reason, and the admins are told, since
+the person it was for gets nothing and does not know it."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.services import Services
+from bot.usecases.messages import enqueue_message
+from bot.views import texts
+from db.models import OutboxMessage
+from db.staff import get_staff_by_telegram_id, list_staff_posts, load_staff
+from scheduler.org import Role
+
+logger = logging.getLogger(__name__)
+
+REFUSED_KEY = "refused"
+
+
+async def message_refused(services: Services, message: OutboxMessage, error: str) -> int:
+    """Queue one notice per reachable admin; how many were queued. A refused notice is not
+    reported again (it would be refused the same way, for ever)."""
+    if message.key.startswith(f"{REFUSED_KEY}:"):
+        logger.error("outbox %s: a refusal notice was refused too: %s", message.key, error)
+        return 0
+    now = services.clock.now()
+    kind = message.key.partition(":")[0]
+    queued = 0
+    async with services.db.session() as session:
+        person = await get_staff_by_telegram_id(session=session, telegram_user_id=message.chat_id)
+        recipient = (person.name, person.role) if person is not None else None
+        posts = await list_staff_posts(session=session, role=Role.ADMIN)
+        admins = await load_staff(session=session, staff_ids=[p.staff_id for p in posts])
+        text = texts.message_refused(recipient, kind, error)
+        for admin in admins.values():
+            if admin.telegram_user_id is None or admin.blocked_bot_at is not None:
+                continue
+            queued += await enqueue_message(
+                session=session,
+                key=f"{REFUSED_KEY}:{message.id}:{admin.id}",
+                chat_id=admin.telegram_user_id,
+                text=text,
+                now=now,
+            )
+    if not queued:
+        logger.error("outbox %s refused (%s) and no admin can be told", message.key, error)
+    return queued
