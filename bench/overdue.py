@@ -259,7 +259,7 @@ def generate_rows(
     for _ in range(plan.closed):
         created += step
         if rng.random() < CANCELLED_SHARE:
-            row = base(created, ComplaintStatus.CANCELLED)
+            row = base(created, ComplaintStatus.WITHDRAWN)
             row[13] = row[14] = row[16] = row[17] = None
         else:
             row = base(created, ComplaintStatus.ANSWERED)

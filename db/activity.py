@@ -68,7 +68,10 @@ async def count_activity(*, session: AsyncSession) -> Activity:
         ),
         complaints=await _count(session, select(func.count()).select_from(Complaint)),
         complaints_answered=await _count(
-            session, answered.where(Complaint.status == ComplaintStatus.ANSWERED)
+            session,
+            answered.where(
+                col(Complaint.status).in_([ComplaintStatus.ANSWERED, ComplaintStatus.CLOSED])
+            ),
         ),
         escalations=await _count(session, escalated),
         outbox_sent=await _count(session, sent.where(col(OutboxMessage.sent_at).is_not(None))),

@@ -1,4 +1,9 @@
-"""Complaints, their history and the examples reporters labelled."""
+"""Complaints, their history and the examples reporters labelled.
+
+`save_transition` is the one writer of a complaint's lifecycle fields (status, owner,
+handler, department, deadline, escalation); tests/db/test_complaint_writers.py proves that
+no other module assigns them.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import (
     Complaint,
+    ComplaintDetail,
     ComplaintEvent,
-    ComplaintStatus,
     LabelledExample,
     Segment,
     TransferPoint,
     Unit,
 )
+from scheduler.complaint_lifecycle import ACTIVE, AWAITING_REPORTER, Lifecycle, State, Transition
+from scheduler.org import Department
 
 # Ids per IN list: under every database's limit on parameters.
 _CHUNK = 5000
@@ -31,10 +38,115 @@ class EventKind:
     ROUTED = "routed"
     REROUTED = "rerouted"
     RETURNED = "returned"
+    DETAILS = "details"
+    RESUBMITTED = "resubmitted"
+    CATEGORY = "category"
     ESCALATED = "escalated"
+    # A manager told at once because the department has no handler: alerted like level 1.
+    NO_HANDLER = "no_handler"
     CLAIMED = "claimed"
     ANSWERED = "answered"
-    CANCELLED = "cancelled"
+    SATISFIED = "satisfied"
+    DISSATISFIED = "dissatisfied"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"  # a draft cancelled or a returned complaint withdrawn
+
+
+# Who has been told about a complaint as a manager: they may claim, reroute, answer it.
+ALERT_KINDS = (EventKind.ESCALATED, EventKind.NO_HANDLER)
+
+
+def lifecycle_of(complaint: Complaint) -> Lifecycle:
+    return Lifecycle(
+        state=State(complaint.status),
+        owner_id=complaint.owner_id,
+        handler_id=complaint.handler_id,
+        claimed_by=complaint.claimed_by,
+        department=complaint.department.value if complaint.department else None,
+        handler_unit_id=complaint.handler_unit_id,
+        deadline=complaint.deadline,
+        escalation_level=complaint.escalation_level,
+        next_escalation_at=complaint.next_escalation_at,
+        reopened=complaint.reopened,
+    )
+
+
+def _write_lifecycle(complaint: Complaint, lifecycle: Lifecycle) -> None:
+    complaint.status = lifecycle.state
+    complaint.owner_id = lifecycle.owner_id
+    complaint.handler_id = lifecycle.handler_id
+    complaint.claimed_by = lifecycle.claimed_by
+    complaint.department = Department(lifecycle.department) if lifecycle.department else None
+    complaint.handler_unit_id = lifecycle.handler_unit_id
+    complaint.deadline = lifecycle.deadline
+    complaint.escalation_level = lifecycle.escalation_level
+    complaint.next_escalation_at = lifecycle.next_escalation_at
+    complaint.reopened = lifecycle.reopened
+
+
+async def create_complaint(
+    *, session: AsyncSession, complaint: Complaint, lifecycle: Lifecycle
+) -> Complaint:
+    """Store a new complaint (a draft) with its lifecycle fields."""
+    _write_lifecycle(complaint, lifecycle)
+    session.add(complaint)
+    await session.flush()
+    return complaint
+
+
+async def save_transition(
+    *,
+    session: AsyncSession,
+    complaint: Complaint,
+    transition: Transition,
+    now: datetime,
+    actor_id: int | None,
+    kind: str,
+    detail: str = "",
+) -> int:
+    """Apply a transition of the lifecycle to the row, with its line of history (whose id
+    is returned)."""
+    assert complaint.id is not None
+    if lifecycle_of(complaint) != transition.before:
+        raise ValueError(f"complaint {complaint.id} changed since the transition was computed")
+    _write_lifecycle(complaint, transition.after)
+    session.add(complaint)
+    return await add_complaint_event(
+        session=session,
+        complaint_id=complaint.id,
+        kind=kind,
+        now=now,
+        actor_id=actor_id,
+        detail=detail,
+    )
+
+
+async def add_complaint_detail(
+    *, session: AsyncSession, complaint_id: int, staff_id: int, text: str, now: datetime
+) -> None:
+    session.add(
+        ComplaintDetail(complaint_id=complaint_id, staff_id=staff_id, text=text, added_at=now)
+    )
+    await session.flush()
+
+
+async def list_complaint_details(
+    *, session: AsyncSession, complaint_ids: Collection[int]
+) -> dict[int, list[ComplaintDetail]]:
+    """The details added to each complaint, oldest first."""
+    found: dict[int, list[ComplaintDetail]] = {}
+    wanted = sorted(complaint_ids)
+    for start in range(0, len(wanted), _CHUNK):
+        rows = (
+            await session.exec(
+                select(ComplaintDetail)
+                .where(col(ComplaintDetail.complaint_id).in_(wanted[start : start + _CHUNK]))
+                .order_by(col(ComplaintDetail.id))
+            )
+        ).all()
+        for row in rows:
+            found.setdefault(row.complaint_id, []).append(row)
+    return found
 
 
 async def add_complaint_event(
@@ -45,13 +157,15 @@ async def add_complaint_event(
     now: datetime,
     actor_id: int | None = None,
     detail: str = "",
-) -> None:
-    session.add(
-        ComplaintEvent(
-            complaint_id=complaint_id, kind=kind, actor_id=actor_id, detail=detail, at=now
-        )
+) -> int:
+    """Add a line of history; its id (the outbox keys of what the event sends name it)."""
+    event = ComplaintEvent(
+        complaint_id=complaint_id, kind=kind, actor_id=actor_id, detail=detail, at=now
     )
+    session.add(event)
     await session.flush()
+    assert event.id is not None
+    return event.id
 
 
 async def get_complaint(
@@ -79,7 +193,7 @@ async def list_escalated_staff(*, session: AsyncSession, complaint_id: int) -> l
     events = await list_complaint_events(session=session, complaint_id=complaint_id)
     alerted: list[int] = []
     for event in events:
-        if event.kind != EventKind.ESCALATED or event.actor_id is None:
+        if event.kind not in ALERT_KINDS or event.actor_id is None:
             continue
         if event.actor_id not in alerted:
             alerted.append(event.actor_id)
@@ -89,11 +203,11 @@ async def list_escalated_staff(*, session: AsyncSession, complaint_id: int) -> l
 async def claim_due_escalations(
     *, session: AsyncSession, now: datetime, limit: int = 500
 ) -> Sequence[Complaint]:
-    """Open complaints whose next escalation is due, locked for this instance (on PostgreSQL
-    a second instance skips them; SQLite runs a single instance)."""
+    """Complaints whose next escalation (or, answered, closing) is due, locked for this
+    instance (on PostgreSQL a second instance skips them; SQLite runs a single instance)."""
     statement = (
         select(Complaint)
-        .where(Complaint.status == ComplaintStatus.OPEN)
+        .where(col(Complaint.status).in_(sorted(ACTIVE | AWAITING_REPORTER)))
         .where(col(Complaint.next_escalation_at) <= now)
         .order_by(col(Complaint.next_escalation_at))
         .limit(limit)
@@ -105,11 +219,11 @@ async def claim_due_escalations(
 async def list_overdue_complaints(
     *, session: AsyncSession, now: datetime, unit_ids: Sequence[int]
 ) -> Sequence[Complaint]:
-    """Open complaints past their deadline whose site or handler is in `unit_ids`, oldest
-    deadline first."""
+    """Unanswered complaints (returned ones too) past their deadline whose site or handler
+    is in `unit_ids`, oldest deadline first."""
     statement = (
         select(Complaint)
-        .where(Complaint.status == ComplaintStatus.OPEN)
+        .where(col(Complaint.status).in_(sorted(ACTIVE)))
         .where(col(Complaint.deadline) <= now)
         .where(
             or_(

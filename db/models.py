@@ -9,14 +9,11 @@ from sqlalchemy import BigInteger, Index, LargeBinary, Text, text
 from sqlmodel import Field, SQLModel
 
 from db.types import AwareDateTime, enum_type
+from scheduler.complaint_lifecycle import State
 from scheduler.org import Area, Department, Level, Role, SiteKind
 
-
-class ComplaintStatus(StrEnum):
-    DRAFT = "draft"  # understood, waiting for the reporter to confirm
-    OPEN = "open"  # routed to a handler, not answered yet
-    ANSWERED = "answered"
-    CANCELLED = "cancelled"
+# A complaint's status is a state of the lifecycle (scheduler/complaint_lifecycle.py).
+ComplaintStatus = State
 
 
 class HighlightSource(StrEnum):
@@ -175,7 +172,10 @@ class Complaint(SQLModel, table=True):
     reporter_id: int = Field(foreign_key="staff.id", index=True)
     text: str = Field(sa_type=Text)
     photo_file_id: str | None = Field(default=None, max_length=200)
-    status: ComplaintStatus = Field(sa_type=enum_type(ComplaintStatus), index=True)
+    # Written only by db/complaints.py (the lifecycle's transitions).
+    status: ComplaintStatus = Field(
+        default=State.DRAFT, sa_type=enum_type(ComplaintStatus), index=True
+    )
     category: str = Field(max_length=20)
     categories: str = Field(max_length=200)  # comma-separated codes, primary first
     confidence: float
@@ -190,6 +190,10 @@ class Complaint(SQLModel, table=True):
     handler_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     # Where the handler sits when routed: the escalation chain and /overdue scopes start here.
     handler_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    # Who must act now: the handler, a manager who claimed it, or (no handler) a manager.
+    owner_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    claimed_by: int | None = Field(default=None, foreign_key="staff.id")
+    reopened: int = 0  # times a dissatisfied reporter reopened it
     created_at: datetime = Field(sa_type=AwareDateTime)
     routed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     deadline: datetime | None = Field(default=None, sa_type=AwareDateTime)
@@ -198,6 +202,18 @@ class Complaint(SQLModel, table=True):
     answered_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     answered_by: int | None = Field(default=None, foreign_key="staff.id")
     answer: str | None = Field(default=None, sa_type=Text)
+
+
+class ComplaintDetail(SQLModel, table=True):
+    """What the reporter added to a complaint after it was returned (补充说明)."""
+
+    __tablename__ = "complaint_detail"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    staff_id: int = Field(foreign_key="staff.id")
+    text: str = Field(sa_type=Text)
+    added_at: datetime = Field(sa_type=AwareDateTime)
 
 
 class ComplaintEvent(SQLModel, table=True):

@@ -41,7 +41,8 @@ from scheduler.finding_categories import finding_category
 from scheduler.monthly_report import ReportMonth
 
 _HOUR = timedelta(hours=1)
-_COMPLAINTS = (ComplaintStatus.OPEN, ComplaintStatus.ANSWERED)
+# Every complaint that was submitted (drafts and withdrawn ones never were handled).
+_COMPLAINTS = sorted(set(ComplaintStatus) - {ComplaintStatus.DRAFT, ComplaintStatus.WITHDRAWN})
 
 
 class WorkingTime(Protocol):

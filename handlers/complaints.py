@@ -23,8 +23,9 @@ from bot.views.buttons import (
     department_buttons,
     draft_buttons,
     praise_buttons,
+    returned_buttons,
 )
-from db.models import ChatState, Staff
+from db.models import ChatState, ComplaintStatus, Staff
 from nlp.categories import Category
 from scheduler.org import Department
 
@@ -107,6 +108,7 @@ PROMPTS = {
     complaints.FLOW_ANSWER: texts.ASK_ANSWER,
     complaints.FLOW_REROUTE_REASON: texts.ASK_REROUTE_REASON,
     complaints.FLOW_RETURN_REASON: texts.ASK_RETURN_REASON,
+    complaints.FLOW_DETAILS: texts.ASK_DETAILS,
 }
 FLOWS = tuple(PROMPTS)
 
@@ -130,7 +132,15 @@ async def on_flow_text(message: Message, context: BotContext, state: ChatState) 
         await message.reply_text(texts.message_too_long(len(text), complaints.MAX_REPLY))
         return
     assert state.ref_id is not None
-    if state.flow == complaints.FLOW_ANSWER:
+    if state.flow == complaints.FLOW_DETAILS:
+        card = await complaints.add_details(services, state.ref_id, staff, text)
+        if isinstance(card, complaints.Refusal):
+            await message.reply_text(REFUSALS[card])
+            return
+        await message.reply_text(
+            texts.complaint_details_added(card), reply_markup=markup(returned_buttons(state.ref_id))
+        )
+    elif state.flow == complaints.FLOW_ANSWER:
         if len(text) < complaints.MIN_TEXT:
             await message.reply_text(texts.ANSWER_TOO_SHORT)
             return
@@ -181,11 +191,12 @@ async def _press(
             await unless_unchanged(message.edit_text(texts.complaint_draft(card)))
             await message.reply_text(texts.complaint_submitted(card, tz))
         case Action.CHANGE_CATEGORY:
-            refusal = await complaints.check_own_draft(services, complaint_id, staff)
-            if refusal:
-                return refusal
+            status = await complaints.check_may_recategorise(services, complaint_id, staff)
+            if isinstance(status, complaints.Refusal):
+                return status
+            returned = status is ComplaintStatus.RETURNED
             await unless_unchanged(
-                message.edit_reply_markup(markup(category_buttons(complaint_id)))
+                message.edit_reply_markup(markup(category_buttons(complaint_id, returned=returned)))
             )
         case Action.SET_CATEGORY:
             if payload.value not in Category._value2member_map_:
@@ -195,16 +206,30 @@ async def _press(
             )
             if isinstance(card, complaints.Refusal):
                 return card
+            returned = card.complaint.status is ComplaintStatus.RETURNED
+            buttons = returned_buttons if returned else draft_buttons
             await unless_unchanged(
                 message.edit_text(
-                    texts.complaint_draft(card), reply_markup=markup(draft_buttons(complaint_id))
+                    texts.complaint_draft(card), reply_markup=markup(buttons(complaint_id))
                 )
             )
-        case Action.CANCEL:
-            refusal = await complaints.cancel_draft(services, complaint_id, staff)
+        case Action.CANCEL | Action.WITHDRAW:
+            refusal = await complaints.withdraw_complaint(services, complaint_id, staff)
             if refusal:
                 return refusal
-            await unless_unchanged(message.edit_text(texts.COMPLAINT_CANCELLED))
+            done = texts.COMPLAINT_CANCELLED if payload.action is Action.CANCEL else None
+            await unless_unchanged(message.edit_text(done or texts.COMPLAINT_WITHDRAWN))
+        case Action.ADD_DETAILS:
+            refusal = await complaints.begin_details(services, complaint_id, staff)
+            if refusal:
+                return refusal
+            await message.reply_text(texts.ASK_DETAILS)
+        case Action.RESUBMIT:
+            card = await complaints.resubmit_complaint(services, complaint_id, staff)
+            if isinstance(card, complaints.Refusal):
+                return card
+            await drop_buttons(message)
+            await message.reply_text(texts.complaint_resubmitted(card, tz))
         case Action.RECORD_HIGHLIGHT:
             recorded = await complaints.record_praise(services, complaint_id, staff)
             if isinstance(recorded, complaints.Refusal):

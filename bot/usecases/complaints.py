@@ -1,8 +1,11 @@
-"""Complaint use cases: report, confirm and route, answer, re-route, return, claim, escalate.
+"""Complaint use cases: report, confirm and route, answer, re-route, return, add details,
+resubmit, withdraw, claim, escalate.
 
-Each function is one unit of work: it reads and writes through db/, applies the rules of
-scheduler/complaints.py, queues the messages other people must get in the outbox, and
-returns what the caller needs to answer the person who acted. No Telegram here.
+Each function is one unit of work: it locks the complaint, asks the lifecycle
+(scheduler/complaint_lifecycle.py) whether the person may fire the event and what follows,
+saves the transition (db/complaints.py `save_transition`, the only writer of the lifecycle
+fields), queues the messages other people must get in the outbox, and returns what the
+caller needs to answer the person who acted. No Telegram here.
 """
 
 from __future__ import annotations
@@ -20,30 +23,40 @@ from bot.usecases.checks import FLOW_CHECK
 from bot.usecases.highlights import RecordedHighlight, store_highlight
 from bot.usecases.messages import enqueue_message
 from bot.views import texts
-from bot.views.buttons import draft_buttons, escalation_buttons, handler_buttons
+from bot.views.buttons import escalation_buttons, handler_buttons, returned_buttons
 from bot.views.cards import ComplaintCard
 from db.chat_state import clear_chat_state, get_chat_state, set_chat_state
 from db.complaints import (
     EventKind,
+    add_complaint_detail,
     add_complaint_event,
     add_labelled_example,
     claim_due_escalations,
+    create_complaint,
     get_complaint,
+    lifecycle_of,
+    list_complaint_details,
     list_escalated_staff,
     list_overdue_complaints,
     load_places,
+    save_transition,
 )
 from db.models import Complaint, ComplaintStatus, HighlightSource, Staff
 from db.staff import get_staff, get_unit, list_staff_posts, load_org_units, load_staff
 from nlp.categories import Category
 from nlp.reader import ComplaintReader, ComplaintReading
-from scheduler.complaints import (
-    answer_deadline,
-    escalation_chain,
-    escalation_time,
-    resolve_handler,
-    units_within,
+from scheduler import complaint_lifecycle as lifecycle
+from scheduler.complaint_lifecycle import (
+    AWAITING_REPORTER,
+    Event,
+    Lifecycle,
+    Party,
+    Route,
+    State,
+    Timing,
+    Transition,
 )
+from scheduler.complaints import escalation_chain, resolve_handler, units_within
 from scheduler.org import Department, Role
 
 logger = logging.getLogger(__name__)
@@ -52,6 +65,7 @@ FLOW_COMPLAINT_TEXT = "complaint_text"
 FLOW_ANSWER = "complaint_answer"
 FLOW_REROUTE_REASON = "complaint_reroute"
 FLOW_RETURN_REASON = "complaint_return"
+FLOW_DETAILS = "complaint_details"
 
 # Characters. Anything shorter cannot say what happened.
 MIN_TEXT = 4
@@ -104,6 +118,9 @@ async def _cards(session: AsyncSession, complaints: Sequence[Complaint]) -> list
             c.transfer_point_id for c in complaints if c.transfer_point_id is not None
         },
     )
+    details = await list_complaint_details(
+        session=session, complaint_ids=[c.id for c in complaints if c.id is not None]
+    )
     cards = []
     for complaint in complaints:
         reporter = people[complaint.reporter_id]
@@ -124,6 +141,7 @@ async def _cards(session: AsyncSession, complaints: Sequence[Complaint]) -> list
                 segment=segment.name if segment else None,
                 transfer_point=point.name if point else None,
                 handler=people.get(complaint.handler_id) if complaint.handler_id else None,
+                details=tuple(d.text for d in details.get(complaint.id or 0, [])),
             )
         )
     return cards
@@ -189,7 +207,6 @@ async def report_complaint(
         reporter_id=reporter.id,
         text=text,
         photo_file_id=photo_file_id,
-        status=ComplaintStatus.DRAFT,
         category=classification.category.value,
         categories=",".join(c.value for c in classification.categories),
         confidence=classification.confidence,
@@ -200,12 +217,15 @@ async def report_complaint(
         phones=_joined(extraction.phones, "phones"),
         urgent=extraction.urgent,
         urgency_cues=_joined(extraction.urgency_cues, "urgency_cues"),
-        department=services.settings.routing[classification.category],
         created_at=now,
     )
+    department = services.settings.routing[classification.category]
     async with services.db.session() as session:
-        session.add(complaint)
-        await session.flush()
+        await create_complaint(
+            session=session,
+            complaint=complaint,
+            lifecycle=Lifecycle(state=State.DRAFT, department=department.value),
+        )
         assert complaint.id is not None
         await _log(
             session,
@@ -228,11 +248,11 @@ async def keep_as_complaint(
     """A text offered as praise stays a complaint: the draft as the reader understood it
     (read again, it holds no choices)."""
     async with services.db.session() as session:
-        complaint = await _own_draft(session, complaint_id, reporter)
-        if isinstance(complaint, Refusal):
-            return complaint
-        card = await _card(session, complaint)
-    classification = reader.read(complaint.text).classification
+        acting = await _own(session, complaint_id, reporter, Event.CONFIRM)
+        if isinstance(acting, Refusal):
+            return acting
+        card = await _card(session, acting.complaint)
+    classification = reader.read(card.complaint.text).classification
     return DraftReport(card, classification.low_confidence, classification.choices, praise=False)
 
 
@@ -243,9 +263,10 @@ async def record_praise(
     draft is cancelled, its history says which highlight it became."""
     now = services.clock.now()
     async with services.db.session() as session:
-        complaint = await _own_draft(session, complaint_id, reporter)
-        if isinstance(complaint, Refusal):
-            return complaint
+        acting = await _own(session, complaint_id, reporter, Event.WITHDRAW)
+        if isinstance(acting, Refusal):
+            return acting
+        complaint = acting.complaint
         unit = await get_unit(session=session, unit_id=complaint.site_id or reporter.unit_id)
         recorded = await store_highlight(
             session,
@@ -256,49 +277,259 @@ async def record_praise(
             now=now,
             photo_file_id=complaint.photo_file_id,
         )
-        complaint.status = ComplaintStatus.CANCELLED
-        session.add(complaint)
-        await _log(
+        withdrawn = await _apply(
+            services,
             session,
-            complaint_id,
-            EventKind.CANCELLED,
+            acting,
+            Event.WITHDRAW,
+            reporter,
             now,
-            reporter.id,
-            f"highlight={recorded.highlight_id}",
+            detail=f"highlight={recorded.highlight_id}",
         )
+        if isinstance(withdrawn, Refusal):
+            return withdrawn
     return recorded
 
 
-async def _own_draft(
-    session: AsyncSession, complaint_id: int, reporter: Staff
-) -> Complaint | Refusal:
+def _parties_of(complaint: Complaint, staff: Staff, alerted: Sequence[int]) -> frozenset[Party]:
+    parties = set()
+    if staff.id == complaint.reporter_id:
+        parties.add(Party.REPORTER)
+    if staff.id is not None and staff.id == complaint.handler_id:
+        parties.add(Party.HANDLER)
+    if staff.id is not None and staff.id == complaint.owner_id:
+        parties.add(Party.OWNER)
+    if staff.id in alerted:
+        parties.add(Party.ALERTED)
+    return frozenset(parties)
+
+
+_REFUSALS = {
+    lifecycle.Refusal.NOT_ALLOWED: Refusal.NOT_YOURS,
+    lifecycle.Refusal.WRONG_STATE: Refusal.WRONG_STATE,
+    lifecycle.Refusal.NOT_DUE: Refusal.WRONG_STATE,
+    lifecycle.Refusal.NEEDS_ROUTE: Refusal.WRONG_STATE,
+}
+
+# The line of history each event writes.
+_EVENT_KINDS = {
+    Event.CHANGE_CATEGORY: EventKind.CATEGORY,
+    Event.CONFIRM: EventKind.ROUTED,
+    Event.REROUTE: EventKind.REROUTED,
+    Event.RETURN: EventKind.RETURNED,
+    Event.ADD_DETAILS: EventKind.DETAILS,
+    Event.RESUBMIT: EventKind.RESUBMITTED,
+    Event.WITHDRAW: EventKind.CANCELLED,
+    Event.CLAIM: EventKind.CLAIMED,
+    Event.ANSWER: EventKind.ANSWERED,
+    Event.SATISFIED: EventKind.SATISFIED,
+    Event.DISSATISFIED: EventKind.DISSATISFIED,
+    Event.ESCALATE: EventKind.ESCALATED,
+    Event.CLOSE: EventKind.CLOSED,
+}
+
+
+def _timing(services: Services, complaint: Complaint, now: datetime) -> Timing:
+    category = Category(complaint.category)
+    return Timing(
+        now=now,
+        calendar=services.calendar,
+        answer_within_days=services.settings.complaints.answer_within(category),
+    )
+
+
+@dataclass
+class _Acting:
+    """A complaint locked for one unit of work, and how the person stands to it."""
+
+    complaint: Complaint
+    parties: frozenset[Party]
+    event_id: int = 0  # the history line of the last event applied: names its messages
+
+
+async def _acting(
+    session: AsyncSession, complaint_id: int, staff: Staff, event: Event
+) -> _Acting | Refusal:
+    """The complaint, locked, if `staff` may fire `event` on it now."""
     complaint = await get_complaint(session=session, complaint_id=complaint_id, for_update=True)
     if complaint is None:
         return Refusal.NOT_FOUND
-    if complaint.reporter_id != reporter.id:
-        return Refusal.NOT_YOURS
-    if complaint.status is not ComplaintStatus.DRAFT:
-        return Refusal.WRONG_STATE
-    return complaint
+    alerted = await list_escalated_staff(session=session, complaint_id=complaint_id)
+    parties = _parties_of(complaint, staff, alerted)
+    refusal = lifecycle.may_fire(lifecycle_of(complaint), event, parties)
+    if refusal is not None:
+        return _REFUSALS[refusal]
+    return _Acting(complaint, parties)
+
+
+async def _apply(
+    services: Services,
+    session: AsyncSession,
+    acting: _Acting,
+    event: Event,
+    actor: Staff | None,
+    now: datetime,
+    *,
+    route: Route | None = None,
+    detail: str = "",
+) -> Transition | Refusal:
+    """Fire the event on the locked complaint and save the transition."""
+    complaint = acting.complaint
+    actor_id = actor.id if actor is not None else None
+    outcome = lifecycle.fire(
+        lifecycle_of(complaint),
+        event,
+        acting.parties,
+        _timing(services, complaint, now),
+        route=route,
+        actor_id=actor_id,
+    )
+    if isinstance(outcome, lifecycle.Refusal):
+        return _REFUSALS[outcome]
+    acting.event_id = await save_transition(
+        session=session,
+        complaint=complaint,
+        transition=outcome,
+        now=now,
+        actor_id=actor_id,
+        kind=_EVENT_KINDS[event],
+        detail=detail,
+    )
+    return outcome
+
+
+@dataclass(frozen=True)
+class _Routing:
+    route: Route
+    handler: Staff | None
+    managers: list[int]  # told at once when there is no handler to tell
+
+    def detail(self) -> str:
+        return f"{self.route.department}→{self.handler.name if self.handler else '-'}"
+
+
+async def _route_to(
+    session: AsyncSession, complaint: Complaint, department: Department
+) -> _Routing:
+    """Where routing sends the complaint: the department's nearest handler; and the
+    managers to tell at once (the nearest ones, when there is no handler)."""
+    units = await load_org_units(session=session)
+    reporter = await get_staff(session=session, staff_id=complaint.reporter_id)
+    start_unit = complaint.site_id or reporter.unit_id
+    handlers = await list_staff_posts(session=session, role=Role.HANDLER)
+    post = resolve_handler(department, start_unit, units, handlers)
+    managers = escalation_chain(
+        post.unit_id if post else start_unit,
+        units,
+        await list_staff_posts(session=session, role=Role.MANAGER),
+    )
+    nearest = managers[0] if managers else []
+    if not nearest:
+        # No manager anywhere above: the admins of the region still hear of it.
+        nearest = sorted(
+            a.staff_id for a in await list_staff_posts(session=session, role=Role.ADMIN)
+        )
+    route = Route(
+        department=department.value,
+        handler_id=post.staff_id if post else None,
+        fallback_manager_id=nearest[0] if nearest else None,
+        unit_id=post.unit_id if post else start_unit,
+    )
+    handler = await get_staff(session=session, staff_id=post.staff_id) if post else None
+    return _Routing(route, handler, nearest)
+
+
+async def _tell_owner(
+    services: Services,
+    session: AsyncSession,
+    acting: _Acting,
+    managers: Sequence[int],
+    now: datetime,
+) -> None:
+    """The complaint reached its owner: the handler gets the card; with no handler (or one
+    who cannot be reached) the nearest managers are told at once, and may claim it."""
+    complaint = acting.complaint
+    assert complaint.id is not None
+    card = await _card(session, complaint)
+    tz = services.settings.time.tz
+    handler = card.handler
+    stamp = acting.event_id
+    if handler is not None and handler.telegram_user_id is not None:
+        await enqueue_message(
+            session=session,
+            key=f"complaint:{complaint.id}:route:{handler.id}:{stamp}",
+            chat_id=handler.telegram_user_id,
+            text=texts.complaint_for_handler(card, tz),
+            buttons=handler_buttons(complaint.id),
+            now=now,
+        )
+        return
+    logger.warning(
+        "complaint %s: no reachable %s handler; telling managers %s",
+        complaint.id,
+        complaint.department,
+        list(managers),
+    )
+    people = await load_staff(session=session, staff_ids=managers)
+    for manager_id in managers:
+        manager = people[manager_id]
+        await add_complaint_event(
+            session=session,
+            complaint_id=complaint.id,
+            kind=EventKind.NO_HANDLER,
+            now=now,
+            actor_id=manager_id,
+            detail=str(complaint.department or ""),
+        )
+        if manager.telegram_user_id is None:
+            continue
+        await enqueue_message(
+            session=session,
+            key=f"complaint:{complaint.id}:nohandler:{manager_id}:{stamp}",
+            chat_id=manager.telegram_user_id,
+            text=texts.complaint_without_handler(card, tz),
+            buttons=escalation_buttons(complaint.id),
+            now=now,
+        )
+
+
+async def _own(
+    session: AsyncSession, complaint_id: int, reporter: Staff, event: Event
+) -> _Acting | Refusal:
+    return await _acting(session, complaint_id, reporter, event)
 
 
 async def choose_category(
     services: Services, complaint_id: int, reporter: Staff, category: Category
 ) -> ComplaintCard | Refusal:
-    """The reporter corrects or picks the category; the choice becomes a training example."""
+    """The reporter corrects or picks the category (of a draft, or of a returned complaint:
+    it is then resubmitted to the new category's department); the choice becomes a
+    training example."""
     now = services.clock.now()
     async with services.db.session() as session:
-        complaint = await _own_draft(session, complaint_id, reporter)
-        if isinstance(complaint, Refusal):
-            return complaint
+        acting = await _own(session, complaint_id, reporter, Event.CHANGE_CATEGORY)
+        if isinstance(acting, Refusal):
+            return acting
+        complaint = acting.complaint
         if complaint.category == category.value and complaint.confidence == 1.0:
             return await _card(session, complaint)  # chosen already (a repeated press)
         complaint.category = category.value
         others = [c for c in complaint.categories.split(",") if c and c != category.value]
         complaint.categories = ",".join([category.value, *others])
         complaint.confidence = 1.0
-        complaint.department = services.settings.routing[category]
-        session.add(complaint)
+        department = services.settings.routing[category]
+        outcome = await _apply(
+            services,
+            session,
+            acting,
+            Event.CHANGE_CATEGORY,
+            reporter,
+            now,
+            route=Route(department=department.value),
+            detail=category.value,
+        )
+        if isinstance(outcome, Refusal):
+            return outcome
         await add_labelled_example(
             session=session,
             text=complaint.text,
@@ -309,11 +540,14 @@ async def choose_category(
         return await _card(session, complaint)
 
 
-async def check_own_draft(services: Services, complaint_id: int, reporter: Staff) -> Refusal | None:
-    """Whether the reporter may still change the draft (before showing them choices)."""
+async def check_may_recategorise(
+    services: Services, complaint_id: int, reporter: Staff
+) -> Refusal | ComplaintStatus:
+    """Whether the reporter may change the category now (before showing them choices),
+    and if so the complaint's state (a draft, or returned to them)."""
     async with services.db.session() as session:
-        complaint = await _own_draft(session, complaint_id, reporter)
-    return complaint if isinstance(complaint, Refusal) else None
+        acting = await _own(session, complaint_id, reporter, Event.CHANGE_CATEGORY)
+    return acting if isinstance(acting, Refusal) else acting.complaint.status
 
 
 async def begin_report(services: Services, reporter: Staff) -> bool:
@@ -332,99 +566,143 @@ async def begin_report(services: Services, reporter: Staff) -> bool:
     return paused_check
 
 
-async def cancel_draft(services: Services, complaint_id: int, reporter: Staff) -> Refusal | None:
+async def withdraw_complaint(
+    services: Services, complaint_id: int, reporter: Staff
+) -> Refusal | None:
+    """The reporter cancels a draft or withdraws a returned complaint; the handler who
+    returned it is told."""
     now = services.clock.now()
     async with services.db.session() as session:
-        complaint = await _own_draft(session, complaint_id, reporter)
-        if isinstance(complaint, Refusal):
-            return complaint
-        complaint.status = ComplaintStatus.CANCELLED
-        session.add(complaint)
-        await _log(session, complaint_id, EventKind.CANCELLED, now, reporter.id)
+        acting = await _own(session, complaint_id, reporter, Event.WITHDRAW)
+        if isinstance(acting, Refusal):
+            return acting
+        was_returned = acting.complaint.status is ComplaintStatus.RETURNED
+        outcome = await _apply(services, session, acting, Event.WITHDRAW, reporter, now)
+        if isinstance(outcome, Refusal):
+            return outcome
+        await clear_chat_state(session=session, staff_id=reporter.id or 0)
+        owner_id = outcome.before.owner_id
+        if was_returned and owner_id is not None:
+            owner = await get_staff(session=session, staff_id=owner_id)
+            if owner.telegram_user_id is not None:
+                await enqueue_message(
+                    session=session,
+                    key=f"complaint:{complaint_id}:withdrawn:{owner_id}:{acting.event_id}",
+                    chat_id=owner.telegram_user_id,
+                    text=texts.complaint_withdrawn(complaint_id, reporter.name),
+                    now=now,
+                )
     return None
 
 
-async def _route(
-    services: Services,
-    session: AsyncSession,
-    complaint: Complaint,
-    department: Department,
-    now: datetime,
-) -> Staff | None:
-    """Give the complaint to the nearest handler of the department and tell them."""
-    assert complaint.id is not None
-    units = await load_org_units(session=session)
-    reporter = await get_staff(session=session, staff_id=complaint.reporter_id)
-    start_unit = complaint.site_id or reporter.unit_id
-    handlers = await list_staff_posts(session=session, role=Role.HANDLER)
-    post = resolve_handler(department, start_unit, units, handlers)
-    complaint.department = department
-    complaint.handler_id = post.staff_id if post else None
-    complaint.handler_unit_id = post.unit_id if post else start_unit
-    session.add(complaint)
-    if post is None:
-        logger.warning(
-            "complaint %s: no %s handler above unit %s", complaint.id, department, start_unit
-        )
-        return None
-    handler = await get_staff(session=session, staff_id=post.staff_id)
-    card = await _card(session, complaint)
-    if handler.telegram_user_id is not None:
-        await enqueue_message(
-            session=session,
-            key=f"complaint:{complaint.id}:route:{handler.id}:{now.isoformat()}",
-            chat_id=handler.telegram_user_id,
-            text=texts.complaint_for_handler(card, services.settings.time.tz),
-            buttons=handler_buttons(complaint.id),
-            now=now,
-        )
-    return handler
+# The old name: a draft's ✖️ 取消 is a withdrawal before it was submitted.
+cancel_draft = withdraw_complaint
 
 
 async def confirm_complaint(
     services: Services, complaint_id: int, reporter: Staff
 ) -> ComplaintCard | Refusal:
-    """Route the confirmed complaint and start its answer deadline."""
+    """Route the confirmed complaint, start its answer deadline and tell its owner."""
     now = services.clock.now()
     async with services.db.session() as session:
-        complaint = await _own_draft(session, complaint_id, reporter)
-        if isinstance(complaint, Refusal):
-            return complaint
-        category = Category(complaint.category)
-        complaint.status = ComplaintStatus.OPEN
+        acting = await _own(session, complaint_id, reporter, Event.CONFIRM)
+        if isinstance(acting, Refusal):
+            return acting
+        complaint = acting.complaint
+        department = services.settings.routing[Category(complaint.category)]
+        routing = await _route_to(session, complaint, department)
         complaint.routed_at = now
-        if complaint.deadline is None:
-            days = services.settings.complaints.answer_within(category)
-            complaint.deadline = answer_deadline(now, days, services.calendar)
-            complaint.next_escalation_at = escalation_time(complaint.deadline, 1, services.calendar)
-        handler = await _route(
-            services, session, complaint, services.settings.routing[category], now
-        )
-        await _log(
+        outcome = await _apply(
+            services,
             session,
-            complaint_id,
-            EventKind.ROUTED,
+            acting,
+            Event.CONFIRM,
+            reporter,
             now,
-            reporter.id,
-            f"{complaint.department}→{handler.name if handler else '-'}",
+            route=routing.route,
+            detail=routing.detail(),
         )
+        if isinstance(outcome, Refusal):
+            return outcome
+        await _tell_owner(services, session, acting, routing.managers, now)
         return await _card(session, complaint)
 
 
-def _may_act(complaint: Complaint, staff: Staff, alerted: Sequence[int]) -> bool:
-    return staff.id == complaint.handler_id or staff.id in alerted
+async def resubmit_complaint(
+    services: Services, complaint_id: int, reporter: Staff
+) -> ComplaintCard | Refusal:
+    """A returned complaint goes back to the department it was last routed to (or, if the
+    reporter changed the category, to that category's); its deadline stays."""
+    now = services.clock.now()
+    async with services.db.session() as session:
+        acting = await _own(session, complaint_id, reporter, Event.RESUBMIT)
+        if isinstance(acting, Refusal):
+            return acting
+        complaint = acting.complaint
+        assert complaint.department is not None
+        routing = await _route_to(session, complaint, complaint.department)
+        outcome = await _apply(
+            services,
+            session,
+            acting,
+            Event.RESUBMIT,
+            reporter,
+            now,
+            route=routing.route,
+            detail=routing.detail(),
+        )
+        if isinstance(outcome, Refusal):
+            return outcome
+        await clear_chat_state(session=session, staff_id=reporter.id or 0)
+        await _tell_owner(services, session, acting, routing.managers, now)
+        return await _card(session, complaint)
 
 
-async def _open_for(session: AsyncSession, complaint_id: int, staff: Staff) -> Complaint | Refusal:
-    complaint = await get_complaint(session=session, complaint_id=complaint_id, for_update=True)
-    if complaint is None:
-        return Refusal.NOT_FOUND
-    alerted = await list_escalated_staff(session=session, complaint_id=complaint_id)
-    if not _may_act(complaint, staff, alerted):
-        return Refusal.NOT_YOURS
-    if complaint.status is not ComplaintStatus.OPEN:
-        return Refusal.WRONG_STATE
-    return complaint
+async def begin_details(services: Services, complaint_id: int, reporter: Staff) -> Refusal | None:
+    """补充说明: the reporter's next message is added to the returned complaint."""
+    assert reporter.id is not None
+    async with services.db.session() as session:
+        acting = await _own(session, complaint_id, reporter, Event.ADD_DETAILS)
+        if isinstance(acting, Refusal):
+            return acting
+        await set_chat_state(
+            session=session,
+            staff_id=reporter.id,
+            flow=FLOW_DETAILS,
+            ref_id=complaint_id,
+            now=services.clock.now(),
+        )
+    return None
+
+
+async def add_details(
+    services: Services, complaint_id: int, reporter: Staff, text: str
+) -> ComplaintCard | Refusal:
+    """Append the reporter's text to the returned complaint, with its history."""
+    assert reporter.id is not None
+    now = services.clock.now()
+    async with services.db.session() as session:
+        acting = await _own(session, complaint_id, reporter, Event.ADD_DETAILS)
+        await clear_chat_state(session=session, staff_id=reporter.id)
+        if isinstance(acting, Refusal):
+            return acting
+        outcome = await _apply(
+            services, session, acting, Event.ADD_DETAILS, reporter, now, detail=text
+        )
+        if isinstance(outcome, Refusal):
+            return outcome
+        await add_complaint_detail(
+            session=session, complaint_id=complaint_id, staff_id=reporter.id, text=text, now=now
+        )
+        return await _card(session, acting.complaint)
+
+
+# The event each handler's question leads to.
+_FLOW_EVENTS = {
+    FLOW_ANSWER: Event.ANSWER,
+    FLOW_REROUTE_REASON: Event.REROUTE,
+    FLOW_RETURN_REASON: Event.RETURN,
+}
 
 
 async def begin_input(
@@ -433,9 +711,9 @@ async def begin_input(
     """Remember that the person's next message is the answer (or reason) for this complaint."""
     assert staff.id is not None
     async with services.db.session() as session:
-        complaint = await _open_for(session, complaint_id, staff)
-        if isinstance(complaint, Refusal):
-            return complaint
+        acting = await _acting(session, complaint_id, staff, _FLOW_EVENTS[flow])
+        if isinstance(acting, Refusal):
+            return acting
         await set_chat_state(
             session=session,
             staff_id=staff.id,
@@ -454,32 +732,40 @@ async def answer_complaint(
     assert staff.id is not None
     now = services.clock.now()
     async with services.db.session() as session:
-        complaint = await _open_for(session, complaint_id, staff)
+        acting = await _acting(session, complaint_id, staff, Event.ANSWER)
         await clear_chat_state(session=session, staff_id=staff.id)
-        if isinstance(complaint, Refusal):
-            return complaint
-        complaint.status = ComplaintStatus.ANSWERED
+        if isinstance(acting, Refusal):
+            return acting
+        complaint = acting.complaint
+        outcome = await _apply(services, session, acting, Event.ANSWER, staff, now)
+        if isinstance(outcome, Refusal):
+            return outcome
         complaint.answer, complaint.answered_by, complaint.answered_at = answer, staff.id, now
-        complaint.next_escalation_at = None
         session.add(complaint)
-        await _log(session, complaint_id, EventKind.ANSWERED, now, staff.id)
         reporter = await get_staff(session=session, staff_id=complaint.reporter_id)
         if reporter.telegram_user_id is not None:
             await enqueue_message(
                 session=session,
-                key=f"complaint:{complaint_id}:answered:reporter",
+                key=f"complaint:{complaint_id}:answered:reporter:{acting.event_id}",
                 chat_id=reporter.telegram_user_id,
                 text=texts.complaint_answered_for_reporter(complaint_id, staff.name, answer),
                 now=now,
             )
-        for alerted_id in await list_escalated_staff(session=session, complaint_id=complaint_id):
-            alerted = await get_staff(session=session, staff_id=alerted_id)
-            if alerted.telegram_user_id is None or alerted.id == staff.id:
+        told = {staff.id, complaint.reporter_id}
+        others = await list_escalated_staff(session=session, complaint_id=complaint_id)
+        if complaint.handler_id is not None:
+            others.append(complaint.handler_id)  # a manager answered in the handler's place
+        for other_id in others:
+            if other_id in told:
+                continue
+            told.add(other_id)
+            other = await get_staff(session=session, staff_id=other_id)
+            if other.telegram_user_id is None:
                 continue
             await enqueue_message(
                 session=session,
-                key=f"complaint:{complaint_id}:closed:{alerted_id}",
-                chat_id=alerted.telegram_user_id,
+                key=f"complaint:{complaint_id}:closed:{other_id}:{acting.event_id}",
+                chat_id=other.telegram_user_id,
                 text=texts.escalation_closed(complaint_id, staff.name),
                 now=now,
             )
@@ -493,47 +779,52 @@ async def reroute_complaint(
     assert staff.id is not None
     now = services.clock.now()
     async with services.db.session() as session:
-        complaint = await _open_for(session, complaint_id, staff)
+        acting = await _acting(session, complaint_id, staff, Event.REROUTE)
         await clear_chat_state(session=session, staff_id=staff.id)
-        if isinstance(complaint, Refusal):
-            return complaint
+        if isinstance(acting, Refusal):
+            return acting
+        complaint = acting.complaint
         previous = complaint.department
-        handler = await _route(services, session, complaint, department, now)
-        await _log(
+        routing = await _route_to(session, complaint, department)
+        outcome = await _apply(
+            services,
             session,
-            complaint_id,
-            EventKind.REROUTED,
+            acting,
+            Event.REROUTE,
+            staff,
             now,
-            staff.id,
-            f"{previous}→{department}→{handler.name if handler else '-'}: {reason}",
+            route=routing.route,
+            detail=f"{previous}→{routing.detail()}: {reason}",
         )
+        if isinstance(outcome, Refusal):
+            return outcome
+        await _tell_owner(services, session, acting, routing.managers, now)
         return await _card(session, complaint)
 
 
 async def return_complaint(
     services: Services, complaint_id: int, staff: Staff, reason: str
 ) -> Refusal | None:
-    """The handler sends the complaint back to the reporter (not theirs, or facts missing)."""
+    """The handler sends the complaint back to the reporter for details (or another
+    category); it keeps its deadline and keeps escalating until resubmitted or withdrawn."""
     assert staff.id is not None
     now = services.clock.now()
     async with services.db.session() as session:
-        complaint = await _open_for(session, complaint_id, staff)
+        acting = await _acting(session, complaint_id, staff, Event.RETURN)
         await clear_chat_state(session=session, staff_id=staff.id)
-        if isinstance(complaint, Refusal):
-            return complaint
-        complaint.status = ComplaintStatus.DRAFT
-        complaint.handler_id = None
-        complaint.next_escalation_at = None
-        session.add(complaint)
-        await _log(session, complaint_id, EventKind.RETURNED, now, staff.id, reason)
-        card = await _card(session, complaint)
+        if isinstance(acting, Refusal):
+            return acting
+        outcome = await _apply(services, session, acting, Event.RETURN, staff, now, detail=reason)
+        if isinstance(outcome, Refusal):
+            return outcome
+        card = await _card(session, acting.complaint)
         if card.reporter.telegram_user_id is not None:
             await enqueue_message(
                 session=session,
-                key=f"complaint:{complaint_id}:returned:{now.isoformat()}",
+                key=f"complaint:{complaint_id}:returned:{acting.event_id}",
                 chat_id=card.reporter.telegram_user_id,
                 text=texts.complaint_returned(card, staff.name, reason),
-                buttons=draft_buttons(complaint_id),
+                buttons=returned_buttons(complaint_id),
                 now=now,
             )
     return None
@@ -542,33 +833,52 @@ async def return_complaint(
 async def claim_complaint(
     services: Services, complaint_id: int, manager: Staff
 ) -> ComplaintCard | Refusal:
-    """An alerted manager takes the complaint over: they become its handler."""
+    """An alerted manager takes the complaint over: they own it now; the handler is told
+    and may still answer."""
     assert manager.id is not None
     now = services.clock.now()
     async with services.db.session() as session:
-        complaint = await _open_for(session, complaint_id, manager)
-        if isinstance(complaint, Refusal):
-            return complaint
-        if complaint.handler_id == manager.id:
-            return Refusal.WRONG_STATE  # claimed already (a repeated press)
-        complaint.handler_id = manager.id
-        session.add(complaint)
-        await _log(session, complaint_id, EventKind.CLAIMED, now, manager.id)
+        acting = await _acting(session, complaint_id, manager, Event.CLAIM)
+        if isinstance(acting, Refusal):
+            return acting
+        outcome = await _apply(services, session, acting, Event.CLAIM, manager, now)
+        if isinstance(outcome, Refusal):
+            return outcome
+        complaint = acting.complaint
+        for told_id in {outcome.before.owner_id, complaint.handler_id} - {None, manager.id}:
+            assert told_id is not None
+            told = await get_staff(session=session, staff_id=told_id)
+            if told.telegram_user_id is None:
+                continue
+            await enqueue_message(
+                session=session,
+                key=f"complaint:{complaint_id}:claimed:{told_id}:{acting.event_id}",
+                chat_id=told.telegram_user_id,
+                text=texts.complaint_claimed_for_handler(complaint_id, manager.name),
+                now=now,
+            )
         return await _card(session, complaint)
 
 
 async def escalate_overdue(services: Services) -> int:
-    """Alert the next level for every complaint whose escalation is due; returns how many
-    alerts were queued. Safe to run on several instances at once (rows are claimed)."""
+    """Alert the next level for every complaint whose escalation is due (and close answers
+    nobody rated in time); returns how many alerts were queued. Safe to run on several
+    instances at once (rows are claimed)."""
     now = services.clock.now()
     queued = 0
     async with services.db.session() as session:
         due = await claim_due_escalations(session=session, now=now)
         if not due:
             return 0
+        answered = [c for c in due if c.status in AWAITING_REPORTER]
+        for complaint in answered:
+            await _apply(services, session, _Acting(complaint, _SYSTEM), Event.CLOSE, None, now)
+        escalating = [c for c in due if c.status not in AWAITING_REPORTER]
+        if not escalating:
+            return 0
         units = await load_org_units(session=session)
         managers = await list_staff_posts(session=session, role=Role.MANAGER)
-        cards = await _cards(session, due)
+        cards = await _cards(session, escalating)
         chains = [
             escalation_chain(
                 card.complaint.handler_unit_id or card.reporter.unit_id, units, managers
@@ -584,6 +894,9 @@ async def escalate_overdue(services: Services) -> int:
     return queued
 
 
+_SYSTEM = frozenset({Party.SYSTEM})
+
+
 async def _escalate_one(
     services: Services,
     session: AsyncSession,
@@ -592,26 +905,52 @@ async def _escalate_one(
     managers: Mapping[int, Staff],
     now: datetime,
 ) -> int:
-    """Send every level that is due (several after downtime), each recipient once."""
+    """Send every level that is due (several after downtime), each recipient once. Past
+    the top of the chain the top level is reminded each working day: a complaint nobody
+    answers never goes quiet."""
     complaint = card.complaint
     assert complaint.id is not None and complaint.deadline is not None
     overdue = services.calendar.working_time_between(complaint.deadline, now)
-    queued = 0
-    while complaint.next_escalation_at is not None and complaint.next_escalation_at <= now:
-        level = complaint.escalation_level + 1
-        if level > len(chain):
-            complaint.next_escalation_at = None
+    levels: list[int] = []
+    while True:
+        outcome = await _apply(
+            services,
+            session,
+            _Acting(complaint, _SYSTEM),
+            Event.ESCALATE,
+            None,
+            now,
+            detail=f"level {complaint.escalation_level + 1}",
+        )
+        if isinstance(outcome, Refusal):
             break
-        for manager_id in chain[level - 1]:
+        levels.append(outcome.after.escalation_level)
+    if not chain:
+        logger.error(
+            "complaint %s: no manager above unit %s", complaint.id, complaint.handler_unit_id
+        )
+        return 0
+    queued = 0
+    # After downtime several levels are due at once: each level of the chain is told, the
+    # top's daily reminders only once.
+    for level in [lv for lv in levels if lv <= len(chain)] + [
+        lv for lv in levels[-1:] if lv > len(chain)
+    ]:
+        for manager_id in chain[min(level, len(chain)) - 1]:
             manager = managers[manager_id]
-            await _log(
-                session, complaint.id, EventKind.ESCALATED, now, manager_id, f"level {level}"
+            await add_complaint_event(
+                session=session,
+                complaint_id=complaint.id,
+                kind=EventKind.ESCALATED,
+                now=now,
+                actor_id=manager_id,
+                detail=f"level {level}",
             )
             if manager.telegram_user_id is None:
                 continue
             queued += await enqueue_message(
                 session=session,
-                key=f"escalation:{complaint.id}:{level}:{manager_id}",
+                key=f"escalation:{complaint.id}:{complaint.reopened}:{level}:{manager_id}",
                 chat_id=manager.telegram_user_id,
                 text=texts.escalation_alert(
                     card,
@@ -623,21 +962,14 @@ async def _escalate_one(
                 buttons=escalation_buttons(complaint.id),
                 now=now,
             )
-        complaint.escalation_level = level
-        complaint.next_escalation_at = (
-            escalation_time(complaint.deadline, level + 1, services.calendar)
-            if level < len(chain)
-            else None
-        )
-    session.add(complaint)
     return queued
 
 
 async def check_may_handle(services: Services, complaint_id: int, staff: Staff) -> Refusal | None:
-    """Whether the person may act on the open complaint (before showing them choices)."""
+    """Whether the person may re-route the complaint (before showing them departments)."""
     async with services.db.session() as session:
-        complaint = await _open_for(session, complaint_id, staff)
-    return complaint if isinstance(complaint, Refusal) else None
+        acting = await _acting(session, complaint_id, staff, Event.REROUTE)
+    return acting if isinstance(acting, Refusal) else None
 
 
 # One chat message holds about this many complaint lines within Telegram's 4,096 characters.

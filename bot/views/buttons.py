@@ -33,6 +33,10 @@ class Action(StrEnum):
     CANCEL = "cno"
     RECORD_HIGHLIGHT = "chl"  # a praising text becomes a 亮点 of the unit
     KEEP_AS_COMPLAINT = "ckeep"  # … or stays a complaint after all
+    # reporter, on a returned complaint
+    ADD_DETAILS = "cadd"
+    RESUBMIT = "cre"
+    WITHDRAW = "cwd"
     # handler or alerted manager, on an open complaint
     ANSWER = "hans"
     REROUTE = "hfwd"
@@ -98,8 +102,26 @@ def draft_buttons(complaint_id: int) -> Keyboard:
     ]
 
 
-def category_buttons(complaint_id: int) -> Keyboard:
+def returned_buttons(complaint_id: int) -> Keyboard:
+    """On a returned complaint: add details, change the category, resubmit or withdraw."""
+    return [
+        [
+            (texts.BUTTON_ADD_DETAILS, encode(Action.ADD_DETAILS, complaint_id)),
+            (texts.BUTTON_CHANGE_CATEGORY, encode(Action.CHANGE_CATEGORY, complaint_id)),
+        ],
+        [
+            (texts.BUTTON_RESUBMIT, encode(Action.RESUBMIT, complaint_id)),
+            (texts.BUTTON_WITHDRAW, encode(Action.WITHDRAW, complaint_id)),
+        ],
+    ]
+
+
+def category_buttons(complaint_id: int, *, returned: bool = False) -> Keyboard:
+    """The categories; a draft's last row cancels it (a returned complaint has 撤回 on its
+    notice, not here: "cancel" must not withdraw it)."""
     buttons = [(c.label, encode(Action.SET_CATEGORY, complaint_id, c.value)) for c in Category]
+    if returned:
+        return _rows(buttons, 2)
     return [*_rows(buttons, 2), [(texts.BUTTON_CANCEL, encode(Action.CANCEL, complaint_id))]]
 
 

@@ -43,6 +43,7 @@ class ComplaintCard:
     segment: str | None
     transfer_point: str | None
     handler: Staff | None
+    details: tuple[str, ...] = ()  # what the reporter added after a return, oldest first
 
 
 @dataclass(frozen=True)

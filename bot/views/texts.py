@@ -283,6 +283,9 @@ BUTTON_REROUTE = "转办"
 BUTTON_RETURN = "退回"
 BUTTON_CLAIM = "认领"
 BUTTON_ANSWERED = "已答复"
+BUTTON_ADD_DETAILS = "📝 补充说明"
+BUTTON_RESUBMIT = "✅ 重新提交"
+BUTTON_WITHDRAW = "↩️ 撤回"
 
 ASK_COMPLAINT_TEXT = "请用文字描述问题（可以附照片并在说明里写文字）。发送 /cancel 取消。"
 COMPLAINT_TOO_SHORT = "描述太短了，请写清楚发生了什么、在哪里（例如：东2段信件积压三天）。"
@@ -296,7 +299,9 @@ ASK_RETURN_REASON = "请说明退回原因（例如：不属于本部门、信�
 ANSWER_TOO_SHORT = "答复内容太短，请写明查明的原因和处理结果。"
 INPUT_CANCELLED = "已取消，之前的内容没有改变。"
 ANSWER_SAVED = "答复已保存，已通知上报人。"
-RETURN_SAVED = "已退回上报人。"
+RETURN_SAVED = "已退回上报人，等待补充后重新提交（答复时限不变，超时照常升级）。"
+ASK_DETAILS = "请发送补充说明（文字），会附在这条问题后面。发送 /cancel 取消。"
+COMPLAINT_WITHDRAWN = "已撤回，这条问题不再处理。"
 NOT_FOUND = "找不到这条记录，可能已被删除。"
 NOT_YOURS = "您无权处理这条记录。"
 ALREADY_DONE = "这条记录已经处理过了，无需再操作。"
@@ -365,16 +370,71 @@ def complaint_submitted(card: ComplaintCard, tz: tzinfo) -> str:
     )
 
 
+def _detail_lines(card: ComplaintCard, masked: bool) -> list[str]:
+    """What the reporter added after a return, in order (masked for all but the handler)."""
+    return [
+        f"补充说明{n}：{escape(mask_phones_in_text(text) if masked else text)}"
+        for n, text in enumerate(card.details, start=1)
+    ]
+
+
 def complaint_for_handler(card: ComplaintCard, tz: tzinfo) -> str:
     complaint = card.complaint
+    title = "投诉（已补充，重新提交）" if card.details else "新投诉"
     lines = [
-        f"<b>新投诉 #{complaint.id}</b>：{Category(complaint.category).label}",
+        f"<b>{title} #{complaint.id}</b>：{Category(complaint.category).label}",
         f"上报人：{escape(card.reporter.name)}（{escape(card.reporter_unit)}）",
         *_found_lines(card),
         f"内容：{escape(complaint.text)}",
+        *_detail_lines(card, masked=False),
         f"请在 <b>{_when(complaint.deadline, tz)}</b> 前查明原因并答复。",
     ]
     return "\n".join(lines)
+
+
+def complaint_without_handler(card: ComplaintCard, tz: tzinfo) -> str:
+    """To the nearest managers at once: the department has no handler who can be told."""
+    complaint = card.complaint
+    department = DEPARTMENT_LABELS[complaint.department] if complaint.department else "—"
+    why = "处理人尚未登记机器人" if card.handler else "该部门没有处理人"
+    lines = [
+        f"<b>⚠️ 投诉无人处理 #{complaint.id}</b>：{department}{why}，请认领或转办。",
+        f"类别：{Category(complaint.category).label}",
+        f"上报人：{escape(card.reporter.name)}（{escape(card.reporter_unit)}）",
+        *_found_lines(card),
+        f"内容：{escape(_masked_text(complaint))}",
+        *_detail_lines(card, masked=True),
+        f"答复时限：{_when(complaint.deadline, tz)}",
+    ]
+    return "\n".join(lines)
+
+
+def complaint_withdrawn(complaint_id: int, reporter: str) -> str:
+    return f"问题 #{complaint_id} 已由上报人 {escape(reporter)} 撤回，无需再处理。"
+
+
+def complaint_details_added(card: ComplaintCard) -> str:
+    return (
+        f"已补充到问题 #{card.complaint.id}（共 {len(card.details)} 条补充说明）。"
+        "可以继续补充，或点“重新提交”交回处理。"
+    )
+
+
+def complaint_resubmitted(card: ComplaintCard, tz: tzinfo) -> str:
+    complaint = card.complaint
+    department = DEPARTMENT_LABELS[complaint.department] if complaint.department else "—"
+    handler = escape(card.handler.name) if card.handler else "暂无处理人，已通知上级"
+    return (
+        f"已重新提交：问题 #{complaint.id} 转交{department}，处理人：{handler}。\n"
+        f"答复时限不变：{_when(complaint.deadline, tz)}。"
+    )
+
+
+def complaint_claimed_for_handler(complaint_id: int, manager: str) -> str:
+    return (
+        f"问题 #{complaint_id} 已由 {escape(manager)} 认领。"
+        "您仍可点“答复”提交查明的情况，答复会同时通知认领人。"
+    )
 
 
 def complaint_answered_for_reporter(complaint_id: int, handler: str, answer: str) -> str:
@@ -384,7 +444,8 @@ def complaint_answered_for_reporter(complaint_id: int, handler: str, answer: str
 def complaint_returned(card: ComplaintCard, handler: str, reason: str) -> str:
     return (
         f"问题 #{card.complaint.id} 被 {escape(handler)} 退回：{escape(reason)}\n"
-        f"请更改类别或补充后重新提交。\n原文：{escape(_masked_text(card.complaint))}"
+        "请点“补充说明”补充后“重新提交”，类别不对请“更改类别”，不再需要处理请“撤回”。\n"
+        f"原文：{escape(_masked_text(card.complaint))}"
     )
 
 
@@ -459,11 +520,19 @@ def escalation_alert(
         f"上报人：{escape(card.reporter.name)}（{escape(card.reporter_unit)}）",
         *_found_lines(card),
         f"内容：{escape(_short(_masked_text(complaint)))}",
-        f"处理人：{handler}",
+        *_detail_lines(card, masked=True),
+        f"处理人：{handler}" + _STATE_NOTES.get(complaint.status, ""),
         f"时限：{_when(complaint.deadline, tz)}，已超时 {_overdue(overdue, day_hours)}",
     ]
     return "\n".join(lines)
 
+
+# Why an unanswered complaint waits, on alerts and in /overdue.
+_STATE_NOTES = {
+    "returned": "（已退回上报人补充，尚未重新提交）",
+    "claimed": "（已被经理认领）",
+    "reopened": "（上报人不满意，已重新处理）",
+}
 
 NO_OVERDUE = "您的范围内没有超时未答复的投诉。"
 
@@ -479,6 +548,7 @@ def overdue_list(
     for card, overdue in zip(cards, overdue_by, strict=True):
         complaint = card.complaint
         handler = escape(card.handler.name) if card.handler else "无处理人"
+        handler += _STATE_NOTES.get(complaint.status, "")
         late = f"，已超时 {_overdue(overdue, day_hours)}" if overdue is not None else ""
         place = escape(card.site or card.reporter_unit)
         lines.append(

@@ -125,23 +125,6 @@ async def test_reroute_records_who_and_why(bot: Harness) -> None:
     assert kinds[-1][0] == "rerouted" and "代收款问题" in kinds[-1][1]
 
 
-async def test_return_sends_it_back_to_the_reporter(bot: Harness) -> None:
-    clerk, handler = await bot.register("C002"), await bot.register("H001")
-    await clerk.send(REPORT)
-    await clerk.replies(1)
-    await clerk.press(texts.BUTTON_CONFIRM)
-    await clerk.replies(1)
-    await handler.replies(1)
-    await handler.press("退回")
-    await handler.reply()
-    await handler.send("信息不全，请补充用户地址")
-    assert (await handler.reply()).content == texts.RETURN_SAVED
-    (returned,) = await clerk.replies(1)
-    assert "退回" in returned.content and "请补充用户地址" in returned.content
-    (complaint,) = await complaint_rows(bot)
-    assert complaint.status is ComplaintStatus.DRAFT and complaint.handler_id is None
-
-
 async def test_others_cannot_act_on_a_complaint(bot: Harness) -> None:
     clerk, other = await bot.register("C002"), await bot.register("C001")
     await clerk.send(REPORT)
@@ -173,4 +156,4 @@ async def test_too_short_and_cancel(bot: Harness) -> None:
     await clerk.press(texts.BUTTON_CANCEL)
     (edited,) = await clerk.edits(1)
     assert edited.text == texts.COMPLAINT_CANCELLED
-    assert [c.status for c in await complaint_rows(bot)] == [ComplaintStatus.CANCELLED]
+    assert [c.status for c in await complaint_rows(bot)] == [ComplaintStatus.WITHDRAWN]

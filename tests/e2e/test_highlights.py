@@ -106,7 +106,7 @@ async def test_praise_is_offered_and_recorded_as_a_highlight(
     assert (highlight.unit_id, highlight.author_id) == (clerk_staff.unit_id, clerk_staff.id)
     assert (highlight.text, highlight.source) == (PRAISE, HighlightSource.PRAISE)
     (complaint,) = await complaints(bot)
-    assert complaint.status is ComplaintStatus.CANCELLED and complaint.handler_id is None
+    assert complaint.status is ComplaintStatus.WITHDRAWN and complaint.handler_id is None
     async with bot.db.session() as session:
         events = (
             await session.exec(
@@ -162,7 +162,7 @@ async def test_praise_offer_can_be_cancelled(bot: Harness) -> None:
     assert cancelled.content == texts.COMPLAINT_CANCELLED
     assert await highlights(bot) == []
     (complaint,) = await complaints(bot)
-    assert complaint.status is ComplaintStatus.CANCELLED
+    assert complaint.status is ComplaintStatus.WITHDRAWN
 
 
 # --- /highlight -----------------------------------------------------------------------------

@@ -1,0 +1,226 @@
+"""The paths real complaints take through the lifecycle, end to end on both databases:
+return → 补充说明 → resubmit → escalation when ignored; 转办 then resubmission stays with the
+new department; a department without a handler tells a manager at once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlmodel import col, select
+
+from bot.clock import ManualClock
+from bot.sandbox import SandboxUser
+from bot.views import texts
+from db.models import Complaint, ComplaintDetail, ComplaintEvent, ComplaintStatus, Staff
+from scheduler.org import Department
+from tests.conftest import SHANGHAI
+from tests.e2e.harness import Harness
+
+REPORT = "东2段信件报刊积压三天了，用户多次打电话投诉"
+ATTITUDE = "察素齐营业支局营业员态度恶劣，顶撞用户，用户非常不满"
+CREATED = datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)  # a Wednesday
+
+
+def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(CREATED)
+
+
+@pytest.fixture
+def bot(quiet_bot: Harness) -> Harness:
+    return quiet_bot
+
+
+async def the_complaint(bot: Harness) -> Complaint:
+    async with bot.db.session() as session:
+        (complaint,) = (await session.exec(select(Complaint))).all()
+        return complaint
+
+
+async def history(bot: Harness) -> list[str]:
+    async with bot.db.session() as session:
+        events = await session.exec(select(ComplaintEvent).order_by(col(ComplaintEvent.id)))
+        return [e.kind for e in events.all()]
+
+
+async def submit(clerk: SandboxUser, text: str = REPORT) -> None:
+    await clerk.send(text)
+    await clerk.replies(1)
+    await clerk.press(texts.BUTTON_CONFIRM)
+    await clerk.replies(1)
+    await clerk.edits(1)  # the draft, without its buttons now
+
+
+async def return_it(handler: SandboxUser, reason: str) -> None:
+    await handler.press(texts.BUTTON_RETURN)
+    assert (await handler.reply()).content == texts.ASK_RETURN_REASON
+    await handler.send(reason)
+    assert (await handler.reply()).content == texts.RETURN_SAVED
+
+
+async def test_return_add_details_resubmit_and_escalate_when_ignored(bot: Harness) -> None:
+    clerk, handler = await bot.register("C002"), await bot.register("H001")
+    county = await bot.register("M003")
+    await submit(clerk)
+    await handler.replies(1)
+    await return_it(handler, "信息不全，请补充用户地址")
+
+    (notice,) = await clerk.replies(1)
+    assert "请补充用户地址" in notice.content
+    assert notice.button_texts == [
+        texts.BUTTON_ADD_DETAILS,
+        texts.BUTTON_CHANGE_CATEGORY,
+        texts.BUTTON_RESUBMIT,
+        texts.BUTTON_WITHDRAW,
+    ]
+    returned = await the_complaint(bot)
+    assert returned.status is ComplaintStatus.RETURNED
+    assert returned.next_escalation_at == returned.deadline  # it keeps escalating
+
+    await clerk.press(texts.BUTTON_ADD_DETAILS)
+    assert (await clerk.reply()).content == texts.ASK_DETAILS
+    await clerk.send("用户地址：察素齐镇团结路12号3单元")
+    (added,) = await clerk.replies(1)
+    assert "共 1 条补充说明" in added.content
+    await clerk.press(texts.BUTTON_RESUBMIT, message=added)
+    (resubmitted,) = await clerk.replies(1)
+    assert "已重新提交" in resubmitted.content and "马建军" in resubmitted.content
+
+    (card,) = await handler.replies(1)
+    assert "团结路12号" in card.content and "补充说明1" in card.content
+    assert REPORT in card.content
+    complaint = await the_complaint(bot)
+    assert (complaint.status, complaint.owner_id) == (ComplaintStatus.OPEN, complaint.handler_id)
+    assert complaint.deadline == returned.deadline
+
+    bot.clock.set(at(11, 26, 10))  # the next working day at the same time: the deadline
+    await bot.tick()
+    (alert,) = await county.replies(1)
+    assert "1 级升级" in alert.content and "团结路12号" in alert.content
+    async with bot.db.session() as session:
+        (detail,) = (await session.exec(select(ComplaintDetail))).all()
+    assert detail.text == "用户地址：察素齐镇团结路12号3单元"
+    assert await history(bot) == [
+        "created",
+        "routed",
+        "returned",
+        "details",
+        "resubmitted",
+        "escalated",
+        "escalated",
+    ]
+
+
+async def test_a_returned_complaint_nobody_resubmits_still_escalates(bot: Harness) -> None:
+    clerk, handler = await bot.register("C002"), await bot.register("H001")
+    county = await bot.register("M003")
+    await submit(clerk)
+    await handler.replies(1)
+    await return_it(handler, "请核实是哪个道段")
+    await clerk.replies(1)
+    bot.clock.set(at(11, 26, 10))
+    await bot.tick()
+    (alert,) = await county.replies(1)
+    assert "1 级升级" in alert.content and "已退回上报人补充" in alert.content
+
+    await county.send("/overdue")
+    assert "已退回上报人补充" in (await county.reply()).content
+
+
+async def test_withdrawing_a_returned_complaint_stops_it_and_tells_the_handler(
+    bot: Harness,
+) -> None:
+    clerk, handler = await bot.register("C002"), await bot.register("H001")
+    county = await bot.register("M003")
+    await submit(clerk)
+    await handler.replies(1)
+    await return_it(handler, "用户已撤诉？请确认")
+    await clerk.replies(1)
+    await clerk.press(texts.BUTTON_WITHDRAW)
+    (edited,) = await clerk.edits(1)
+    assert edited.content == texts.COMPLAINT_WITHDRAWN
+    (told,) = await handler.replies(1)
+    assert "撤回" in told.content
+    complaint = await the_complaint(bot)
+    assert complaint.status is ComplaintStatus.WITHDRAWN and complaint.next_escalation_at is None
+    bot.clock.set(at(11, 30, 10))
+    await bot.tick()
+    await county.no_reply()
+
+
+async def test_resubmission_after_a_reroute_stays_with_the_new_department(bot: Harness) -> None:
+    clerk, delivery = await bot.register("C002"), await bot.register("H001")
+    finance = await bot.register("H003")
+    await submit(clerk)
+    await delivery.replies(1)
+    await delivery.press(texts.BUTTON_REROUTE)
+    await delivery.reply()
+    await delivery.press("金融")
+    await delivery.reply()
+    await delivery.send("实际是代收款问题")
+    await delivery.replies(1)
+    await finance.replies(1)
+    await return_it(finance, "请补充代收款的金额和日期")
+    await clerk.replies(1)
+    await clerk.press(texts.BUTTON_RESUBMIT)
+    (resubmitted,) = await clerk.replies(1)
+    assert "金融" in resubmitted.content and "何静" in resubmitted.content
+    (card,) = await finance.replies(1)
+    assert "投诉" in card.content
+    await delivery.no_reply()
+    complaint = await the_complaint(bot)
+    assert complaint.department is Department.FINANCE and complaint.status is ComplaintStatus.OPEN
+
+
+async def test_changing_the_category_of_a_returned_complaint_routes_by_the_new_one(
+    bot: Harness,
+) -> None:
+    clerk, delivery = await bot.register("C002"), await bot.register("H001")
+    finance = await bot.register("H003")
+    await submit(clerk)
+    await delivery.replies(1)
+    await return_it(delivery, "这是代收款问题，不归投递部")
+    await clerk.replies(1)
+    await clerk.press(texts.BUTTON_CHANGE_CATEGORY)
+    (choices,) = await clerk.edits(1)
+    assert texts.BUTTON_CANCEL not in [label for row in choices.buttons for label, _ in row]
+    await clerk.press("邮政金融/代收代付")
+    (edited,) = await clerk.edits(1)
+    assert "金融" in edited.content
+    assert texts.BUTTON_RESUBMIT in [label for row in edited.buttons for label, _ in row]
+    await clerk.press(texts.BUTTON_RESUBMIT)
+    (resubmitted,) = await clerk.replies(1)
+    assert "何静" in resubmitted.content
+    await finance.replies(1)
+    await delivery.no_reply()
+
+
+async def test_no_handler_in_the_department_tells_the_nearest_manager_at_once(
+    bot: Harness,
+) -> None:
+    """The sample organisation has no 监督检查部 handler: attitude complaints go there."""
+    clerk, county = await bot.register("C001"), await bot.register("M003")
+    await clerk.send(ATTITUDE)
+    (draft,) = await clerk.replies(1)
+    assert "服务态度" in draft.content
+    await clerk.press(texts.BUTTON_CONFIRM)
+    (submitted,) = await clerk.replies(1)
+    assert "暂无处理人，已通知上级" in submitted.content
+    (alert,) = await county.replies(1)
+    assert "无人处理" in alert.content and "监督检查部" in alert.content
+    assert alert.button_texts == [texts.BUTTON_CLAIM, texts.BUTTON_REROUTE, texts.BUTTON_ANSWERED]
+    complaint = await the_complaint(bot)
+    async with bot.db.session() as session:
+        manager = (await session.exec(select(Staff).where(Staff.code == "M003"))).one()
+    assert complaint.handler_id is None and complaint.owner_id == manager.id
+
+    await county.press(texts.BUTTON_ANSWERED)
+    assert (await county.reply()).content == texts.ASK_ANSWER
+    await county.send("已约谈该营业员并向用户致歉。")
+    assert (await county.reply()).content == texts.ANSWER_SAVED
+    assert "已由 张志强 答复" in (await clerk.reply()).content
