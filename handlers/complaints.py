@@ -27,6 +27,7 @@ from bot.views.buttons import (
 )
 from db.models import ChatState, ComplaintStatus, Staff
 from nlp.categories import Category
+from nlp.text import has_words
 from scheduler.org import Department
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,9 @@ async def report(message: Message, context: BotContext, text: str, photo: str | 
     if len(text) > complaints.MAX_REPORT:
         await message.reply_text(texts.message_too_long(len(text), complaints.MAX_REPORT))
         return
+    if not has_words(text):
+        await message.reply_text(texts.NO_WORDS_REPORT)
+        return
     draft = await complaints.report_complaint(
         context.services, context.services.reader, context.registered_staff, text, photo
     )
@@ -130,6 +134,10 @@ async def on_flow_text(message: Message, context: BotContext, state: ChatState) 
         return
     if len(text) > complaints.MAX_REPLY:
         await message.reply_text(texts.message_too_long(len(text), complaints.MAX_REPLY))
+        return
+    if not has_words(text):
+        # An answer, a reason or added details must say something; the question stays.
+        await message.reply_text(texts.NO_WORDS_REPLY)
         return
     assert state.ref_id is not None
     if state.flow == complaints.FLOW_DETAILS:

@@ -67,3 +67,18 @@ def mask_numbers(text: str) -> str:
     for start, end, placeholder in sorted(spans, reverse=True):
         text = text[:start] + placeholder + text[end:]
     return text
+
+
+# At least this many letters, digits or Chinese characters make a text say something.
+MIN_WORD_CHARACTERS = 2
+
+
+def word_characters(text: str) -> int:
+    """Letters (Chinese characters among them) and digits: what is left of a text without
+    its emoji, punctuation, symbols and spaces."""
+    return sum(1 for ch in text if unicodedata.category(ch)[0] in "LN")
+
+
+def has_words(text: str) -> bool:
+    """Whether the text says something in words: "😀😀😀😀😀" and "👍👍👍！" do not."""
+    return word_characters(text) >= MIN_WORD_CHARACTERS

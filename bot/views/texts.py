@@ -290,6 +290,8 @@ BUTTON_WITHDRAW = "↩️ 撤回"
 ASK_COMPLAINT_TEXT = "请用文字描述问题（可以附照片并在说明里写文字）。发送 /cancel 取消。"
 COMPLAINT_TOO_SHORT = "描述太短了，请写清楚发生了什么、在哪里（例如：东2段信件积压三天）。"
 COMPLAINT_CANCELLED = "已取消，这条问题没有提交。"
+NO_WORDS_REPORT = "没有看到文字描述（只有表情或标点不算）。" + COMPLAINT_TOO_SHORT[6:]
+NO_WORDS_REPLY = "请用文字填写（只有表情或标点不算内容），再发送一次。"
 CHOOSE_CATEGORY = "请选择问题类别："
 LOW_CONFIDENCE = "我不太确定这是哪一类问题，请您选择类别（最可能的在前）："
 ASK_ANSWER = "请输入给用户的答复内容（查明的原因和处理结果）。发送 /cancel 取消。"
@@ -396,9 +398,9 @@ def complaint_without_handler(card: ComplaintCard, tz: tzinfo) -> str:
     """To the nearest managers at once: the department has no handler who can be told."""
     complaint = card.complaint
     department = DEPARTMENT_LABELS[complaint.department] if complaint.department else "—"
-    why = "处理人尚未登记机器人" if card.handler else "该部门没有处理人"
+    why = f"处理人{escape(card.handler.name)}尚未登记机器人" if card.handler else "没有处理人"
     lines = [
-        f"<b>⚠️ 投诉无人处理 #{complaint.id}</b>：{department}{why}，请认领或转办。",
+        f"<b>⚠️ 投诉无人处理 #{complaint.id}</b>（{department}：{why}），请认领或转办。",
         f"类别：{Category(complaint.category).label}",
         f"上报人：{escape(card.reporter.name)}（{escape(card.reporter_unit)}）",
         *_found_lines(card),

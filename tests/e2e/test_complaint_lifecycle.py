@@ -224,3 +224,57 @@ async def test_no_handler_in_the_department_tells_the_nearest_manager_at_once(
     await county.send("已约谈该营业员并向用户致歉。")
     assert (await county.reply()).content == texts.ANSWER_SAVED
     assert "已由 张志强 答复" in (await clerk.reply()).content
+
+
+async def test_emoji_only_is_neither_a_report_nor_an_answer(bot: Harness) -> None:
+    clerk, handler = await bot.register("C002"), await bot.register("H001")
+    await clerk.send("😀😀😀😀😀")
+    assert (await clerk.reply()).content == texts.NO_WORDS_REPORT
+    await submit(clerk)
+    await handler.replies(1)
+    await handler.press(texts.BUTTON_ANSWER)
+    await handler.reply()
+    await handler.send("👍👍👍👍👍")
+    assert (await handler.reply()).content == texts.NO_WORDS_REPLY
+    await handler.send("已查明原因，今日补投并致歉。")
+    assert (await handler.reply()).content == texts.ANSWER_SAVED
+    complaint = await the_complaint(bot)
+    assert complaint.answer == "已查明原因，今日补投并致歉。"
+
+
+# As people type them: mobiles with dashes or spaces, full-width digits, +86 / 0086,
+# landlines with the area code in brackets, with or without a separator, extensions.
+WRITTEN_PHONES = [
+    ("138-1234-5678", "1234"),
+    ("138 1234 5678", "1234"),
+    ("１３８１２３４５６７８", "１２３４"),
+    ("(0471)1234567", "123"),
+    ("（0471）1234567", "123"),
+    ("04711234567", "123"),
+    ("0471 1234567", "123"),
+    ("0471-6961234转8021", "696"),
+    ("+86 139 1234 5678", "1234"),
+    ("0086-13912345678", "1234"),
+]
+
+
+@pytest.mark.parametrize(("written", "hidden"), WRITTEN_PHONES)
+async def test_phone_numbers_are_masked_as_written_for_everyone_but_the_handler(
+    bot: Harness, written: str, hidden: str
+) -> None:
+    clerk, handler = await bot.register("C002"), await bot.register("H001")
+    county = await bot.register("M003")
+    await clerk.send(f"东2段信件积压三天了，用户电话{written}，请尽快联系")
+    (draft,) = await clerk.replies(1)
+    await clerk.press(texts.BUTTON_CONFIRM)
+    await clerk.replies(1)
+    (card,) = await handler.replies(1)
+    assert written in card.content  # the handler calls back
+    bot.clock.set(at(11, 26, 10))
+    await bot.tick()
+    (alert,) = await county.replies(1)
+    await county.send("/overdue")
+    listing = await county.reply()
+    for seen in (draft.content, alert.content, listing.content):
+        assert written not in seen
+        assert written.replace(hidden, "*" * len(hidden), 1) in seen

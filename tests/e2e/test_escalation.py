@@ -167,6 +167,7 @@ async def test_two_instances_send_each_alert_exactly_once(
 
 async def test_overdue_list_for_managers(bot: Harness) -> None:
     await bot.register("C002")
+    await bot.register("H001")
     county = await bot.register("M003")
     other_county = await bot.register("M004")
     await report_and_confirm(bot)
@@ -184,6 +185,7 @@ async def test_a_long_overdue_list_fits_one_message(
     """Only the oldest are listed (a region can have thousands), with how many more."""
     monkeypatch.setattr(bot_complaints, "OVERDUE_LISTED", 2)
     await bot.register("C002")
+    await bot.register("H001")
     county = await bot.register("M003")
     for _ in range(3):
         await report_and_confirm(bot)

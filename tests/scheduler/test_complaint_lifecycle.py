@@ -60,7 +60,8 @@ def done(outcome: Transition | Refusal) -> Lifecycle:
     return outcome.after
 
 
-def confirmed(now: datetime = at(9, 30), route: Route = DELIVERY) -> Lifecycle:
+def confirmed(now: datetime | None = None, route: Route = DELIVERY) -> Lifecycle:
+    now = now or at(9, 30)
     draft = Lifecycle(State.DRAFT, department=route.department)
     return done(fire(draft, Event.CONFIRM, REPORTERS, timing(now), route=route))
 
