@@ -41,6 +41,7 @@ class EventKind:
     DETAILS = "details"
     RESUBMITTED = "resubmitted"
     CATEGORY = "category"
+    LEVEL = "level"  # the clock moved it a level up (each manager told: ESCALATED)
     ESCALATED = "escalated"
     # A manager told at once because the department has no handler: alerted like level 1.
     NO_HANDLER = "no_handler"

@@ -324,7 +324,7 @@ _EVENT_KINDS = {
     Event.ANSWER: EventKind.ANSWERED,
     Event.SATISFIED: EventKind.SATISFIED,
     Event.DISSATISFIED: EventKind.DISSATISFIED,
-    Event.ESCALATE: EventKind.ESCALATED,
+    Event.ESCALATE: EventKind.LEVEL,
     Event.CLOSE: EventKind.CLOSED,
 }
 

@@ -111,7 +111,7 @@ async def test_return_add_details_resubmit_and_escalate_when_ignored(bot: Harnes
         "returned",
         "details",
         "resubmitted",
-        "escalated",
+        "level",
         "escalated",
     ]
 
