@@ -25,8 +25,9 @@ FLOW_HIGHLIGHT_TEXT = "highlight_text"
 MIN_TEXT = 4
 MAX_TEXT = 1000
 
-# A first word that looks like a unit code (TZ-D1, hh_c2) names a unit, found or not.
-_CODE_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+# A first word that looks like a unit code (TZ-D1, hh_c2: letters with digits, - or _)
+# names a unit, found or not; a word like "EMS" is just the start of the text.
+_CODE_LIKE = re.compile(r"(?=.*[A-Za-z])(?=.*[0-9_-])[A-Za-z0-9_-]+")
 
 
 class Problem(Enum):

@@ -177,7 +177,11 @@ async def test_highlight_text_for_the_own_unit_and_a_unit_in_scope(bot: Harness)
     await inspector.send("/highlight 毕克齐营业所 营业员主动帮老人填写单据")
     assert "已记为 毕克齐营业所 的服务亮点" in (await inspector.reply()).content
 
-    first, by_code, by_name = await highlights(bot)
+    await inspector.send("/highlight EMS 投递员主动上门揽收")
+    assert "已记为 土默特左旗局 的服务亮点" in (await inspector.reply()).content
+
+    first, by_code, by_name, word = await highlights(bot)
+    assert word.unit_id == first.unit_id and word.text == "EMS 投递员主动上门揽收"
     author = await bot.staff("I002")
     assert {h.author_id for h in (first, by_code, by_name)} == {author.id}
     assert {h.source for h in (first, by_code, by_name)} == {HighlightSource.COMMAND}
