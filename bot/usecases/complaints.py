@@ -267,6 +267,9 @@ async def record_praise(
         if isinstance(acting, Refusal):
             return acting
         complaint = acting.complaint
+        if complaint.status is not ComplaintStatus.DRAFT:
+            # Only a new report is offered as praise; a returned complaint stays one.
+            return Refusal.WRONG_STATE
         unit = await get_unit(session=session, unit_id=complaint.site_id or reporter.unit_id)
         recorded = await store_highlight(
             session,
