@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,6 +97,65 @@ class ContextFilter(logging.Filter):
         return True
 
 
+# --- secrets never reach a log line -------------------------------------------------------
+
+REDACTED = "<redacted>"
+_secrets: set[str] = set()
+_install_lock = threading.Lock()
+_installed = False
+
+
+def hide_secrets(*secrets: str | None) -> None:
+    """From now on no log record of any logger, at any level, carries these strings: the
+    bot token (and its secret part, which is what makes it a credential) and the webhook
+    secret. PTB logs the token in URLs at DEBUG ("Set Bot API URL: …/bot<token>"), httpx in
+    every request line, and error texts may quote a URL; so the redaction happens where
+    every record is made (the record factory), before any handler or filter sees it."""
+    global _installed
+    for secret in secrets:
+        if not secret:
+            continue
+        _secrets.add(secret)
+        _, _, secret_part = secret.partition(":")
+        if len(secret_part) >= 8:
+            _secrets.add(secret_part)
+    with _install_lock:
+        if _installed:
+            return
+        make_record = logging.getLogRecordFactory()
+
+        def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            return _redacted(make_record(*args, **kwargs))
+
+        logging.setLogRecordFactory(redacting_factory)
+        _installed = True
+
+
+def redact(text: str) -> str:
+    # The longest first: the whole token before the secret part inside it.
+    for secret in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _redacted(record: logging.LogRecord) -> logging.LogRecord:
+    if not _secrets:
+        return record
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string: the handler reports it as usual
+        return record
+    if (clean := redact(message)) != message:
+        record.msg, record.args = clean, None
+    if record.exc_info and record.exc_info[0] is not None:
+        # Formatted here, once: formatters reuse exc_text instead of formatting the traceback
+        # (whose messages may quote a URL with the token) again.
+        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+    return record
+
+
 def _fields(record: logging.LogRecord, formatter: logging.Formatter) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -108,7 +168,7 @@ def _fields(record: logging.LogRecord, formatter: logging.Formatter) -> dict[str
             fields[name] = value
     fields["msg"] = record.getMessage()
     if record.exc_info:
-        fields["exc"] = formatter.formatException(record.exc_info)
+        fields["exc"] = record.exc_text or formatter.formatException(record.exc_info)
     return fields
 
 

@@ -31,8 +31,17 @@ DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.toml"
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
 DATABASE_URL_ENV = "DATABASE_URL"
-# What Telegram accepts as a webhook secret_token.
-_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# What Telegram accepts as a webhook secret_token (1-256 of these characters), and at least
+# 32 of them: short enough to guess is no secret (`python -m bot secret` prints one).
+MIN_SECRET_LENGTH = 32
+_SECRET_TOKEN = re.compile(rf"[A-Za-z0-9_-]{{{MIN_SECRET_LENGTH},256}}")
+# The URLs PostgreSQL tools and hosts give, and SQLAlchemy's own, mapped to the async drivers.
+_ASYNC_DRIVERS = {
+    "postgresql://": "postgresql+psycopg://",
+    "postgres://": "postgresql+psycopg://",
+    "postgresql+psycopg2://": "postgresql+psycopg://",
+    "sqlite://": "sqlite+aiosqlite://",
+}
 
 
 class ConfigError(Exception):
@@ -92,7 +101,10 @@ class BotSection(_Section):
         if info.data.get("mode") == "webhook" and value is None:
             raise ValueError(f'required when mode = "webhook": set {WEBHOOK_SECRET_ENV}')
         if value is not None and not _SECRET_TOKEN.fullmatch(value.get_secret_value()):
-            raise ValueError(f"{WEBHOOK_SECRET_ENV}: 1-256 characters A-Z, a-z, 0-9, _ and -")
+            raise ValueError(
+                f"{WEBHOOK_SECRET_ENV}: {MIN_SECRET_LENGTH}-256 characters A-Z, a-z, 0-9, _ "
+                "and - (python -m bot secret prints a fresh one)"
+            )
         return value
 
     @property
@@ -112,8 +124,12 @@ class DatabaseSection(_Section):
     @field_validator("url")
     @classmethod
     def _known_driver(cls, value: str) -> str:
+        value = with_async_driver(value)
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
-            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+psycopg://")
+            raise ValueError(
+                "must start with postgresql://, postgres://, sqlite:/// "
+                "(or sqlite+aiosqlite://, postgresql+psycopg://)"
+            )
         return value
 
 
@@ -226,6 +242,14 @@ class Settings(_Section):
         return self.bot.token.get_secret_value() if self.bot.token else None
 
 
+def with_async_driver(url: str) -> str:
+    """postgresql://… and sqlite:///… as the bot's async drivers spell them."""
+    for plain, driver in _ASYNC_DRIVERS.items():
+        if url.startswith(plain):
+            return driver + url.removeprefix(plain)
+    return url
+
+
 def _resolve_sqlite_path(url: str, base_dir: Path) -> str:
     """A relative SQLite path means relative to the config file, not to the current directory."""
     prefix = "sqlite+aiosqlite:///"
@@ -258,7 +282,7 @@ def load_settings(
     if env.get(DATABASE_URL_ENV):
         database["url"] = env[DATABASE_URL_ENV]
     if isinstance(database.get("url"), str):
-        database["url"] = _resolve_sqlite_path(database["url"], path.parent)
+        database["url"] = _resolve_sqlite_path(with_async_driver(database["url"]), path.parent)
     calendar = dict(raw.get("calendar", {}))
     if isinstance(calendar.get("admin_dir"), str):
         calendar["admin_dir"] = path.parent / calendar["admin_dir"]
@@ -278,4 +302,15 @@ def load_settings(
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(part) for part in error["loc"]) or "(root)"
+        from_env = _FROM_ENVIRONMENT.get(key)
+        if from_env is not None and env.get(from_env):
+            raise ConfigError(texts.environment_bad_value(from_env, error["msg"])) from exc
         raise ConfigError(texts.config_bad_value(str(path), key, error["msg"])) from exc
+
+
+# Keys whose value may come from the environment: an error there names the variable.
+_FROM_ENVIRONMENT = {
+    "database.url": DATABASE_URL_ENV,
+    "bot.token": TOKEN_ENV,
+    "bot.webhook_secret": WEBHOOK_SECRET_ENV,
+}

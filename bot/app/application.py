@@ -17,6 +17,7 @@ from bot.app.sanitize import CleanInputApplication
 from bot.app.splitting_bot import SplittingBot
 from bot.app.webhook import WebhookOptions
 from bot.context import SERVICES_KEY, BotContext
+from bot.logs import hide_secrets
 from bot.ratelimit import PriorityRateLimiter
 from bot.services import Services
 from bot.usecases.blocked import staff_blocked_bot
@@ -89,7 +90,20 @@ async def _post_init(application: BotApplication) -> None:
         name=TICK_JOB,
         job_kwargs={"coalesce": True, "max_instances": 1},
     )
+    _warn_if_another_bot(application.bot.username, services.settings.bot.username)
     logger.info("bot @%s ready", application.bot.username)
+
+
+def _warn_if_another_bot(actual: str, configured: str) -> None:
+    """Invite links name bot.username: with another bot's name they open that bot."""
+    if actual.lower() != configured.lower():
+        logger.warning(
+            "bot.username in config.toml is @%s but the token belongs to @%s: "
+            "invite links would open the wrong bot; set [bot] username = %r",
+            configured,
+            actual,
+            actual,
+        )
 
 
 async def _post_stop(application: BotApplication) -> None:
@@ -108,6 +122,7 @@ def build_application(services: Services) -> BotApplication:
     token = settings.token
     if not token:
         raise ValueError("build_application needs a bot token")
+    hide_secrets(token, settings.bot.secret)  # before the Bot logs its URLs
     bot = SplittingBot(
         token,
         # An emulator or a self-hosted Bot API server instead of Telegram's, if configured.

@@ -16,10 +16,10 @@ from bot.app.cli_classify import classify
 from bot.app.cli_report import export
 from bot.app.health import check_health
 from bot.app.health import render as render_health
-from bot.app.webhook import WebhookOptions
+from bot.app.webhook import WebhookOptions, new_webhook_secret
 from bot.clock import SystemClock
 from bot.demo.day import run_demo
-from bot.logs import configure_logging
+from bot.logs import configure_logging, hide_secrets
 from bot.services import Services
 from bot.settings import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings
 from bot.usecases.coverage import list_gaps
@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     org.add_argument("file", type=Path)
     invite = commands.add_parser("invite", help="print a one-time registration link")
     invite.add_argument("who", help="staff code (工号), id or name")
+    commands.add_parser("secret", help="print a fresh webhook secret (TELEGRAM_WEBHOOK_SECRET)")
     commands.add_parser("classify", help="classify complaints: one per line in, JSON lines out")
     calendar = commands.add_parser("calendar", help="the working-day calendar")
     calendar_commands = calendar.add_subparsers(dest="calendar_command", required=True)
@@ -183,11 +184,15 @@ def _run(settings: Settings, config: Path, *, demo_without_token: bool = False) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "secret":  # needs no configuration: webhook mode needs it to start
+        _echo(new_webhook_secret())
+        return 0
     try:
         settings = load_settings(args.config)
     except ConfigError as error:
         sys.stderr.write(f"{error}\n")
         return 2
+    hide_secrets(settings.token, settings.bot.secret)
     configure_logging(settings.log.format, settings.log.level)
     if args.command == "demo":
         return _demo(args.config, args.database)

@@ -92,7 +92,11 @@ class Simulation:
 def sandbox_settings(settings: Settings, sandbox: SandboxServer) -> Settings:
     """The settings with the bot pointed at the sandbox and its token."""
     bot = settings.bot.model_copy(
-        update={"api_base_url": sandbox.base_url, "token": SecretStr(sandbox.token)}
+        update={
+            "api_base_url": sandbox.base_url,
+            "token": SecretStr(sandbox.token),
+            "username": sandbox.world.bot_user["username"],
+        }
     )
     return settings.model_copy(update={"bot": bot})
 

@@ -98,6 +98,13 @@ def config_bad_value(path: str, key: str, detail: str) -> str:
     )
 
 
+def environment_bad_value(variable: str, detail: str) -> str:
+    return (
+        f"环境变量 {variable} 的值有误：{detail}\n"
+        f"The environment variable {variable} is invalid: {detail}"
+    )
+
+
 def second_instance(database: str) -> str:
     return (
         f"另一个机器人进程正在使用 SQLite 数据库 {database}，本进程不启动。"

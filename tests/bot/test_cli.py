@@ -155,3 +155,14 @@ def test_a_broken_catalog_stops_the_start_naming_item_and_field(
     assert run(config, "run") == 2
     err = capsys.readouterr().err
     assert "数据文件有误" in err and "counter_video_review" in err and "frequency" in err
+
+
+def test_secret_prints_a_fresh_webhook_secret_without_any_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no-such-config.toml"
+    assert main(["--config", str(missing), "secret"]) == 0
+    assert main(["--config", str(missing), "secret"]) == 0
+    first, second = capsys.readouterr().out.split()
+    assert first != second and len(first) >= 32
+    assert all(c.isascii() and (c.isalnum() or c in "_-") for c in first)

@@ -78,3 +78,34 @@ def test_missing_and_broken_files_are_reported(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.toml", {})
     with pytest.raises(ConfigError, match="格式错误"):
         load_settings(write_config(tmp_path, "[bot\n"), {})
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        (
+            "postgresql://bot:pw@db.example:5432/postal",
+            "postgresql+psycopg://bot:pw@db.example:5432/postal",
+        ),
+        ("postgres://bot@db.example/postal", "postgresql+psycopg://bot@db.example/postal"),
+        ("postgresql+psycopg://bot@h/db", "postgresql+psycopg://bot@h/db"),
+        ("sqlite:////var/lib/bot/bot.db", "sqlite+aiosqlite:////var/lib/bot/bot.db"),
+        ("sqlite+aiosqlite:////var/lib/bot/bot.db", "sqlite+aiosqlite:////var/lib/bot/bot.db"),
+    ],
+)
+def test_the_database_urls_every_tool_gives_are_accepted(given: str, used: str) -> None:
+    assert load_settings(REPO_CONFIG, {"DATABASE_URL": given}).database.url == used
+
+
+def test_a_relative_plain_sqlite_url_is_next_to_the_config(tmp_path: Path) -> None:
+    path = shipped_config_with(
+        tmp_path, 'url = "sqlite+aiosqlite:///data/bot.db"', 'url = "sqlite:///data/bot.db"'
+    )
+    assert load_settings(path, {}).database.url == f"sqlite+aiosqlite:///{tmp_path}/data/bot.db"
+
+
+def test_a_bad_value_from_the_environment_names_the_variable() -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(REPO_CONFIG, {"DATABASE_URL": "mysql://bot@h/db"})
+    assert "DATABASE_URL" in str(error.value) and "环境变量" in str(error.value)
+    assert "config.toml" not in str(error.value)

@@ -43,7 +43,9 @@ def paced_settings(database_url: str, sandbox: SandboxServer, tmp_path: Path) ->
         REPO / "config.toml",
         {"TELEGRAM_BOT_TOKEN": sandbox.token, "DATABASE_URL": database_url},
     )
-    bot = loaded.bot.model_copy(update={"api_base_url": sandbox.base_url})
+    bot = loaded.bot.model_copy(
+        update={"api_base_url": sandbox.base_url, "username": sandbox.world.bot_user["username"]}
+    )
     calendar = loaded.calendar.model_copy(update={"admin_dir": tmp_path / "calendar"})
     return loaded.model_copy(update={"bot": bot, "calendar": calendar})
 

@@ -19,7 +19,7 @@ from bot.views import texts
 from nlp.reader import ComplaintReader
 from tests.e2e.harness import Harness, run_bot
 
-SECRET = "e2e-Webhook_secret"
+SECRET = "e2e-Webhook_secret-at-least-32-characters"
 REPORT = "东2段信件报刊积压三天了，用户多次打电话投诉"
 
 
