@@ -5,7 +5,8 @@ training examples, the organisation names the segmenter knows (they change how t
 cut), the nlp package's code and data files, and the versions of the libraries involved.
 A missing, unreadable or different file means training as before and writing the file
 again, so a stale model is never used. Stored as plain numpy arrays (.npz without pickle):
-loading runs no code from the file.
+loading runs no code from the file; and since the temp dir is shared, a file that is not
+the bot user's own, or that others may write, is not loaded either.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Sequence
 from importlib import metadata
@@ -69,6 +71,9 @@ def load_model(directory: Path, key: str) -> LinearModel | None:
     path = cache_path(directory, key)
     if not path.exists():
         return None
+    if not _trusted(path):
+        logger.warning("complaint model cache %s not ours or writable by others: training", path)
+        return None
     try:
         with np.load(path, allow_pickle=False) as stored:
             if str(stored["key"]) != key:
@@ -90,6 +95,16 @@ def load_model(directory: Path, key: str) -> LinearModel | None:
         logger.warning("complaint model cache %s inconsistent: training instead", path)
         return None
     return model
+
+
+def _trusted(path: Path) -> bool:
+    """The temp dir is shared: a file someone else could have written is not loaded."""
+    try:
+        info = path.stat()
+    except OSError:  # removed meanwhile
+        return False
+    ours = not hasattr(os, "getuid") or info.st_uid == os.getuid()
+    return ours and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def save_model(directory: Path, key: str, model: LinearModel) -> None:

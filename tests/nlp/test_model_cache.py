@@ -82,6 +82,8 @@ def test_a_stale_or_damaged_file_is_not_used(
     save_model(tmp_path, key, trained.classifier.model)
     model = load_model(tmp_path, key)
     assert model is not None and model.features == trained.classifier.model.features
+    cache_path(tmp_path, key).chmod(0o666)  # anyone could have replaced it
+    assert load_model(tmp_path, key) is None
 
 
 def test_old_files_are_pruned(trained: ComplaintReader, tmp_path: Path) -> None:
