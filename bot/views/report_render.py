@@ -90,7 +90,7 @@ def render_xlsx(report: MonthlyReport) -> bytes:
     }
     for name, headers, rows in tables:
         sheet = workbook.create_sheet(name)
-        sheet.cell(_TITLE_ROW, 1, f"{title} — {name}").font = _TITLE_FONT
+        _put(sheet, _TITLE_ROW, 1, f"{title} — {name}").font = _TITLE_FONT
         end = _write_table(sheet, _HEADER_ROW, headers, rows)
         if name == texts.REPORT_SHEET_FINDINGS:
             _write_finding_details(sheet, end + 1, report)
@@ -99,7 +99,7 @@ def render_xlsx(report: MonthlyReport) -> bytes:
         # and must not widen column A.
         _fit_columns(sheet)
         if name in notes:
-            sheet.cell(sheet.max_row + 2, 1, notes[name]).font = Font(italic=True)
+            _put(sheet, sheet.max_row + 2, 1, notes[name]).font = Font(italic=True)
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -317,12 +317,29 @@ def _hours(value: float | None) -> _Cell:
     return (texts.REPORT_NOT_APPLICABLE, None) if value is None else (value, _HOURS)
 
 
+# What makes a spreadsheet read a cell as a formula (or, on export to CSV, a formula again):
+# a unit named =HYPERLINK("http://x","点我") must stay those characters.
+_FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _put(sheet: Any, row: int, column: int, value: Any) -> Any:
+    """Write one cell; text is always text, whatever it begins with."""
+    cell = sheet.cell(row, column)
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"  # openpyxl takes any str beginning with "=" for a formula
+        if value.startswith(_FORMULA_STARTS):
+            # Excel keeps it text even when someone edits the cell (the apostrophe prefix).
+            cell.quotePrefix = True
+    return cell
+
+
 def _write_table(
     sheet: Any, header_row: int, headers: Sequence[str], rows: Sequence[Sequence[_Cell]]
 ) -> int:
     """Write a header and its rows; return the first row after them."""
     for column, header in enumerate(headers, start=1):
-        cell = sheet.cell(header_row, column, header)
+        cell = _put(sheet, header_row, column, header)
         cell.font = _BOLD
         cell.fill = _HEADER_FILL
         cell.alignment = Alignment(horizontal="center", vertical="center")
@@ -332,7 +349,7 @@ def _write_table(
 def _write_rows(sheet: Any, first_row: int, rows: Sequence[Sequence[_Cell]]) -> int:
     for offset, values in enumerate(rows):
         for column, (value, number_format) in enumerate(values, start=1):
-            cell = sheet.cell(first_row + offset, column, value)
+            cell = _put(sheet, first_row + offset, column, value)
             if number_format is not None:
                 cell.number_format = number_format
     return first_row + len(rows)

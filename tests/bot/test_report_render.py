@@ -16,7 +16,8 @@ from openpyxl import load_workbook
 
 from bot.views import texts
 from bot.views.report_render import FONT_PATH, display_width, render_chart_png, render_xlsx
-from scheduler.monthly_report import CheckTally, MonthlyReport, build_monthly_report
+from scheduler.monthly_report import CheckTally, MonthlyReport, ReportUnit, build_monthly_report
+from scheduler.org import Level
 from tests.scheduler.test_monthly_report import EXPRESS, OCTOBER, UNIT, sample_report
 
 SHEETS = [
@@ -162,6 +163,28 @@ def test_empty_month_renders() -> None:
     workbook = load_workbook(BytesIO(render_xlsx(empty)))
     assert workbook["升级"]["A3"].value == "本月无记录"
     assert render_chart_png(empty).startswith(PNG_SIGNATURE)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['=HYPERLINK("http://x","点我")', "+86 4710", "-1+2", "@SUM(A1)", "\t=1+1", "\r=1+1"],
+)
+def test_text_that_looks_like_a_formula_is_written_as_text(name: str) -> None:
+    unit = ReportUnit(7, name, Level.CITY)
+    workbook = load_workbook(BytesIO(render_xlsx(build_monthly_report(unit, OCTOBER))))
+    for sheet in workbook.worksheets:
+        title = sheet["A1"]
+        # XML reads a carriage return back as a line feed.
+        assert title.value.startswith(name.replace("\r", "\n")) and title.data_type == "s"
+        assert title.quotePrefix
+    formulas = [
+        cell.coordinate
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.data_type == "f"
+    ]
+    assert not formulas
 
 
 # --- chart ----------------------------------------------------------------------------------
