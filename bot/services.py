@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.presses import PressMemory
+from bot.reference import ReferenceCache
 from bot.settings import Settings
 from db.session import Database
 from nlp.reader import ComplaintReader
@@ -54,6 +55,8 @@ class Services:
     # since start-up; bot.usecases.coverage).
     gaps_told: tuple[int | None] | None = None
     presses: PressMemory = field(default_factory=PressMemory)
+    # Units and posts, read once and again after an import (bot/reference.py).
+    reference: ReferenceCache = field(default_factory=ReferenceCache)
 
     @property
     def reader(self) -> ComplaintReader:

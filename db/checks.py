@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import Assignment, AssignmentStatus, CorrectiveAction, Staff, TransferPoint, Unit
+from db.models import Assignment, AssignmentStatus, CorrectiveAction, Staff, TransferPoint
 from db.staff import load_org_units
 from scheduler.check_flow import Answers
 from scheduler.org import OrgInspector, OrgSnapshot, OrgTransferPoint, Role
@@ -147,10 +147,6 @@ async def get_assignment(
     if for_update:
         statement = statement.with_for_update()
     return (await session.exec(statement)).first()
-
-
-async def unit_names(*, session: AsyncSession) -> dict[int, str]:
-    return {u.id: u.name for u in (await session.exec(select(Unit))).all() if u.id is not None}
 
 
 async def close_actions_rechecked_by(

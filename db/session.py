@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 # Set in session.info by db.outbox.enqueue_message; kept here to avoid an import cycle.
 OUTBOX_WRITTEN = "outbox_written"
+RECYCLE_SECONDS = 1800
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -65,7 +66,10 @@ _joined: ContextVar[tuple[Database, AsyncSession] | None] = ContextVar(
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
+        # No ping before each checkout (a round trip per session); connections are renewed
+        # every RECYCLE_SECONDS, before servers or firewalls drop idle ones, and a connection
+        # found dead invalidates the pool, so the next session connects afresh.
+        self.engine: AsyncEngine = create_async_engine(url, pool_recycle=RECYCLE_SECONDS)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _configure_sqlite)
         self._one_writer = _OneWriter()

@@ -114,8 +114,14 @@ async def load_org_units(*, session: AsyncSession) -> dict[int, OrgUnit]:
     }
 
 
-async def list_staff_posts(*, session: AsyncSession, role: Role) -> list[StaffPost]:
-    rows = (await session.exec(select(Staff).where(Staff.role == role))).all()
+async def list_staff_posts(
+    *, session: AsyncSession, role: Role, unit_id: int | None = None
+) -> list[StaffPost]:
+    """Everyone in the role (of one unit, given unit_id)."""
+    statement = select(Staff).where(Staff.role == role)
+    if unit_id is not None:
+        statement = statement.where(Staff.unit_id == unit_id)
+    rows = (await session.exec(statement)).all()
     return [
         StaffPost(staff_id=s.id, unit_id=s.unit_id, department=s.department)
         for s in rows

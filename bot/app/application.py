@@ -68,6 +68,7 @@ async def _post_init(application: BotApplication) -> None:
         await refresh_names(services.db, services.complaint_reader)
     async with services.db.session() as session:
         services.org_import_seen = await latest_org_import(session=session)
+        await services.reference.reload(session)
         services.examples_trained = len(await list_labelled_examples(session=session))
     sender = OutboxSender(
         services.db,

@@ -9,9 +9,8 @@ from bot.services import Services
 from bot.usecases.messages import enqueue_message
 from bot.views import texts
 from db.models import Staff
-from db.staff import get_staff, get_staff_by_telegram_id, list_staff_posts, load_org_units
+from db.staff import get_staff, get_staff_by_telegram_id
 from scheduler.complaints import escalation_chain
-from scheduler.org import Role
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +28,9 @@ async def staff_blocked_bot(services: Services, telegram_user_id: int, occasion:
         assert staff.id is not None
         staff.blocked_bot_at = now
         session.add(staff)
-        units = await load_org_units(session=session)
-        managers = [
-            post
-            for post in await list_staff_posts(session=session, role=Role.MANAGER)
-            if post.staff_id != staff.id
-        ]
+        reference = await services.reference.get(session)
+        units = reference.units
+        managers = [post for post in reference.managers if post.staff_id != staff.id]
         unit = units[staff.unit_id].name if staff.unit_id in units else ""
         text = texts.staff_blocked_bot(staff.name, staff.role, unit, staff.phone)
         for level in escalation_chain(staff.unit_id, units, managers):

@@ -15,6 +15,7 @@ from enum import Enum
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.reference import ReferenceData
 from bot.services import Services
 from bot.usecases.messages import enqueue_message
 from bot.views import texts
@@ -31,12 +32,11 @@ from db.checks import (
     list_unfinished_until,
     load_org_snapshot,
     read_answers,
-    unit_names,
     write_answers,
 )
 from db.jobs import claim_job
 from db.models import Assignment, AssignmentStatus, CorrectiveAction, Finding, Staff
-from db.staff import get_staff, list_staff_posts, load_org_units, load_staff
+from db.staff import get_staff, list_staff_posts, load_staff
 from scheduler import check_flow
 from scheduler.complaints import escalation_chain
 from scheduler.org import Role
@@ -97,14 +97,14 @@ async def _push_lists(
     by_inspector: dict[int, list[Assignment]] = defaultdict(list)
     for assignment in assignments:
         by_inspector[assignment.inspector_id].append(assignment)
-    names = await unit_names(session=session)
+    reference = await services.reference.get(session)
     people = await load_staff(session=session, staff_ids=by_inspector)
     pushed = 0
     for inspector_id, own in sorted(by_inspector.items()):
         inspector = people[inspector_id]
         if inspector.telegram_user_id is None:
             continue
-        lines = [_line(services, a, names) for a in own]
+        lines = [_line(services, a, reference) for a in own]
         pushed += await enqueue_message(
             session=session,
             key=f"morning:{now.date()}:{inspector_id}",
@@ -116,10 +116,10 @@ async def _push_lists(
     return pushed
 
 
-def _line(services: Services, assignment: Assignment, names: dict[int, str]) -> TodayLine:
+def _line(services: Services, assignment: Assignment, reference: ReferenceData) -> TodayLine:
     item = services.catalog.get(assignment.item_id)
     answered, total = check_flow.progress(item, read_answers(assignment))
-    site = names.get(assignment.target_site_id or assignment.unit_id, "")
+    site = reference.unit_name(assignment.target_site_id or assignment.unit_id)
     return TodayLine(assignment, item.title, site, answered, total)
 
 
@@ -133,11 +133,11 @@ async def remind_unfinished(services: Services) -> int:
     async with services.db.session() as session:
         if not await claim_job(session=session, key=f"reminder:{today}", now=now):
             return 0
-        names = await unit_names(session=session)
+        reference = await services.reference.get(session)
         open_ones: dict[int, list[TodayLine]] = defaultdict(list)
         for assignment in await list_assignments_on(session=session, day=today):
             if assignment.status in (AssignmentStatus.PLANNED, AssignmentStatus.IN_PROGRESS):
-                open_ones[assignment.inspector_id].append(_line(services, assignment, names))
+                open_ones[assignment.inspector_id].append(_line(services, assignment, reference))
         sent = 0
         people = await load_staff(session=session, staff_ids=open_ones)
         for inspector_id, lines in sorted(open_ones.items()):
@@ -165,9 +165,8 @@ async def close_day(services: Services) -> int:
         unfinished = await list_unfinished_until(session=session, day=last_open_day)
         if not unfinished:
             return 0
-        units = await load_org_units(session=session)
-        managers = await list_staff_posts(session=session, role=Role.MANAGER)
-        names = await unit_names(session=session)
+        reference = await services.reference.get(session)
+        units, managers = reference.units, reference.managers
         misses: dict[tuple[date, int], list[str]] = defaultdict(list)
         people = await load_staff(
             session=session,
@@ -180,7 +179,7 @@ async def close_day(services: Services) -> int:
             assignment.status = AssignmentStatus.MISSED
             session.add(assignment)
             inspector = people[assignment.inspector_id]
-            line = _line(services, assignment, names)
+            line = _line(services, assignment, reference)
             if assignment.unit_id not in nearest_managers:
                 chain = escalation_chain(assignment.unit_id, units, managers)
                 nearest_managers[assignment.unit_id] = chain[0] if chain else []
@@ -221,11 +220,11 @@ async def _view(
 ) -> CheckView:
     item = services.catalog.get(assignment.item_id)
     answers = read_answers(assignment)
-    names = await unit_names(session=session)
+    reference = await services.reference.get(session)
     return CheckView(
         assignment=assignment,
         item=item,
-        site=names.get(assignment.target_site_id or assignment.unit_id, ""),
+        site=reference.unit_name(assignment.target_site_id or assignment.unit_id),
         answers=answers,
         question=check_flow.next_question(item, answers),
         rejected=rejected,
@@ -358,18 +357,18 @@ async def confirm_check(
         return Confirmed(view, len(found), recheck_day)
 
 
-async def _responsible_person(session: AsyncSession, site_id: int) -> Staff | None:
+async def _responsible_person(
+    services: Services, session: AsyncSession, site_id: int
+) -> Staff | None:
     """The site's responsible person: a manager of the site, else its 支局长/主任 (an
     inspector of the site), else the nearest manager above it."""
-    units = await load_org_units(session=session)
-    for role in (Role.MANAGER, Role.INSPECTOR):
-        posts = [
-            p for p in await list_staff_posts(session=session, role=role) if p.unit_id == site_id
-        ]
-        if posts:
-            return await get_staff(session=session, staff_id=min(p.staff_id for p in posts))
-    managers = await list_staff_posts(session=session, role=Role.MANAGER)
-    chain = escalation_chain(site_id, units, managers)
+    reference = await services.reference.get(session)
+    posts = [p for p in reference.managers if p.unit_id == site_id] or await list_staff_posts(
+        session=session, role=Role.INSPECTOR, unit_id=site_id
+    )
+    if posts:
+        return await get_staff(session=session, staff_id=min(p.staff_id for p in posts))
+    chain = escalation_chain(site_id, reference.units, reference.managers)
     return await get_staff(session=session, staff_id=chain[0][0]) if chain else None
 
 
@@ -409,7 +408,7 @@ async def _open_corrective_action(
     )
     session.add(recheck)
     await session.flush()
-    owner = await _responsible_person(session, site_id)
+    owner = await _responsible_person(services, session, site_id)
     session.add(
         CorrectiveAction(
             finding_id=finding.id,
@@ -446,9 +445,9 @@ async def today_lines(services: Services, inspector: Staff) -> list[TodayLine]:
     assert inspector.id is not None
     today = services.clock.now().date()
     async with services.db.session() as session:
-        names = await unit_names(session=session)
+        reference = await services.reference.get(session)
         return [
-            _line(services, a, names)
+            _line(services, a, reference)
             for a in await list_assignments_on(
                 session=session, day=today, inspector_id=inspector.id
             )

@@ -42,7 +42,7 @@ from db.complaints import (
     save_transition,
 )
 from db.models import Complaint, ComplaintStatus, HighlightSource, Staff
-from db.staff import get_staff, get_unit, list_staff_posts, load_org_units, load_staff
+from db.staff import get_staff, get_unit, load_staff
 from nlp.categories import Category
 from nlp.reader import ComplaintReader, ComplaintReading
 from scheduler import complaint_lifecycle as lifecycle
@@ -57,7 +57,7 @@ from scheduler.complaint_lifecycle import (
     Transition,
 )
 from scheduler.complaints import escalation_chain, resolve_handler, units_within
-from scheduler.org import Department, Role
+from scheduler.org import Department
 
 logger = logging.getLogger(__name__)
 
@@ -412,26 +412,20 @@ class _Routing:
 
 
 async def _route_to(
-    session: AsyncSession, complaint: Complaint, department: Department
+    services: Services, session: AsyncSession, complaint: Complaint, department: Department
 ) -> _Routing:
     """Where routing sends the complaint: the department's nearest handler; and the
     managers to tell at once (the nearest ones, when there is no handler)."""
-    units = await load_org_units(session=session)
+    reference = await services.reference.get(session)
+    units = reference.units
     reporter = await get_staff(session=session, staff_id=complaint.reporter_id)
     start_unit = complaint.site_id or reporter.unit_id
-    handlers = await list_staff_posts(session=session, role=Role.HANDLER)
-    post = resolve_handler(department, start_unit, units, handlers)
-    managers = escalation_chain(
-        post.unit_id if post else start_unit,
-        units,
-        await list_staff_posts(session=session, role=Role.MANAGER),
-    )
+    post = resolve_handler(department, start_unit, units, reference.handlers)
+    managers = escalation_chain(post.unit_id if post else start_unit, units, reference.managers)
     nearest = managers[0] if managers else []
     if not nearest:
         # No manager anywhere above: the admins of the region still hear of it.
-        nearest = sorted(
-            a.staff_id for a in await list_staff_posts(session=session, role=Role.ADMIN)
-        )
+        nearest = sorted(a.staff_id for a in reference.admins)
     route = Route(
         department=department.value,
         handler_id=post.staff_id if post else None,
@@ -613,7 +607,7 @@ async def confirm_complaint(
             return acting
         complaint = acting.complaint
         department = services.settings.routing[Category(complaint.category)]
-        routing = await _route_to(session, complaint, department)
+        routing = await _route_to(services, session, complaint, department)
         complaint.routed_at = now
         outcome = await _apply(
             services,
@@ -643,7 +637,7 @@ async def resubmit_complaint(
             return acting
         complaint = acting.complaint
         assert complaint.department is not None
-        routing = await _route_to(session, complaint, complaint.department)
+        routing = await _route_to(services, session, complaint, complaint.department)
         outcome = await _apply(
             services,
             session,
@@ -788,7 +782,7 @@ async def reroute_complaint(
             return acting
         complaint = acting.complaint
         previous = complaint.department
-        routing = await _route_to(session, complaint, department)
+        routing = await _route_to(services, session, complaint, department)
         outcome = await _apply(
             services,
             session,
@@ -879,8 +873,8 @@ async def escalate_overdue(services: Services) -> int:
         escalating = [c for c in due if c.status not in AWAITING_REPORTER]
         if not escalating:
             return 0
-        units = await load_org_units(session=session)
-        managers = await list_staff_posts(session=session, role=Role.MANAGER)
+        reference = await services.reference.get(session)
+        units, managers = reference.units, reference.managers
         cards = await _cards(session, escalating)
         chains = [
             escalation_chain(
@@ -989,7 +983,7 @@ async def overdue_in_scope(services: Services, viewer: Staff) -> OverdueListing:
     """Open complaints past their deadline in the viewer's unit and below, oldest first."""
     now = services.clock.now()
     async with services.db.session() as session:
-        units = await load_org_units(session=session)
-        scope = sorted(units_within(viewer.unit_id, units))
+        reference = await services.reference.get(session)
+        scope = sorted(units_within(viewer.unit_id, reference.units))
         rows = await list_overdue_complaints(session=session, now=now, unit_ids=scope)
         return OverdueListing(await _cards(session, rows[:OVERDUE_LISTED]), len(rows))

@@ -61,12 +61,14 @@ async def retrain_with_new_examples(services: Services) -> bool:
 
 
 async def refresh_names_after_import(services: Services) -> bool:
-    """After an organisation import (maybe by the CLI in another process), the reader
-    learns the new site, segment and transfer-point names."""
+    """After an organisation import (maybe by the CLI in another process), the cached units
+    and posts are read again and the reader learns the new site, segment and transfer-point
+    names."""
     async with services.db.session() as session:
         latest = await latest_org_import(session=session)
         if latest is None or latest == services.org_import_seen:
             return False
+        await services.reference.reload(session)
         names = await load_org_names(session)
     # Rebuilding jieba's name dictionary takes a while for a large organisation.
     await asyncio.to_thread(services.reader.update_names, names)

@@ -1,0 +1,126 @@
+"""Database round trips per update: a handful of statements, and none that reads a whole
+table of the organisation (units, staff, segments, transfer points): those cost a second
+per update at 30,000 units. The units and posts come from the reference cache
+(bot/reference.py), which an import refreshes."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from bot.clock import ManualClock
+from bot.sandbox import SandboxUser, SentMessage
+from bot.views import texts
+from bot.views.buttons import Action, encode
+from db.org_import import import_org, read_org_file
+from tests.conftest import SHANGHAI
+from tests.e2e.harness import Harness
+from tests.e2e.test_checks import assignment, morning
+
+WEDNESDAY = date(2026, 11, 25)
+ORG_TABLES = r"(unit|staff|segment|transfer_point)"
+WHOLE_TABLE = re.compile(rf"\bFROM {ORG_TABLES}\b(?!\s+(WHERE|JOIN)|.*\bWHERE\b)", re.DOTALL)
+# Statements an update may take, however large the organisation: the access gate, the
+# chat state, the record the update is about, its writes and the outbox.
+MOST_STATEMENTS = 14
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(datetime(2026, 11, 25, 7, 30, tzinfo=SHANGHAI))
+
+
+@contextmanager
+def statements(bot: Harness) -> Iterator[list[str]]:
+    """The SQL the bot runs while the block runs, but the outbox sender's (its own tasks
+    poll and mark rows whenever they like)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        task = asyncio.current_task()
+        if task is None or not task.get_name().startswith("outbox"):
+            seen.append(statement)
+
+    engine = bot.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def measured(
+    bot: Harness, user: SandboxUser, act: Callable[[], Awaitable[object]]
+) -> tuple[SentMessage, list[str]]:
+    with statements(bot) as seen:
+        await act()
+        reply = await user.reply()
+        await user.no_reply(within=0.2)  # the update's commit, after its reply
+    return reply, seen
+
+
+def assert_few_and_narrow(what: str, seen: list[str]) -> None:
+    whole = [s for s in seen if WHOLE_TABLE.search(s)]
+    assert not whole, f"{what} read whole tables:\n" + "\n".join(whole)
+    assert 0 < len(seen) <= MOST_STATEMENTS, f"{what}: {len(seen)} statements:\n" + "\n".join(seen)
+
+
+async def test_a_check_step_and_a_complaint_take_a_handful_of_narrow_statements(
+    bot: Harness,
+) -> None:
+    push = (await morning(bot, "I003"))["I003"]
+    inspector = bot.user("I003")
+    check = await assignment(bot, "I003", "delivery_express_signoff")
+    assert check.id is not None
+    steps: list[tuple[str, SandboxUser, Callable[[], Awaitable[object]]]] = [
+        ("/today", inspector, lambda: inspector.send("/today")),
+        (
+            "opening a check",
+            inspector,
+            lambda: inspector.press_data(push.message_id, encode(Action.OPEN_CHECK, check.id)),
+        ),
+        ("a typed answer", inspector, lambda: inspector.send("200")),
+    ]
+    for what, user, act in steps:
+        _, seen = await measured(bot, user, act)
+        assert_few_and_narrow(what, seen)
+
+    clerk = await bot.register("C002")
+    draft, seen = await measured(
+        bot, clerk, lambda: clerk.send("东2段信件报刊积压三天了，用户很着急")
+    )
+    assert_few_and_narrow("a complaint report", seen)
+    _, seen = await measured(bot, clerk, lambda: clerk.press(texts.BUTTON_CONFIRM, message=draft))
+    assert_few_and_narrow("confirming a complaint", seen)
+
+
+async def test_an_import_refreshes_the_cached_units_and_posts(bot: Harness, tmp_path: Path) -> None:
+    """A new delivery handler at the station itself is nearer than the county's: after
+    the import (by another process) and the next tick, complaints go to them."""
+    clerk = await bot.register("C002")
+    extra = tmp_path / "org.csv"
+    extra.write_text(
+        "type,code,name,parent,level,kind,area,role,department,phone\n"
+        "staff,H099,赵新,TZ-D1,,,,handler,delivery,13904710099\n",
+        encoding="utf-8",
+    )
+    async with bot.db.session() as session:
+        await import_org(
+            read_org_file(extra), labels=texts.IMPORT_LABELS, session=session, now=bot.clock.now()
+        )
+    await bot.tick()
+    newcomer = await bot.register("H099")
+    await clerk.send("东2段信件报刊积压三天了，用户很着急")
+    (draft,) = await clerk.replies(1)
+    await clerk.press(texts.BUTTON_CONFIRM, message=draft)
+    await clerk.reply()
+    card = await newcomer.reply(timeout=10)
+    assert "东2段" in card.content
