@@ -80,12 +80,13 @@ async def test_a_check_step_and_a_complaint_take_a_handful_of_narrow_statements(
     inspector = bot.user("I003")
     check = await assignment(bot, "I003", "delivery_express_signoff")
     assert check.id is not None
+    check_id = check.id
     steps: list[tuple[str, SandboxUser, Callable[[], Awaitable[object]]]] = [
         ("/today", inspector, lambda: inspector.send("/today")),
         (
             "opening a check",
             inspector,
-            lambda: inspector.press_data(push.message_id, encode(Action.OPEN_CHECK, check.id)),
+            lambda: inspector.press_data(push.message_id, encode(Action.OPEN_CHECK, check_id)),
         ),
         ("a typed answer", inspector, lambda: inspector.send("200")),
     ]
