@@ -9,6 +9,7 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 from bot.context import BotContext
 from bot.logs import bind_staff
 from bot.permissions import commands_for
+from bot.presses import PressAnswer
 from bot.usecases.blocked import staff_is_back
 from bot.usecases.registration import identify
 from bot.views import texts
@@ -28,6 +29,8 @@ def _command(update: Update, *, in_caption: bool = False) -> str | None:
 
 async def gate(update: Update, context: BotContext) -> None:
     """Loads the sender's staff record; refuses unregistered users except for /start."""
+    if update.callback_query is not None:
+        context.press = PressAnswer(update.callback_query)
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None or chat.type != ChatType.PRIVATE:
         # The bot works in private chats only; group and channel traffic is not for it.
@@ -50,7 +53,7 @@ async def gate(update: Update, context: BotContext) -> None:
     if _command(update) == "start":
         return
     if update.callback_query is not None:
-        await update.callback_query.answer(texts.STRANGER_ALERT, show_alert=True)
+        await context.answer_press(texts.STRANGER_ALERT, alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(texts.STRANGER)
     raise ApplicationHandlerStop

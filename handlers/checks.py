@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import CallbackQuery, Message, Update
+from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
@@ -104,7 +104,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     assert query is not None
     payload = decode(query.data)
     if payload is None or not isinstance(query.message, Message):
-        await query.answer(texts.UNKNOWN_BUTTON)
+        await context.answer_press(texts.UNKNOWN_BUTTON)
         return
     services, inspector = context.services, context.registered_staff
     assignment_id = payload.record_id
@@ -120,7 +120,7 @@ async def on_button(update: Update, context: BotContext) -> None:
                 else None
             )
             if item_question is None:
-                await query.answer(texts.UNKNOWN_BUTTON)
+                await context.answer_press(texts.UNKNOWN_BUTTON)
                 return
             view = await checks.answer_current(
                 services,
@@ -134,27 +134,27 @@ async def on_button(update: Update, context: BotContext) -> None:
         case Action.CONFIRM_CHECK:
             done = await checks.confirm_check(services, inspector, assignment_id)
             if isinstance(done, checks.Refusal):
-                await refuse(query, done)
+                await refuse(context, done)
                 return
-            await query.answer()
+            await context.answer_press()
             await drop_buttons(query.message)
             await query.message.reply_text(texts.check_done(done.findings, done.recheck_day))
             return
         case _:
-            await query.answer(texts.UNKNOWN_BUTTON)
+            await context.answer_press(texts.UNKNOWN_BUTTON)
             return
     if isinstance(view, checks.Refusal):
-        await refuse(query, view)
+        await refuse(context, view)
         return
-    await query.answer()
+    await context.answer_press()
     if payload.action is not Action.OPEN_CHECK:
         await drop_buttons(query.message)
     await show(query.message, view)
 
 
-async def refuse(query: CallbackQuery, refusal: checks.Refusal) -> None:
+async def refuse(context: BotContext, refusal: checks.Refusal) -> None:
     """An outdated button gets a passing note; anything else an alert to acknowledge."""
-    await query.answer(REFUSALS[refusal], show_alert=refusal is not checks.Refusal.OUTDATED)
+    await context.answer_press(REFUSALS[refusal], alert=refusal is not checks.Refusal.OUTDATED)
 
 
 CHECK_ACTIONS = "|".join(

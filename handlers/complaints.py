@@ -175,14 +175,14 @@ async def on_button(update: Update, context: BotContext) -> None:
     assert query is not None
     payload = decode(query.data)
     if payload is None or not isinstance(query.message, Message):
-        await query.answer(texts.UNKNOWN_BUTTON)
+        await context.answer_press(texts.UNKNOWN_BUTTON)
         return
     staff = context.registered_staff
     outcome = await _press(payload, staff, query.message, context)
     if isinstance(outcome, complaints.Refusal):
-        await query.answer(REFUSALS[outcome], show_alert=True)
+        await context.answer_press(REFUSALS[outcome], alert=True)
     else:
-        await query.answer()
+        await context.answer_press()
 
 
 async def _press(

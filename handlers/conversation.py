@@ -59,7 +59,7 @@ async def unknown_button(update: Update, context: BotContext) -> None:
     """A button no feature knows (forged, or of a message from an older version): says so,
     so that the client stops waiting."""
     assert update.callback_query is not None
-    await update.callback_query.answer(texts.UNKNOWN_BUTTON)
+    await context.answer_press(texts.UNKNOWN_BUTTON)
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:

@@ -30,7 +30,7 @@ async def pressed_again(update: Update, context: BotContext) -> None:
     assert query is not None
     message_id = query.message.message_id if query.message is not None else 0
     if context.services.presses.is_repeat(query.from_user.id, message_id, query.data or ""):
-        await query.answer(texts.PRESSED_TOO_OFTEN)
+        await context.answer_press(texts.PRESSED_TOO_OFTEN)
         raise ApplicationHandlerStop
 
 

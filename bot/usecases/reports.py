@@ -45,7 +45,6 @@ from bot.usecases.coverage import list_gaps
 from bot.usecases.messages import enqueue_message
 from bot.views import texts
 from bot.views.cards import InspectorProgress, MonthFigures, Progress
-from bot.views.report_render import render_chart_png, render_xlsx
 from db.checks import list_history, load_org_snapshot
 from db.jobs import claim_job
 from db.models import AssignmentStatus, Staff, Unit
@@ -66,6 +65,7 @@ from scheduler.complaints import StaffPost, escalation_chain, units_within
 from scheduler.monthly_report import (
     CheckTally,
     CorrectiveAction,
+    MonthlyReport,
     QuotaResult,
     ReportMonth,
     ReportUnit,
@@ -314,12 +314,17 @@ async def _compute(
 
 
 async def render(figures: MonthFigures) -> ReportFiles:
-    """The workbook and the chart, rendered in worker threads (CPU-bound, ~0.2 s)."""
-    xlsx, chart = await asyncio.gather(
-        asyncio.to_thread(render_xlsx, figures.report),
-        asyncio.to_thread(render_chart_png, figures.report),
-    )
+    """The workbook and the chart, rendered in a worker thread (CPU-bound, ~0.2 s)."""
+    xlsx, chart = await asyncio.to_thread(_render_files, figures.report)
     return ReportFiles(figures, xlsx, chart)
+
+
+def _render_files(report: MonthlyReport) -> tuple[bytes, bytes]:
+    # Imported here, in the worker thread, not at start-up: matplotlib and openpyxl take
+    # about 40 MB and a second to load, and most processes never render a report.
+    from bot.views.report_render import render_chart_png, render_xlsx
+
+    return render_xlsx(report), render_chart_png(report)
 
 
 # --- what a person may ask for --------------------------------------------------------------
