@@ -18,7 +18,6 @@ from bot.app.health import check_health
 from bot.app.health import render as render_health
 from bot.app.webhook import WebhookOptions, new_webhook_secret
 from bot.clock import SystemClock
-from bot.demo.day import run_demo
 from bot.logs import configure_logging, hide_secrets
 from bot.services import Services
 from bot.settings import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings
@@ -134,6 +133,9 @@ async def _invite(settings: Settings, who: str) -> int:
 
 
 def _demo(config: Path, database_url: str | None = None) -> int:
+    # Imported here: the demo brings the sandbox Bot API server, which the bot never needs.
+    from bot.demo.day import run_demo
+
     # The transcript is the output; the bot's own log lines would only interleave with it.
     logging.getLogger().setLevel(logging.WARNING)
     return run_demo(config, _echo, database_url)
