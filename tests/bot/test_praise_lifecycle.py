@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -19,9 +17,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy import delete
 from sqlmodel import col, select
 
-from bot.clock import ManualClock
-from bot.services import Services
-from bot.settings import load_settings
 from bot.usecases import complaints
 from bot.usecases.highlights import RecordedHighlight
 from bot.views import texts
@@ -39,7 +34,8 @@ from db.models import (
 from db.org_import import import_org, read_org_file
 from nlp.categories import Category
 from nlp.reader import ComplaintReader
-from tests.conftest import REPO, SAMPLE_ORG, SHANGHAI
+from tests.bot.services import services_for
+from tests.conftest import SAMPLE_ORG
 
 T = TypeVar("T")
 TEXTS = st.sampled_from(
@@ -73,13 +69,7 @@ class DraftMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        loaded = load_settings(
-            REPO / "config.toml",
-            {"TELEGRAM_BOT_TOKEN": "1:test", "DATABASE_URL": self.database_url},
-        )
-        calendar = loaded.calendar.model_copy(update={"admin_dir": Path("/nonexistent")})
-        clock = ManualClock(datetime(2026, 11, 25, 9, tzinfo=SHANGHAI))
-        self.services = Services.create(loaded.model_copy(update={"calendar": calendar}), clock)
+        self.services = services_for(self.database_url)
         assert self.reader is not None
         self.services.complaint_reader = self.reader
         self.staff = self.run(self._fresh())
