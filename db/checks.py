@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -42,7 +43,9 @@ async def load_org_snapshot(*, session: AsyncSession) -> OrgSnapshot:
     points = (await session.exec(select(TransferPoint))).all()
     # Whoever holds a duty performs checks, whatever their role; inspectors without duties
     # do every check of their unit (organisation files from before duties).
-    doers = select(Staff).where(or_(Staff.role == Role.INSPECTOR, col(Staff.duties) != ""))
+    doers = select(Staff).where(
+        or_(Staff.role == Role.INSPECTOR, col(Staff.duties) != ""), col(Staff.left_at).is_(None)
+    )
     inspectors = (await session.exec(doers)).all()
     return OrgSnapshot(
         units=tuple(units[key] for key in sorted(units)),
@@ -159,3 +162,27 @@ async def close_actions_rechecked_by(
     for action in (await session.exec(statement)).all():
         action.closed_at = now
         session.add(action)
+
+
+async def hand_over_open_checks(
+    *, session: AsyncSession, from_staff: int, to_staff: int, since: date
+) -> int:
+    """Checks not yet done, from ``since`` on, and open corrective actions pass from one
+    person to another (someone who left, to their manager); how many checks moved."""
+    moved = await session.exec(
+        update(Assignment)
+        .where(
+            col(Assignment.inspector_id) == from_staff,
+            col(Assignment.day) >= since,
+            col(Assignment.status).in_([AssignmentStatus.PLANNED, AssignmentStatus.IN_PROGRESS]),
+        )
+        .values(inspector_id=to_staff)
+    )
+    await session.exec(
+        update(CorrectiveAction)
+        .where(
+            col(CorrectiveAction.owner_id) == from_staff, col(CorrectiveAction.closed_at).is_(None)
+        )
+        .values(owner_id=to_staff)
+    )
+    return int(moved.rowcount)

@@ -8,7 +8,7 @@ no other module assigns them.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -51,6 +51,8 @@ class EventKind:
     DISSATISFIED = "dissatisfied"
     CLOSED = "closed"
     CANCELLED = "cancelled"  # a draft cancelled or a returned complaint withdrawn
+    # Someone who left (python -m bot offboard): their part passed to their manager.
+    HANDED_OVER = "handed_over"
 
 
 # Who has been told about a complaint as a manager: they may claim, reroute, answer it.
@@ -120,6 +122,49 @@ async def save_transition(
         actor_id=actor_id,
         detail=detail,
     )
+
+
+async def hand_over_complaints(
+    *, session: AsyncSession, from_staff: int, to_staff: int, now: datetime
+) -> int:
+    """Open complaints someone handles, owns or claimed pass to another person (someone who
+    left, to their manager), in the same state and with the same deadlines; how many."""
+    people = (from_staff,)
+    statement = select(Complaint).where(
+        col(Complaint.status).in_([state.value for state in ACTIVE]),
+        or_(
+            col(Complaint.handler_id).in_(people),
+            col(Complaint.owner_id).in_(people),
+            col(Complaint.claimed_by).in_(people),
+        ),
+    )
+    complaints = list((await session.exec(statement)).all())
+    for complaint in complaints:
+        assert complaint.id is not None
+        before = lifecycle_of(complaint)
+
+        def successor(staff_id: int | None) -> int | None:
+            return to_staff if staff_id == from_staff else staff_id
+
+        _write_lifecycle(
+            complaint,
+            replace(
+                before,
+                handler_id=successor(before.handler_id),
+                owner_id=successor(before.owner_id),
+                claimed_by=successor(before.claimed_by),
+            ),
+        )
+        session.add(complaint)
+        await add_complaint_event(
+            session=session,
+            complaint_id=complaint.id,
+            kind=EventKind.HANDED_OVER,
+            now=now,
+            actor_id=None,
+            detail=f"{from_staff}->{to_staff}",
+        )
+    return len(complaints)
 
 
 async def add_complaint_detail(

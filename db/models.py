@@ -67,6 +67,8 @@ class Staff(SQLModel, table=True):
     registered_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     # Set when Telegram answers 403: the person blocked the bot; their manager is told once.
     blocked_bot_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # Set by offboarding: no checks, routing or alerts any more; an invite brings them back.
+    left_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
 
 
 class InviteCode(SQLModel, table=True):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,6 +20,10 @@ from scheduler.org import OrgUnit, Role
 async def get_staff_by_telegram_id(*, session: AsyncSession, telegram_user_id: int) -> Staff | None:
     result = await session.exec(select(Staff).where(Staff.telegram_user_id == telegram_user_id))
     return result.first()
+
+
+async def get_staff_by_code(*, session: AsyncSession, code: str) -> Staff | None:
+    return (await session.exec(select(Staff).where(Staff.code == code))).first()
 
 
 async def get_unit(*, session: AsyncSession, unit_id: int) -> Unit:
@@ -46,6 +51,9 @@ async def create_invite(
     *, session: AsyncSession, staff: Staff, now: datetime, valid_for: timedelta
 ) -> InviteCode:
     assert staff.id is not None
+    # A new invite revokes the person's older ones: a link handed to the wrong person (or
+    # forwarded) stops working once the right one is issued.
+    await revoke_invites(session=session, staff_id=staff.id, now=now)
     # 16 url-safe characters: fits Telegram's 64-character deep-link limit, unguessable.
     invite = InviteCode(
         code=secrets.token_urlsafe(12),
@@ -58,11 +66,26 @@ async def create_invite(
     return invite
 
 
+async def revoke_invites(*, session: AsyncSession, staff_id: int, now: datetime) -> int:
+    """The person's unused invites stop working now; how many there were."""
+    result = await session.exec(
+        update(InviteCode)
+        .where(
+            col(InviteCode.staff_id) == staff_id,
+            col(InviteCode.used_at).is_(None),
+            col(InviteCode.expires_at) > now,
+        )
+        .values(expires_at=now)
+    )
+    return int(result.rowcount)
+
+
 class Redemption(Enum):
     REGISTERED = "registered"
     UNKNOWN = "unknown"
     USED = "used"
     EXPIRED = "expired"
+    REVOKED = "revoked"  # a newer invite for the same person replaced it
     ACCOUNT_TAKEN = "account_taken"
 
 
@@ -70,6 +93,8 @@ class Redemption(Enum):
 class RedeemResult:
     outcome: Redemption
     staff: Staff | None = None
+    # The account the record was bound to before, now unbound (told, with the admins).
+    previous_account: int | None = None
 
 
 async def redeem_invite(
@@ -83,18 +108,25 @@ async def redeem_invite(
     if invite.used_at is not None:
         return RedeemResult(Redemption.USED)
     if invite.expires_at <= now:
-        return RedeemResult(Redemption.EXPIRED)
+        newer = select(InviteCode.id).where(
+            InviteCode.staff_id == invite.staff_id, col(InviteCode.id) > invite.id
+        )
+        replaced = (await session.exec(newer.limit(1))).first() is not None
+        return RedeemResult(Redemption.REVOKED if replaced else Redemption.EXPIRED)
     bound = await get_staff_by_telegram_id(session=session, telegram_user_id=telegram_user_id)
     if bound is not None and bound.id != invite.staff_id:
         return RedeemResult(Redemption.ACCOUNT_TAKEN)
     staff = await session.get(Staff, invite.staff_id)
     assert staff is not None, "invite codes reference existing staff (foreign key)"
+    previous = staff.telegram_user_id if staff.telegram_user_id != telegram_user_id else None
     invite.used_at = now
     staff.telegram_user_id = telegram_user_id
     staff.registered_at = now
+    staff.left_at = None
+    staff.blocked_bot_at = None
     session.add_all([invite, staff])
     await session.flush()
-    return RedeemResult(Redemption.REGISTERED, staff)
+    return RedeemResult(Redemption.REGISTERED, staff, previous)
 
 
 async def load_org_units(*, session: AsyncSession) -> dict[int, OrgUnit]:
@@ -117,8 +149,9 @@ async def load_org_units(*, session: AsyncSession) -> dict[int, OrgUnit]:
 async def list_staff_posts(
     *, session: AsyncSession, role: Role, unit_id: int | None = None
 ) -> list[StaffPost]:
-    """Everyone in the role (of one unit, given unit_id)."""
-    statement = select(Staff).where(Staff.role == role)
+    """Everyone in the role (of one unit, given unit_id). Those who left hold no post:
+    nothing is routed to them, no alert reaches them."""
+    statement = select(Staff).where(Staff.role == role, col(Staff.left_at).is_(None))
     if unit_id is not None:
         statement = statement.where(Staff.unit_id == unit_id)
     rows = (await session.exec(statement)).all()

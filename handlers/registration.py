@@ -16,6 +16,7 @@ REFUSALS = {
     Redemption.UNKNOWN: texts.INVITE_UNKNOWN,
     Redemption.USED: texts.INVITE_USED,
     Redemption.EXPIRED: texts.INVITE_EXPIRED,
+    Redemption.REVOKED: texts.INVITE_REVOKED,
     Redemption.ACCOUNT_TAKEN: texts.ACCOUNT_BOUND_TO_OTHER,
 }
 

@@ -22,6 +22,7 @@ from bot.logs import configure_logging, hide_secrets
 from bot.services import Services
 from bot.settings import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings
 from bot.usecases.coverage import list_gaps
+from bot.usecases.offboarding import Outcome, offboard
 from bot.views import texts
 from db.migrate import upgrade_database
 from db.org_import import OrgFileError, import_org, read_org_file
@@ -52,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     org.add_argument("file", type=Path)
     invite = commands.add_parser("invite", help="print a one-time registration link")
     invite.add_argument("who", help="staff code (工号), id or name")
+    leaver = commands.add_parser(
+        "offboard", help="someone left: unbind them, hand their open work to their manager"
+    )
+    leaver.add_argument("code", help="staff code (工号)")
     commands.add_parser("secret", help="print a fresh webhook secret (TELEGRAM_WEBHOOK_SECRET)")
     commands.add_parser("classify", help="classify complaints: one per line in, JSON lines out")
     calendar = commands.add_parser("calendar", help="the working-day calendar")
@@ -129,6 +134,28 @@ async def _invite(settings: Settings, who: str) -> int:
     link = f"https://t.me/{settings.bot.username}?start={invite.code}"
     expires = invite.expires_at.astimezone(settings.time.tz).strftime("%Y-%m-%d %H:%M")
     _echo(texts.invite_link(staff.name, texts.ROLE_LABELS[staff.role], unit.name, link, expires))
+    return 0
+
+
+async def _offboard(settings: Settings, code: str) -> int:
+    services = Services.create(settings, SystemClock(settings.time.tz))
+    try:
+        result = await offboard(services, code)
+    finally:
+        await services.db.close()
+    staff, successor = result.staff, result.successor
+    if staff is None:
+        _echo(texts.staff_not_found(code))
+        return 1
+    if result.outcome is Outcome.ALREADY:
+        _echo(texts.offboard_already(staff.name, staff.code))
+        return 0
+    if successor is None:
+        _echo(texts.offboard_no_manager(staff.name, staff.code))
+        return 1
+    _echo(
+        texts.offboarded(staff.name, staff.code, successor.name, result.checks, result.complaints)
+    )
     return 0
 
 
@@ -211,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_import_org(settings, args.file))
     if args.command == "invite":
         return asyncio.run(_invite(settings, args.who))
+    if args.command == "offboard":
+        return asyncio.run(_offboard(settings, args.code))
     if args.command == "classify":
         return asyncio.run(classify(settings))
     if args.command == "report":

@@ -226,6 +226,51 @@ STRANGER_ALERT = "您尚未登记，无法使用此功能。请向管理员索�
 INVITE_UNKNOWN = "邀请码无效。请核对链接，或向管理员重新索取邀请链接。"
 INVITE_USED = "该邀请码已被使用过。如需重新绑定，请向管理员索取新的邀请链接。"
 INVITE_EXPIRED = "该邀请码已过期。请向管理员索取新的邀请链接。"
+INVITE_REVOKED = (
+    "该邀请码已作废：管理员已为此人生成了新的邀请链接。请使用最新的链接，或联系管理员。"
+)
+
+
+def account_moved_away(name: str) -> str:
+    """To the account that was bound before someone registered with another one."""
+    return (
+        f"您的 Telegram 账号已不再绑定“{escape(name)}”：该人员已用另一个账号登记。"
+        "此账号将不再收到检查任务和通知。如非本人操作，请立即联系管理员。"
+    )
+
+
+def account_rebound(name: str, code: str, unit: str) -> str:
+    """To admins: a staff record was bound to a new account (the old one was told)."""
+    return (
+        f"⚠️ {escape(name)}（{escape(code)}，{escape(unit)}）已改用另一个 Telegram 账号登记，"
+        "原账号已解绑并收到通知。如非本人操作，请核实后重新发放邀请链接。"
+    )
+
+
+def staff_handed_over(name: str, code: str, checks: int, complaints: int) -> str:
+    """To the manager of someone who left: what passed to them."""
+    return (
+        f"{escape(name)}（{escape(code)}）已离岗，账号绑定已解除。"
+        f"其未完成的 {checks} 项检查（含整改跟进）和 {complaints} 件待办投诉已转交给您，"
+        "请安排处理或重新分派。"
+    )
+
+
+def offboarded(name: str, code: str, manager: str, checks: int, complaints: int) -> str:
+    return (
+        f"{name}（{code}）已离岗：账号已解绑，未用的邀请链接已作废；"
+        f"{checks} 项未完成的检查和 {complaints} 件投诉已转交 {manager}，并已通知。"
+    )
+
+
+def offboard_no_manager(name: str, code: str) -> str:
+    return f"{name}（{code}）所在单位及上级都没有经理可以接手其工作，未做任何改动。请先导入经理。"
+
+
+def offboard_already(name: str, code: str) -> str:
+    return f"{name}（{code}）此前已办理离岗，无需重复操作。"
+
+
 ACCOUNT_BOUND_TO_OTHER = (
     "您的 Telegram 账号已绑定到其他人员，不能再用此邀请码。如有疑问请联系管理员。"
 )

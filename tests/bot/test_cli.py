@@ -166,3 +166,14 @@ def test_secret_prints_a_fresh_webhook_secret_without_any_configuration(
     first, second = capsys.readouterr().out.split()
     assert first != second and len(first) >= 32
     assert all(c.isascii() and (c.isalnum() or c in "_-") for c in first)
+
+
+def test_offboard_a_leaver(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(config, "import-org", str(SAMPLE_ORG)) == 0
+    capsys.readouterr()
+    assert run(config, "offboard", "I003") == 0
+    assert "陈明（I003）已离岗" in capsys.readouterr().out
+    assert run(config, "offboard", "I003") == 0
+    assert capsys.readouterr().out.strip() == texts.offboard_already("陈明", "I003")
+    assert run(config, "offboard", "NOBODY") == 1
+    assert "找不到人员" in capsys.readouterr().out
