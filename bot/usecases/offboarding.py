@@ -85,5 +85,9 @@ async def offboard(services: Services, code: str) -> Offboarding:
             )
         else:
             logger.warning("%s left; %s takes over but has not registered", code, successor.code)
+    # This process routes nothing to them from now on; a bot running elsewhere within
+    # bot.reference.MAX_AGE (its copy of the posts is reloaded when it is that old).
+    async with services.db.session() as session:
+        await services.reference.reload(session)
     logger.info("%s left: %d checks, %d complaints to %s", code, checks, complaints, successor.code)
     return Offboarding(Outcome.DONE, staff, successor, checks, complaints)
