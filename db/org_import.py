@@ -29,7 +29,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlmodel import col, select
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import OrgImport, Segment, Staff, TransferPoint, Unit
@@ -50,9 +51,9 @@ COLUMNS = (
     "duties",
 )
 _DUTY_SEPARATORS = re.compile(r"[,，、;；\s]+")
-MAX_CODE = 32
-MAX_NAME = 100
 E = TypeVar("E", bound=StrEnum)
+# Codes per IN list and rows per flush: under PostgreSQL's 65,535 parameters a statement.
+_CHUNK = 5000
 PARENT_LEVEL = {Level.CITY: Level.REGION, Level.COUNTY: Level.CITY, Level.SITE: Level.COUNTY}
 
 
@@ -61,6 +62,23 @@ class RecordType(StrEnum):
     SEGMENT = "segment"
     TRANSFER_POINT = "transfer_point"
     STAFF = "staff"
+
+
+_MODELS: dict[RecordType, type[SQLModel]] = {
+    RecordType.UNIT: Unit,
+    RecordType.SEGMENT: Segment,
+    RecordType.TRANSFER_POINT: TransferPoint,
+    RecordType.STAFF: Staff,
+}
+
+
+def column_limit(record: RecordType, column: str) -> int | None:
+    """The longest text the table's column takes (the database refuses more)."""
+    table = _MODELS[record].__table__  # type: ignore[attr-defined]
+    if column not in table.c:
+        return None
+    length = getattr(table.c[column].type, "length", None)
+    return int(length) if length else None
 
 
 # The labels an import file may use instead of an enum's values, per enum.
@@ -83,6 +101,13 @@ class Problem(StrEnum):
     PARENT_KIND = "parent_kind"  # value: the parent's code; wanted: the SiteKind it must be
     UNKNOWN_DUTY = "unknown_duty"  # value: what the row says; names: the duties there are
     DUTY_NOT_HERE = "duty_not_here"  # value: the duty's name; choices: its levels; wanted: kind
+    ENCODING = "encoding"  # value: what the file seems to be (UTF-16 …) or ""
+    # The tree the import would leave: value names the unit already stored that the row's
+    # change would break (a unit below it, of the wrong level; one of a cycle).
+    CHILD_LEVEL = "child_level"  # value: the child's code; wanted: the Level it needs above
+    CHILD_KIND = "child_kind"  # value: a segment's code under it; wanted: SiteKind.DELIVERY
+    CYCLE = "cycle"  # value: the units of the cycle, "A → B → A"
+    DATABASE = "database"  # value: the database's own first line (no SQL, no parameters)
 
 
 @dataclass(frozen=True)
@@ -120,12 +145,30 @@ class ImportSummary:
     updated: dict[RecordType, int] = field(default_factory=lambda: dict.fromkeys(RecordType, 0))
 
 
+_OTHER_ENCODINGS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
 def _decode(raw: bytes) -> str:
-    # Excel in a Chinese locale saves CSV as GB18030, elsewhere as UTF-8 with a BOM.
+    """UTF-8 (with or without BOM) or GB18030, what Excel writes; anything else is refused
+    (GB18030 would read UTF-16's bytes as nonsense rather than fail)."""
+    for mark, name in _OTHER_ENCODINGS:
+        if raw.startswith(mark):
+            raise OrgFileError([RowProblem(0, "file", Problem.ENCODING, name)])
+    if b"\x00" in raw:  # UTF-16 or UTF-32 without a byte-order mark
+        raise OrgFileError([RowProblem(0, "file", Problem.ENCODING, "UTF-16")])
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
+        pass
+    try:
         return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        raise OrgFileError([RowProblem(0, "file", Problem.ENCODING, "")]) from None
 
 
 def _rows_from_csv(path: Path) -> list[OrgRow]:
@@ -235,12 +278,14 @@ def _check_row_alone(
     before = len(problems)
     if not code:
         problems.append(RowProblem(row.line, "code", Problem.REQUIRED))
-    elif len(code) > MAX_CODE:
-        problems.append(RowProblem(row.line, "code", Problem.TOO_LONG, limit=MAX_CODE))
     if not name:
         problems.append(RowProblem(row.line, "name", Problem.REQUIRED))
-    elif len(name) > MAX_NAME:
-        problems.append(RowProblem(row.line, "name", Problem.TOO_LONG, limit=MAX_NAME))
+    # Every text the row stores fits its column: the database never refuses a row.
+    stored = ("code", "name", "phone") if record is RecordType.STAFF else ("code", "name")
+    for column in stored:
+        limit = column_limit(record, column)
+        if limit is not None and len(row.get(column)) > limit:
+            problems.append(RowProblem(row.line, column, Problem.TOO_LONG, limit=limit))
     seen = {
         RecordType.UNIT: plan.units.keys(),
         RecordType.SEGMENT: plan.segments.keys(),
@@ -346,9 +391,17 @@ async def import_org(
     levels.update({code: spec.level for code, spec in plan.units.items()})
     kinds.update({code: spec.kind for code, spec in plan.units.items()})
     _check_references(plan, levels, kinds)
+    if not plan.problems:
+        await _check_tree(plan, existing_units, session=session)
     if plan.problems:
         raise OrgFileError(sorted(plan.problems, key=lambda p: p.line))
-    summary = await _write(plan, existing_units, session=session)
+    try:
+        summary = await _write(plan, existing_units, session=session)
+    except DBAPIError as error:
+        # Every check above passed, so this is the database's own limit or a race with
+        # another writer: say so in one line, never with the statement and its parameters.
+        detail = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        raise OrgFileError([RowProblem(0, "file", Problem.DATABASE, detail[:300])]) from None
     session.add(OrgImport(imported_at=now))
     return summary
 
@@ -390,6 +443,71 @@ def _check_references(
                 plan.problems.append(problem)
 
 
+async def _check_tree(plan: _Plan, existing: Mapping[str, Unit], *, session: AsyncSession) -> None:
+    """The tree the import leaves, not only the rows of the file: a unit already stored
+    keeps its parent, so changing that parent's level (or making it a site) must still
+    leave every level under the one above it, no site under a site and no cycle."""
+    code_of = {unit.id: code for code, unit in existing.items()}
+    parent_of = {code: code_of.get(unit.parent_id) for code, unit in existing.items()}
+    level_of = {code: unit.level for code, unit in existing.items()}
+    kind_of = {code: unit.site_kind for code, unit in existing.items()}
+    for code, spec in plan.units.items():
+        parent_of[code] = spec.row.get("parent") or None
+        level_of[code], kind_of[code] = spec.level, spec.kind
+    for code, unit in existing.items():
+        parent = parent_of[code]
+        if code in plan.units or parent not in plan.units or unit.level is Level.REGION:
+            continue
+        wanted = PARENT_LEVEL[unit.level]
+        if level_of[parent] is not wanted:
+            line = plan.units[parent].row.line
+            plan.problems.append(
+                RowProblem(line, "level", Problem.CHILD_LEVEL, code, wanted=wanted)
+            )
+    changed = {
+        existing[code].id: code
+        for code, spec in plan.units.items()
+        if code in existing
+        and (spec.level is not existing[code].level or spec.kind is not existing[code].site_kind)
+    }
+    places: list[tuple[str, str, bool]] = [  # (code, site, a segment?)
+        (item.code, changed[item.site_id], True)
+        for item in await _children(Segment, list(changed), session=session)
+        if item.code not in plan.segments
+    ] + [
+        (item.code, changed[item.site_id], False)
+        for item in await _children(TransferPoint, list(changed), session=session)
+        if item.code not in plan.transfer_points
+    ]
+    for place, site, is_segment in places:
+        line = plan.units[site].row.line
+        if level_of[site] is not Level.SITE:
+            problem = RowProblem(line, "level", Problem.CHILD_LEVEL, place, wanted=Level.SITE)
+            plan.problems.append(problem)
+        elif is_segment and kind_of[site] is not SiteKind.DELIVERY:
+            problem = RowProblem(line, "kind", Problem.CHILD_KIND, place, wanted=SiteKind.DELIVERY)
+            plan.problems.append(problem)
+    for code, spec in plan.units.items():
+        path = [code]
+        parent = parent_of.get(code)
+        while parent is not None and parent not in path and len(path) <= len(parent_of):
+            path.append(parent)
+            parent = parent_of.get(parent)
+        if parent is not None and parent == code:
+            cycle = " → ".join([*path, code])
+            plan.problems.append(RowProblem(spec.row.line, "parent", Problem.CYCLE, cycle))
+
+
+async def _children(
+    model: type[Place], site_ids: Sequence[int | None], *, session: AsyncSession
+) -> list[Place]:
+    found: list[Place] = []
+    for start in range(0, len(site_ids), _CHUNK):
+        chunk = site_ids[start : start + _CHUNK]
+        found += (await session.exec(select(model).where(col(model.site_id).in_(chunk)))).all()
+    return found
+
+
 async def _write(plan: _Plan, units: dict[str, Unit], *, session: AsyncSession) -> ImportSummary:
     summary = ImportSummary()
 
@@ -412,7 +530,7 @@ async def _write(plan: _Plan, units: dict[str, Unit], *, session: AsyncSession) 
             unit.parent_id = units[parent].id if parent else None
             session.add(unit)
             units[code] = unit
-            await session.flush()
+        await session.flush()  # this level's ids, for the next level's parent_id
 
     segments = await _write_places(Segment, plan.segments, units, session=session)
     points = await _write_places(TransferPoint, plan.transfer_points, units, session=session)
@@ -423,11 +541,10 @@ async def _write(plan: _Plan, units: dict[str, Unit], *, session: AsyncSession) 
         summary.created[record] += created
         summary.updated[record] += len(specs) - created
 
-    staff_rows = (
-        await session.exec(select(Staff).where(col(Staff.code).in_(list(plan.staff))))
-    ).all()
-    existing_staff = {person.code: person for person in staff_rows}
-    for code, staff_spec in plan.staff.items():
+    existing_staff = {
+        person.code: person for person in await _by_codes(Staff, list(plan.staff), session)
+    }
+    for number, (code, staff_spec) in enumerate(plan.staff.items(), start=1):
         person = existing_staff.get(code)
         count(RecordType.STAFF, person is None)
         person = person or Staff(code=code, name="", role=staff_spec.role, unit_id=0)
@@ -438,8 +555,21 @@ async def _write(plan: _Plan, units: dict[str, Unit], *, session: AsyncSession) 
         person.phone = staff_spec.row.get("phone") or None
         person.duties = ",".join(duty.id for duty in staff_spec.duties)
         session.add(person)
+        if number % _CHUNK == 0:
+            await session.flush()
     await session.flush()
     return summary
+
+
+M = TypeVar("M", Unit, Segment, TransferPoint, Staff)
+
+
+async def _by_codes(model: type[M], codes: Sequence[str], session: AsyncSession) -> list[M]:
+    found: list[M] = []
+    for start in range(0, len(codes), _CHUNK):
+        chunk = codes[start : start + _CHUNK]
+        found += (await session.exec(select(model).where(col(model.code).in_(chunk)))).all()
+    return found
 
 
 Place = TypeVar("Place", Segment, TransferPoint)
@@ -453,13 +583,15 @@ async def _write_places(
     session: AsyncSession,
 ) -> int:
     """Create or update segments or transfer points; returns how many were created."""
-    statement = select(model).where(col(model.code).in_(list(rows)))
-    existing = {item.code: item for item in (await session.exec(statement)).all()}
-    for code, row in rows.items():
+    existing = {item.code: item for item in await _by_codes(model, list(rows), session)}
+    for number, (code, row) in enumerate(rows.items(), start=1):
         item = existing.get(code) or model(code=code, name="", site_id=0)
         item.name = row.get("name")
         item.site_id = _id(units[row.get("parent")])
         session.add(item)
+        if number % _CHUNK == 0:
+            await session.flush()
+    await session.flush()
     return len(set(rows) - set(existing))
 
 

@@ -147,6 +147,17 @@ _ORG_PROBLEMS: dict[Problem, str] = {
     Problem.PARENT_KIND: "上级单位“{value}”应当是{wanted}网点",
     Problem.UNKNOWN_DUTY: "“{value}”不是已知的职责，可选：{names}",
     Problem.DUTY_NOT_HERE: "职责“{value}”不能由该单位的人员承担，只能在{choices}{kind_note}",
+    Problem.ENCODING: (
+        "文件编码{value}无法读取：请在 Excel 中“另存为” CSV UTF-8（或 GB18030）后再导入"
+    ),
+    Problem.CHILD_LEVEL: (
+        "改动后，数据库中已有的下级“{value}”的上级将不是{wanted}；请在文件中一并调整它"
+    ),
+    Problem.CHILD_KIND: (
+        "改动后，数据库中已有的道段“{value}”将不在{wanted}网点之下；请在文件中一并调整它"
+    ),
+    Problem.CYCLE: "上级关系形成了循环：{value}",
+    Problem.DATABASE: "数据库拒绝写入：{value}（文件中的任何内容都没有写入）",
 }
 
 
