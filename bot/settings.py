@@ -210,6 +210,12 @@ class RateLimitsSection(_Section):
     chat_burst: int = Field(default=2, ge=1, le=1000)
 
 
+class RetentionSection(_Section):
+    # Complaint texts, customers' phones, labelled examples and message texts are
+    # anonymised once this old (postal rules keep complaint files three years).
+    personal_data_years: int = Field(default=3, ge=1, le=30)
+
+
 class ChecksSection(_Section):
     # None: the catalog shipped with the bot (scheduler/data/catalog.toml).
     catalog: Path | None = None
@@ -224,6 +230,7 @@ class Settings(_Section):
     checks: ChecksSection = ChecksSection()
     log: LogSection = LogSection()
     rate_limits: RateLimitsSection = RateLimitsSection()
+    retention: RetentionSection = RetentionSection()
     complaints: ComplaintsSection
     routing: dict[Category, Department]
 

@@ -19,6 +19,7 @@ from bot.usecases.housekeeping import (
     warn_missing_calendar_years,
 )
 from bot.usecases.reports import send_monthly_reports
+from bot.usecases.retention import anonymise_old_personal_data
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ STEPS: tuple[Step, ...] = (
     escalate_overdue,
     warn_missing_calendar_years,
     tell_admins_about_gaps,
+    anonymise_old_personal_data,
     # Last: the month's last day must be closed (missed checks counted) before it is reported.
     send_monthly_reports,
 )

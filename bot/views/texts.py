@@ -815,6 +815,11 @@ def check_done(findings: int, recheck_day: date | None) -> str:
     return "✅ 已提交，未发现问题。"
 
 
+# --- personal data past its keeping period --------------------------------------------------
+
+ANONYMISED = "（已超过保存期限，内容已清除）"
+
+
 # --- errors -------------------------------------------------------------------------------
 
 INTERNAL_ERROR = "抱歉，处理您的消息时出错了，已记录下来。请稍后再试，您之前填写的内容不会丢失。"
