@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import update
@@ -74,14 +74,22 @@ _HISTORY_STATUS = {
 }
 
 
-async def list_history(*, session: AsyncSession, since: date, before: date) -> list[HistoryEntry]:
-    """Planned checks (not re-checks) in [since, before), as the planner's history."""
+async def list_history(
+    *, session: AsyncSession, since: date, before: date, unit_ids: Collection[int] | None = None
+) -> list[HistoryEntry]:
+    """Planned checks (not re-checks) in [since, before), as the planner's history; with
+    ``unit_ids``, only the checks of those units or on their sites (a report's scope)."""
     statement = (
         select(Assignment)
         .where(col(Assignment.day) >= since, col(Assignment.day) < before)
         .where(col(Assignment.is_recheck).is_(False))
         .order_by(col(Assignment.day), col(Assignment.id))
     )
+    if unit_ids is not None:
+        scope = sorted(unit_ids)
+        statement = statement.where(
+            or_(col(Assignment.unit_id).in_(scope), col(Assignment.target_site_id).in_(scope))
+        )
     return [
         HistoryEntry(
             day=a.day,

@@ -169,6 +169,12 @@ async def get_staff(*, session: AsyncSession, staff_id: int) -> Staff:
     return staff
 
 
+async def first_org_import_at(*, session: AsyncSession) -> datetime | None:
+    """When the organisation was first imported: the bot's go-live."""
+    statement = select(OrgImport.imported_at).order_by(col(OrgImport.id)).limit(1)
+    return (await session.exec(statement)).first()
+
+
 async def latest_org_import(*, session: AsyncSession) -> int | None:
     """The id of the newest organisation import, if any."""
     statement = select(OrgImport.id).order_by(col(OrgImport.id).desc()).limit(1)

@@ -11,6 +11,7 @@ from bot.views import texts
 
 REFUSALS = {
     reports.Refusal.FUTURE_MONTH: texts.REPORT_FUTURE_MONTH,
+    reports.Refusal.BEFORE_GO_LIVE: texts.REPORT_BEFORE_GO_LIVE,
     reports.Refusal.OUT_OF_SCOPE: texts.REPORT_OUT_OF_SCOPE,
 }
 

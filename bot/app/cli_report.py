@@ -41,6 +41,8 @@ async def export(
         await services.db.close()
     if files is reports.Refusal.UNKNOWN_UNIT:
         return _fail(texts.report_unknown_unit(unit_code))
+    if files is reports.Refusal.BEFORE_GO_LIVE:
+        return _fail(texts.REPORT_BEFORE_GO_LIVE)
     if isinstance(files, reports.Refusal):
         return _fail(texts.REPORT_FUTURE_MONTH)
     out.parent.mkdir(parents=True, exist_ok=True)

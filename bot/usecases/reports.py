@@ -59,7 +59,7 @@ from db.reports import (
     list_month_findings,
     list_units_with_checks,
 )
-from db.staff import get_staff, list_staff_posts, load_org_units
+from db.staff import first_org_import_at, get_staff, list_staff_posts, load_org_units
 from scheduler.catalog import Catalog, CatalogItem
 from scheduler.complaints import StaffPost, escalation_chain, units_within
 from scheduler.monthly_report import (
@@ -102,6 +102,7 @@ class Refusal(Enum):
     UNKNOWN_UNIT = "unknown_unit"
     OUT_OF_SCOPE = "out_of_scope"
     FUTURE_MONTH = "future_month"
+    BEFORE_GO_LIVE = "before_go_live"  # before the year the organisation was first imported
 
 
 @dataclass(frozen=True)
@@ -279,12 +280,18 @@ async def _compute(
     scope = units_within(unit.id, units)
     first, last = month.first_day, month.last_day
     org = await load_org_snapshot(session=session)
+    # Only the scope's checks: a county's report reads its own rows, not the province's.
+    # An IN list of a whole province's units is no narrower than none.
     history = await list_history(
         session=session,
         since=date(first.year, 1, 1) - HISTORY_LOOKBACK,
         before=last + timedelta(days=1),
+        unit_ids=scope if len(scope) <= _SCOPE_FILTER_LIMIT else None,
     )
-    statuses = evaluate_period(services.catalog, org, services.calendar, history, first, last)
+    # Evaluating a year of quotas is CPU work: off the event loop, other updates go on.
+    statuses = await asyncio.to_thread(
+        evaluate_period, services.catalog, org, services.calendar, history, first, last
+    )
     counts = await count_checks(session=session, unit_ids=scope, first_day=first, last_day=last)
     names = {unit_id: u.name for unit_id, u in units.items()}
     findings = await list_month_findings(
@@ -311,6 +318,22 @@ async def _compute(
     )
     running = first <= today <= last
     return MonthFigures(report, as_of=today if running else None)
+
+
+_SCOPE_FILTER_LIMIT = 2000
+
+
+async def _month_refusal(
+    services: Services, session: AsyncSession, month: ReportMonth, today: date
+) -> Refusal | None:
+    """Months from the go-live year (the first organisation import) to the current one."""
+    if month > ReportMonth.containing(today):
+        return Refusal.FUTURE_MONTH
+    went_live = await first_org_import_at(session=session)
+    first_year = (went_live.astimezone(services.settings.time.tz) if went_live else today).year
+    if month < ReportMonth(first_year, 1):
+        return Refusal.BEFORE_GO_LIVE
+    return None
 
 
 async def render(figures: MonthFigures) -> ReportFiles:
@@ -349,9 +372,9 @@ async def _figures_for(
     services: Services, viewer: Staff, month: ReportMonth, unit_code: str | None
 ) -> MonthFigures | Refusal:
     today = services.clock.now().date()
-    if month > ReportMonth.containing(today):
-        return Refusal.FUTURE_MONTH
     async with services.db.session() as session:
+        if refusal := await _month_refusal(services, session, month, today):
+            return refusal
         units = await load_org_units(session=session)
         unit_id = viewer.unit_id
         if unit_code is not None:
@@ -387,9 +410,9 @@ async def export_report(
 ) -> ReportFiles | Refusal:
     """The CLI export: any unit, any month up to the current one."""
     today = services.clock.now().date()
-    if month > ReportMonth.containing(today):
-        return Refusal.FUTURE_MONTH
     async with services.db.session() as session:
+        if refusal := await _month_refusal(services, session, month, today):
+            return refusal
         unit = await _unit_by_code(session, unit_code)
         if unit is None or unit.id is None:
             return Refusal.UNKNOWN_UNIT
