@@ -1071,7 +1071,10 @@ REPORT_USAGE = (
 )
 STATS_USAGE = "用法：/stats 或 /stats 年-月，例如 /stats 2026-10。"
 REPORT_FUTURE_MONTH = "这个月份还没有到，无法生成报告。请输入本月或以前的月份。"
-REPORT_BEFORE_GO_LIVE = "这个月份早于机器人启用的年份（首次导入组织机构），没有检查记录。请输入启用以来的月份，例如本月。"
+REPORT_BEFORE_GO_LIVE = (
+    "这个月份早于机器人启用的年份（首次导入组织机构），没有检查记录。"
+    "请输入启用以来的月份，例如本月。"
+)
 REPORT_OUT_OF_SCOPE = "您只能查看本单位及下属单位的报告（检查员只能查看本单位的）。"
 NO_PROGRESS = "今天您的范围内没有检查任务。"
 
