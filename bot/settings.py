@@ -25,7 +25,8 @@ from pydantic import (
 
 from bot.views import texts
 from nlp.categories import Category
-from scheduler.org import Department
+from scheduler.monthly_report import Element
+from scheduler.org import Department, OperatingDays, SiteKind, parse_open_days
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.toml"
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
@@ -219,6 +220,51 @@ class RetentionSection(_Section):
 class ChecksSection(_Section):
     # None: the catalog shipped with the bot (scheduler/data/catalog.toml).
     catalog: Path | None = None
+    # The day the bot took over the checks: nothing is required before it.
+    go_live: date | None = None
+    # Sites' operating days unless the organisation file says otherwise (open_days,
+    # open_on_holidays): weekdays as "1-6", "1-5,7", "每天" …; daily checks follow them.
+    counter_open_days: str = "1-5"
+    counter_open_on_holidays: bool = False
+    delivery_open_days: str = "1-5"
+    delivery_open_on_holidays: bool = False
+
+    @field_validator("counter_open_days", "delivery_open_days")
+    @classmethod
+    def _readable_days(cls, value: str) -> str:
+        if parse_open_days(value) is None:
+            raise ValueError(f"not a set of weekdays (e.g. 1-6): {value!r}")
+        return value
+
+    def opening(self) -> dict[SiteKind, OperatingDays]:
+        """The default operating days of counters and delivery stations."""
+        days = {
+            SiteKind.COUNTER: (self.counter_open_days, self.counter_open_on_holidays),
+            SiteKind.DELIVERY: (self.delivery_open_days, self.delivery_open_on_holidays),
+        }
+        opening: dict[SiteKind, OperatingDays] = {}
+        for kind, (text, holidays) in days.items():
+            weekdays = parse_open_days(text)
+            assert weekdays is not None  # validated above
+            opening[kind] = OperatingDays(weekdays, holidays)
+        return opening
+
+
+class BulletinSection(_Section):
+    """Weights of the eight elements (第五篇) in the monthly 通报's score: 100 minus each
+    element's issues times its weight, plus the highlights times theirs."""
+
+    attitude: float = Field(default=3, ge=0, le=100)
+    skill: float = Field(default=2, ge=0, le=100)
+    responsibility: float = Field(default=3, ge=0, le=100)
+    hardware: float = Field(default=1, ge=0, le=100)
+    management: float = Field(default=2, ge=0, le=100)
+    highlight: float = Field(default=2, ge=0, le=100)
+    complaint: float = Field(default=1, ge=0, le=100)
+    error: float = Field(default=3, ge=0, le=100)
+
+    def weights(self) -> dict[Element, float]:
+        return {element: float(getattr(self, element.value)) for element in Element}
 
 
 class Settings(_Section):
@@ -228,6 +274,7 @@ class Settings(_Section):
     registration: RegistrationSection
     calendar: CalendarSection
     checks: ChecksSection = ChecksSection()
+    bulletin: BulletinSection = BulletinSection()
     log: LogSection = LogSection()
     rate_limits: RateLimitsSection = RateLimitsSection()
     retention: RetentionSection = RetentionSection()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import update
@@ -14,7 +14,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.models import Assignment, AssignmentStatus, CorrectiveAction, Staff, TransferPoint
 from db.staff import load_org_units
 from scheduler.check_flow import Answers
-from scheduler.org import OrgInspector, OrgSnapshot, OrgTransferPoint, Role
+from scheduler.org import (
+    OperatingDays,
+    OrgInspector,
+    OrgSnapshot,
+    OrgTransferPoint,
+    Role,
+    SiteKind,
+)
 from scheduler.planner import AssignmentStatus as PlannedStatus
 from scheduler.planner import HistoryEntry, PlannedAssignment
 
@@ -38,8 +45,12 @@ def write_answers(assignment: Assignment, answers: Answers) -> None:
     assignment.answers = json.dumps(dict(answers), ensure_ascii=False)
 
 
-async def load_org_snapshot(*, session: AsyncSession) -> OrgSnapshot:
-    units = await load_org_units(session=session)
+async def load_org_snapshot(
+    *, session: AsyncSession, opening: Mapping[SiteKind, OperatingDays] | None = None
+) -> OrgSnapshot:
+    """The organisation as the planner sees it; ``opening``: sites' default operating days
+    per kind (see load_org_units)."""
+    units = await load_org_units(session=session, opening=opening)
     points = (await session.exec(select(TransferPoint))).all()
     # Whoever holds a duty performs checks, whatever their role; inspectors without duties
     # do every check of their unit (organisation files from before duties).

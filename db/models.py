@@ -31,6 +31,12 @@ class Unit(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     site_kind: SiteKind | None = Field(default=None, sa_type=enum_type(SiteKind))
     area: Area | None = Field(default=None, sa_type=enum_type(Area))
+    # Sites: when they open, as imported (ISO weekdays "123456"; None: the configuration's
+    # default for the kind), and whether they also open on official holidays.
+    open_days: str | None = Field(default=None, max_length=7)
+    open_on_holidays: bool | None = None
+    # Mail items handled in a month (any unit, optional): the 通报 ranks per 10,000 items.
+    volume: int | None = None
 
 
 class Segment(SQLModel, table=True):

@@ -10,7 +10,10 @@ One table, one record per row; the `type` column says what the row is:
     staff,E001,陈明,S01,,,,inspector,,13800000001,投递部主任
 
 The optional ``duties`` column lists the catalog duties a person holds (ids or names,
-separated by commas or 、); they say which checks the person gets.
+separated by commas or 、); they say which checks the person gets. Sites may say when they
+open: ``open_days`` (weekdays, "1-6", "周一至周六", "每天") and ``open_on_holidays`` (是/否);
+empty means the configuration's default for the kind. ``volume`` (any unit, optional) is
+the mail items it handles a month: the monthly 通报 then ranks per 10,000 items.
 
 Codes are the keys: a re-import updates the rows with the same code and never duplicates.
 Enum columns take the English code or the label the caller passes (检查员, 投递, 城市 …).
@@ -27,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel, col, select
@@ -35,7 +38,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import OrgImport, Segment, Staff, TransferPoint, Unit
 from scheduler.catalog import Duty, load_catalog
-from scheduler.org import Area, Department, Level, Role, SiteKind
+from scheduler.org import Area, Department, Level, Role, SiteKind, parse_open_days
 
 COLUMNS = (
     "type",
@@ -49,7 +52,12 @@ COLUMNS = (
     "department",
     "phone",
     "duties",
+    "open_days",
+    "open_on_holidays",
+    "volume",
 )
+_YES: Final = frozenset({"yes", "y", "true", "1", "是", "开", "营业"})
+_NO: Final = frozenset({"no", "n", "false", "0", "否", "不", "休息"})
 _DUTY_SEPARATORS = re.compile(r"[,，、;；\s]+")
 E = TypeVar("E", bound=StrEnum)
 # Codes per IN list and rows per flush: under PostgreSQL's 65,535 parameters a statement.
@@ -108,6 +116,18 @@ class Problem(StrEnum):
     CHILD_KIND = "child_kind"  # value: a segment's code under it; wanted: SiteKind.DELIVERY
     CYCLE = "cycle"  # value: the units of the cycle, "A → B → A"
     DATABASE = "database"  # value: the database's own first line (no SQL, no parameters)
+    BAD_OPEN_DAYS = "bad_open_days"  # value: what the row says
+    BAD_YES_NO = "bad_yes_no"  # value: what the row says
+    BAD_VOLUME = "bad_volume"  # value: what the row says
+    # Visits made before go-live (db/history_import.py):
+    BAD_DATE = "bad_date"  # value: what the row says
+    NOT_BEFORE_GO_LIVE = "not_before_go_live"  # value: the date; names: (the go-live date,)
+    UNKNOWN_ITEM = "unknown_item"  # value: what the row says
+    UNKNOWN_STAFF = "unknown_staff"  # value: the code
+    UNKNOWN_SITE = "unknown_site"  # value: the code
+    SITE_NOT_FOR_ITEM = "site_not_for_item"  # value: the site code
+    SITE_NOT_IN_SCOPE = "site_not_in_scope"  # value: the site code; names: (the staff's unit,)
+    UNKNOWN_POINT = "unknown_point"  # value: the code
 
 
 @dataclass(frozen=True)
@@ -171,7 +191,7 @@ def _decode(raw: bytes) -> str:
         raise OrgFileError([RowProblem(0, "file", Problem.ENCODING, "")]) from None
 
 
-def _rows_from_csv(path: Path) -> list[OrgRow]:
+def _rows_from_csv(path: Path, required: Sequence[str]) -> list[OrgRow]:
     reader = csv.reader(io.StringIO(_decode(path.read_bytes()), newline=""))
     header: list[str] | None = None
     rows: list[OrgRow] = []
@@ -180,13 +200,13 @@ def _rows_from_csv(path: Path) -> list[OrgRow]:
             continue
         if header is None:
             header = [cell.strip().lower() for cell in cells]
-            _check_header(header, reader.line_num)
+            _check_header(header, reader.line_num, required)
             continue
         rows.append(OrgRow(reader.line_num, dict(zip(header, cells, strict=False))))
     return rows
 
 
-def _rows_from_xlsx(path: Path) -> list[OrgRow]:
+def _rows_from_xlsx(path: Path, required: Sequence[str]) -> list[OrgRow]:
     from openpyxl import load_workbook
 
     workbook = load_workbook(path, read_only=True, data_only=True)
@@ -200,7 +220,7 @@ def _rows_from_xlsx(path: Path) -> list[OrgRow]:
                 continue
             if header is None:
                 header = [cell.strip().lower() for cell in cells]
-                _check_header(header, number)
+                _check_header(header, number, required)
                 continue
             rows.append(OrgRow(number, dict(zip(header, cells, strict=False))))
         return rows
@@ -208,8 +228,8 @@ def _rows_from_xlsx(path: Path) -> list[OrgRow]:
         workbook.close()
 
 
-def _check_header(header: list[str], line: int) -> None:
-    missing = [column for column in ("type", "code", "name", "parent") if column not in header]
+def _check_header(header: list[str], line: int, required: Sequence[str]) -> None:
+    missing = [column for column in required if column not in header]
     if missing:
         columns = ", ".join(missing)
         raise OrgFileError([RowProblem(line, columns, Problem.HEADER_MISSING, columns)])
@@ -217,11 +237,16 @@ def _check_header(header: list[str], line: int) -> None:
 
 def read_org_file(path: Path) -> list[OrgRow]:
     """The rows of a .csv or .xlsx file (first sheet); the first non-empty row is the header."""
+    return read_table(path, ("type", "code", "name", "parent"))
+
+
+def read_table(path: Path, required: Sequence[str]) -> list[OrgRow]:
+    """The rows of a .csv or .xlsx import file whose header must name ``required``."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _rows_from_csv(path)
+        return _rows_from_csv(path, required)
     if suffix in (".xlsx", ".xlsm"):
-        return _rows_from_xlsx(path)
+        return _rows_from_xlsx(path, required)
     raise OrgFileError([RowProblem(0, "file", Problem.UNSUPPORTED_FILE, path.suffix)])
 
 
@@ -243,6 +268,9 @@ class _UnitSpec:
     level: Level
     kind: SiteKind | None
     area: Area | None
+    open_days: str | None = None  # ISO weekdays, e.g. "123456"
+    open_on_holidays: bool | None = None
+    volume: int | None = None
 
 
 @dataclass(frozen=True)
@@ -323,12 +351,46 @@ def _check_unit_row(row: OrgRow, plan: _Plan, before: int, labels: EnumLabels) -
         for column, value in (("kind", kind), ("area", area)):
             if value is not None:
                 problems.append(RowProblem(row.line, column, Problem.ONLY_FOR_SITES))
+        for column in ("open_days", "open_on_holidays"):
+            if row.get(column):
+                problems.append(RowProblem(row.line, column, Problem.ONLY_FOR_SITES))
+    open_days: str | None = None
+    if level is Level.SITE and row.get("open_days"):
+        weekdays = parse_open_days(row.get("open_days"))
+        if weekdays is None:
+            problem = RowProblem(row.line, "open_days", Problem.BAD_OPEN_DAYS, row.get("open_days"))
+            problems.append(problem)
+        else:
+            open_days = "".join(str(day + 1) for day in sorted(weekdays))
+    on_holidays: bool | None = None
+    holidays_text = row.get("open_on_holidays")
+    if level is Level.SITE and holidays_text:
+        if holidays_text.lower() in _YES:
+            on_holidays = True
+        elif holidays_text.lower() in _NO:
+            on_holidays = False
+        else:
+            problem = RowProblem(row.line, "open_on_holidays", Problem.BAD_YES_NO, holidays_text)
+            problems.append(problem)
     if level is not None and level is not Level.REGION and not row.get("parent"):
         problems.append(RowProblem(row.line, "parent", Problem.REQUIRED))
     if level is Level.REGION and row.get("parent"):
         problems.append(RowProblem(row.line, "parent", Problem.REGION_HAS_NO_PARENT))
+    volume = _volume(row, problems)
     if len(problems) == before and level is not None:
-        plan.units[row.get("code")] = _UnitSpec(row, level, kind, area)
+        plan.units[row.get("code")] = _UnitSpec(
+            row, level, kind, area, open_days, on_holidays, volume
+        )
+
+
+def _volume(row: OrgRow, problems: list[RowProblem]) -> int | None:
+    text = row.get("volume").replace(",", "")
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 12:
+        problems.append(RowProblem(row.line, "volume", Problem.BAD_VOLUME, row.get("volume")))
+        return None
+    return int(text)
 
 
 def _check_staff_row(
@@ -526,6 +588,8 @@ async def _write(plan: _Plan, units: dict[str, Unit], *, session: AsyncSession) 
             unit.name = spec.row.get("name")
             unit.level = level
             unit.site_kind, unit.area = spec.kind, spec.area
+            unit.open_days, unit.open_on_holidays = spec.open_days, spec.open_on_holidays
+            unit.volume = spec.volume
             parent = spec.row.get("parent")
             unit.parent_id = units[parent].id if parent else None
             session.add(unit)

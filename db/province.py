@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,12 +33,14 @@ from scheduler.org import (
     Area,
     Department,
     Level,
+    OperatingDays,
     OrgInspector,
     OrgSnapshot,
     OrgTransferPoint,
     OrgUnit,
     Role,
     SiteKind,
+    parse_open_days,
 )
 
 REGION_CODE = "NM"
@@ -121,6 +123,8 @@ class _Province:
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
+        # A second stream for volumes, so that adding them left the organisation as it was.
+        self.volumes = random.Random(seed + 1)
         self.rows: list[OrgRow] = []
         self._staff_numbers = iter(range(1, 1_000_000))
 
@@ -213,7 +217,20 @@ class _Province:
                 self.site(code, site_name, county, kind, area)
 
     def site(self, code: str, name: str, county: str, kind: SiteKind, area: Area) -> None:
-        self.unit(code, name, county, Level.SITE, kind=kind.value, area=area.value)
+        # Most sites keep the configuration's default days; some say otherwise, as in life:
+        # rural counters open on weekdays only, some town counters every day.
+        opening = self.rng.choice(_OPENING[kind, area])
+        self.unit(
+            code,
+            name,
+            county,
+            Level.SITE,
+            kind=kind.value,
+            area=area.value,
+            open_days=opening[0],
+            open_on_holidays=opening[1],
+            volume=str(self.volumes.randint(*_VOLUME[area])),
+        )
         if kind is SiteKind.DELIVERY:
             self.places(code, area)
         if code in UNCOVERED.sites_without_head:
@@ -247,6 +264,15 @@ _SITE_SUFFIX = {
     (SiteKind.DELIVERY, Area.URBAN): "投递部",
     (SiteKind.DELIVERY, Area.RURAL): "投递支局",
 }
+# (open_days, open_on_holidays) choices per kind and area; "" = the configured default.
+_OPENING: dict[tuple[SiteKind, Area], tuple[tuple[str, str], ...]] = {
+    (SiteKind.COUNTER, Area.URBAN): (("", ""),) * 3 + (("每天", "是"),),
+    (SiteKind.COUNTER, Area.RURAL): (("", ""), ("", ""), ("1-5", "否")),
+    (SiteKind.DELIVERY, Area.URBAN): (("", ""),),
+    (SiteKind.DELIVERY, Area.RURAL): (("", ""), ("", ""), ("1-6", "否")),
+}
+# Mail items a site handles a month.
+_VOLUME = {Area.URBAN: (20_000, 200_000), Area.RURAL: (1_000, 20_000)}
 _URBAN_POINTS = ("小区物业", "收发室", "写字楼前台", "学校收发室", "医院收发室")
 
 
@@ -285,9 +311,14 @@ def size_of(rows: Sequence[OrgRow]) -> ProvinceSize:
     )
 
 
-def snapshot_of(rows: Sequence[OrgRow], duties: Sequence[Duty]) -> OrgSnapshot:
+def snapshot_of(
+    rows: Sequence[OrgRow],
+    duties: Sequence[Duty],
+    opening: Mapping[SiteKind, OperatingDays] | None = None,
+) -> OrgSnapshot:
     """The planner's view of imported rows without a database: ids numbered in row order,
-    as a fresh import would give them; duty names as ``duties`` (the catalog's) name them."""
+    as a fresh import would give them; duty names as ``duties`` (the catalog's) name them;
+    sites open as their row says, else as ``opening`` says for their kind."""
     duty_ids = {duty.name: duty.id for duty in duties} | {duty.id: duty.id for duty in duties}
     ids = {(row.get("type"), row.get("code")): number for number, row in enumerate(rows, start=1)}
     units: list[OrgUnit] = []
@@ -307,6 +338,7 @@ def snapshot_of(rows: Sequence[OrgRow], duties: Sequence[Duty]) -> OrgSnapshot:
                         parent_id=parent,
                         site_kind=SiteKind(kind) if kind else None,
                         area=Area(area) if area else None,
+                        operating=_operating(row, opening or {}),
                     )
                 )
             case "transfer_point":
@@ -318,6 +350,17 @@ def snapshot_of(rows: Sequence[OrgRow], duties: Sequence[Duty]) -> OrgSnapshot:
                     assert parent is not None
                     inspectors.append(OrgInspector(number, parent, held))
     return OrgSnapshot(tuple(units), tuple(points), tuple(inspectors))
+
+
+def _operating(row: OrgRow, opening: Mapping[SiteKind, OperatingDays]) -> OperatingDays | None:
+    if not row.get("kind"):
+        return None
+    default = opening.get(SiteKind(row.get("kind")))
+    if not row.get("open_days"):
+        return default
+    weekdays = parse_open_days(row.get("open_days"))
+    assert weekdays is not None, row
+    return OperatingDays(weekdays, row.get("open_on_holidays") == "是")
 
 
 def _csv_lines(rows: Sequence[OrgRow]) -> Iterator[list[str]]:

@@ -37,7 +37,11 @@ from db.models import (
 )
 from scheduler import monthly_report as report
 from scheduler.catalog import Catalog
-from scheduler.finding_categories import finding_category
+from scheduler.finding_categories import (
+    finding_category,
+    is_equipment_finding,
+    mentions_broken_equipment,
+)
 from scheduler.monthly_report import ReportMonth
 
 _HOUR = timedelta(hours=1)
@@ -126,6 +130,7 @@ async def list_month_findings(
                 site=unit_names.get(finding.site_id or 0, ""),
                 found_on=_local_date(finding.created_at, tz),
                 category=finding_category(item, finding.item_id, finding.question_id.split(",")),
+                hardware=is_equipment_finding(finding.item_id, finding.question_id.split(",")),
             )
         )
     return found
@@ -194,9 +199,23 @@ async def list_month_complaints(
                 answered_at=row.answered_at,
                 response_hours=hours,
                 escalation_level=row.escalation_level,
+                hardware=mentions_broken_equipment(row.text),
             )
         )
     return complaints
+
+
+async def unit_volumes(*, session: AsyncSession, unit_ids: Collection[int]) -> dict[int, int]:
+    """The monthly volume (items handled) of those of the units that have one."""
+    wanted = sorted(set(unit_ids))
+    statement = select(Unit.id, Unit.volume).where(
+        col(Unit.id).in_(wanted), col(Unit.volume).is_not(None)
+    )
+    return {
+        unit_id: volume
+        for unit_id, volume in (await session.exec(statement)).all()
+        if unit_id and volume
+    }
 
 
 async def list_checks_on(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import InviteCode, OrgImport, Staff, Unit
 from scheduler.complaints import StaffPost
-from scheduler.org import OrgUnit, Role
+from scheduler.org import OperatingDays, OrgUnit, Role, SiteKind
 
 
 async def get_staff_by_telegram_id(*, session: AsyncSession, telegram_user_id: int) -> Staff | None:
@@ -129,8 +129,11 @@ async def redeem_invite(
     return RedeemResult(Redemption.REGISTERED, staff, previous)
 
 
-async def load_org_units(*, session: AsyncSession) -> dict[int, OrgUnit]:
-    """Every unit as plain data, for the routing and planning rules."""
+async def load_org_units(
+    *, session: AsyncSession, opening: Mapping[SiteKind, OperatingDays] | None = None
+) -> dict[int, OrgUnit]:
+    """Every unit as plain data, for the routing and planning rules; sites with their
+    operating days (their own, else ``opening`` of their kind, else the business calendar)."""
     units = (await session.exec(select(Unit))).all()
     return {
         unit.id: OrgUnit(
@@ -140,10 +143,25 @@ async def load_org_units(*, session: AsyncSession) -> dict[int, OrgUnit]:
             parent_id=unit.parent_id,
             site_kind=unit.site_kind,
             area=unit.area,
+            operating=_operating(unit, opening or {}),
         )
         for unit in units
         if unit.id is not None
     }
+
+
+def _operating(unit: Unit, opening: Mapping[SiteKind, OperatingDays]) -> OperatingDays | None:
+    if unit.site_kind is None:
+        return None
+    default = opening.get(unit.site_kind)
+    if unit.open_days is None and unit.open_on_holidays is None:
+        return default
+    base = default or OperatingDays()
+    weekdays = base.weekdays
+    if unit.open_days is not None:
+        weekdays = frozenset(int(day) - 1 for day in unit.open_days)
+    on_holidays = base.on_holidays if unit.open_on_holidays is None else unit.open_on_holidays
+    return OperatingDays(weekdays, on_holidays)
 
 
 async def list_staff_posts(

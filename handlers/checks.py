@@ -60,10 +60,10 @@ async def today(update: Update, context: BotContext) -> None:
     if not lines:
         now = services.clock.now()
         push_at = services.settings.time.morning_push
-        if not services.calendar.is_working_day(now.date()):
-            await update.effective_message.reply_text(texts.NOT_A_WORKING_DAY)
-        elif now.time() < push_at:
+        if now.time() < push_at:
             await update.effective_message.reply_text(texts.checks_not_pushed_yet(push_at))
+        elif not services.calendar.is_working_day(now.date()):
+            await update.effective_message.reply_text(texts.NOT_A_WORKING_DAY)
         else:
             await update.effective_message.reply_text(texts.NO_CHECKS_TODAY)
         return

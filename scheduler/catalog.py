@@ -22,6 +22,8 @@ File format (one ``[[item]]`` table per check item)::
     area = "any"                            # urban | rural | any
     fix_days = 5                            # working days to fix a finding (default 5)
     non_working_days = false                # true: also planned on weekends and holidays
+    calendar_days = false                   # true: periods in calendar days, done on the
+                                            # days the site opens (site items)
     frequency = { kind = "daily" }          # see Frequency
     sample = { kind = "percent", percent = 10, volume = "lists_total",
                checked = "lists_checked" }  # optional, see SampleRule
@@ -310,6 +312,7 @@ class CatalogItem:
     coverage: CoverageQuota | None = None
     fix_days: int = DEFAULT_FIX_DAYS
     non_working_days: bool = False
+    calendar_days: bool = False
     # None: done by inspectors who list no duties (the organisation files before duties).
     duty: str | None = None
     doers: Doers = Doers.ONE
@@ -336,6 +339,11 @@ class CatalogItem:
             if self.is_asked(question, answers) and question.finding.matches(value):
                 found.append(question.id)
         return tuple(found)
+
+    @property
+    def counts_calendar_days(self) -> bool:
+        """Whether its periods are made of calendar days rather than working days."""
+        return self.non_working_days or self.calendar_days
 
     @property
     def selects_sites(self) -> bool:
@@ -621,6 +629,9 @@ def _parse_item(raw: Mapping[str, Any], index: int) -> CatalogItem:
         "fix_days", required=False, default=DEFAULT_FIX_DAYS, minimum=1, maximum=_MAX_FIX_DAYS
     )
     non_working_days = fields.boolean("non_working_days", default=False)
+    calendar_days = fields.boolean("calendar_days", default=False)
+    if calendar_days and (level is not Level.SITE or non_working_days):
+        raise fields.error("calendar_days", "only for site items without non_working_days")
     duty = fields.optional_text("duty")
     doers = fields.choice("doers", Doers, required=False) or Doers.ONE
 
@@ -655,6 +666,7 @@ def _parse_item(raw: Mapping[str, Any], index: int) -> CatalogItem:
         coverage=coverage,
         fix_days=fix_days,
         non_working_days=non_working_days,
+        calendar_days=calendar_days,
         duty=duty,
         doers=doers,
     )

@@ -21,6 +21,7 @@ Plain data and one function; no database, no Telegram.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Final
 
@@ -76,6 +77,26 @@ ITEM_CATEGORY: Final[Mapping[str, str]] = {
     "county_letters_field_check": "delay",
     "city_letters_field_check": "delay",
 }
+
+# Questions about equipment (第五篇 硬件 "设备、用邮环境"): their findings count under 硬件.
+EQUIPMENT_QUESTIONS: Final[frozenset[tuple[str, str]]] = frozenset(
+    {("counter_tickets_meter", "meter_ok")}
+)
+# A complaint about broken equipment at a site (叫号机坏了, 自助机故障 …) counts under 硬件.
+_EQUIPMENT = re.compile(
+    r"(设备|机器|叫号机|邮资机|自助机|自助终端|电脑|打印机|扫码枪|秤|刷卡机|POS|pos|空调|电梯|"
+    r"智能柜|快递柜|信报箱|监控)[^，。,.!！？?]{0,8}(坏|故障|失灵|不能用|用不了|没法用|死机|"
+    r"瘫痪|不工作|停用|打不开|不好使|出问题)"
+)
+
+
+def is_equipment_finding(item_id: str, question_ids: Sequence[str]) -> bool:
+    return any((item_id, question) in EQUIPMENT_QUESTIONS for question in question_ids)
+
+
+def mentions_broken_equipment(text: str) -> bool:
+    return _EQUIPMENT.search(text) is not None
+
 
 _BY_SITE_KIND: Final[Mapping[SiteKind, str]] = {
     SiteKind.COUNTER: "counter",

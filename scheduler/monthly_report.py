@@ -16,7 +16,10 @@ Conventions, chosen so that every figure can be checked by hand:
 * Escalations per level count complaints of the month whose escalation reached that level:
   a complaint escalated to level 2 counts once at level 1 and once at level 2.
 * The scorecard maps complaint and finding categories to the eight service-quality elements
-  of 第五篇 (``ELEMENT_OF_CATEGORY``) and counts issues per element; no weighting, no formula.
+  of 第五篇 (``ELEMENT_OF_CATEGORY``) and counts issues per element. 硬件 counts equipment
+  findings and complaints about broken equipment (whatever their routing category); 管理 adds
+  overdue corrective actions, missed checks and unmet quotas; 亮点 counts the highlights
+  recorded (a good, not an issue). The 通报 weighs them (scheduler/bulletin.py).
 """
 
 from __future__ import annotations
@@ -73,9 +76,11 @@ class Element(StrEnum):
 #   技术 "业务水平，包括理论知识和操作技能": counter (违章收寄, 拒办 for not knowing the
 #        business, slow windows) and tracking (信息不上网, 无投递日戳: system operation).
 #   责任心 "用户事情无小事": delay, false_delivery (虚假妥投, 代签), periodical (报刊晚到/未到).
-#   硬件 "设备、用邮环境": hotline (11185 打不通, 设备故障).
+#   硬件 "设备、用邮环境": findings of equipment questions and complaints about broken
+#        equipment (``hardware``), not a category.
 #   管理 "有效地利用人力、物力和财力去实现组织目标": forced_sale (搭售 and 违规加办 are
-#        driven by targets set by managers); overdue corrective actions are added too.
+#        driven by targets set by managers) and hotline (11185 打不通: nobody staffed);
+#        overdue corrective actions, missed checks and unmet quotas are added too.
 #   差错 "是负数，越小越好": loss, damage, finance (代收款未到账): mistakes with a direct loss.
 #   投诉: every complaint, whatever its category (count and response time).
 #   亮点: nothing in our data records a highlight, so it is reported as "no data".
@@ -87,7 +92,7 @@ ELEMENT_OF_CATEGORY: Final[Mapping[str, Element]] = {
     "delay": Element.RESPONSIBILITY,
     "false_delivery": Element.RESPONSIBILITY,
     "periodical": Element.RESPONSIBILITY,
-    "hotline": Element.HARDWARE,
+    "hotline": Element.MANAGEMENT,
     "forced_sale": Element.MANAGEMENT,
     "loss": Element.ERROR,
     "damage": Element.ERROR,
@@ -200,6 +205,7 @@ class Finding:
     site: str
     found_on: date
     category: str = "other"
+    hardware: bool = False  # an equipment question (邮资机, 设备): counts under 硬件
 
 
 @dataclass(frozen=True)
@@ -222,6 +228,7 @@ class Complaint:
     answered_at: datetime | None = None
     response_hours: float | None = None
     escalation_level: int = 0
+    hardware: bool = False  # about broken equipment: counts under 硬件, not its category
 
 
 # --- outputs --------------------------------------------------------------------------------
@@ -301,6 +308,8 @@ class ElementScore:
     findings: int
     overdue_actions: int
     categories: tuple[str, ...]
+    missed_checks: int = 0
+    unmet_quotas: int = 0
 
 
 @dataclass(frozen=True)
@@ -357,6 +366,7 @@ def build_monthly_report(
     actions: Sequence[CorrectiveAction] = (),
     complaints: Sequence[Complaint] = (),
     uncovered: Sequence[UncoveredCheck] = (),
+    highlights: int = 0,
 ) -> MonthlyReport:
     """Compute the month's report. Findings and corrective actions outside the month are
     ignored; complaints are taken as given (the caller picks those created in the month, in
@@ -406,7 +416,14 @@ def build_monthly_report(
         complaints_by_category=complaint_stats,
         complaint_total=_complaint_stats(None, complaints),
         escalations=_escalations(complaints),
-        scorecard=_scorecard(month_findings, complaints, corrective),
+        scorecard=_scorecard(
+            month_findings,
+            complaints,
+            corrective,
+            highlights=highlights,
+            missed_checks=sum(row.missed for row in check_rows),
+            unmet_quotas=sum(1 for quota in quotas if not quota.met),
+        ),
         unmapped_issues=sum(1 for f in month_findings if f.category not in ELEMENT_OF_CATEGORY)
         + sum(1 for c in complaints if c.category not in ELEMENT_OF_CATEGORY),
         uncovered=tuple(uncovered),
@@ -526,13 +543,17 @@ def _scorecard(
     findings: Sequence[Finding],
     complaints: Sequence[Complaint],
     corrective: CorrectiveSummary,
+    *,
+    highlights: int,
+    missed_checks: int,
+    unmet_quotas: int,
 ) -> tuple[ElementScore, ...]:
-    complaint_counts = Counter(c.category for c in complaints)
-    finding_counts = Counter(f.category for f in findings)
+    complaint_counts = Counter(c.category for c in complaints if not c.hardware)
+    finding_counts = Counter(f.category for f in findings if not f.hardware)
     scores: list[ElementScore] = []
     for element in Element:
         if element is Element.HIGHLIGHT:
-            scores.append(ElementScore(element, None, 0, 0, 0, ()))
+            scores.append(ElementScore(element, highlights, 0, 0, 0, ()))
             continue
         if element is Element.COMPLAINT:
             total = len(complaints)
@@ -541,15 +562,23 @@ def _scorecard(
         categories = tuple(c for c in CATEGORIES if ELEMENT_OF_CATEGORY.get(c) is element)
         from_complaints = sum(complaint_counts[c] for c in categories)
         from_findings = sum(finding_counts[c] for c in categories)
-        overdue = corrective.overdue if element is Element.MANAGEMENT else 0
+        if element is Element.HARDWARE:
+            from_complaints = sum(1 for c in complaints if c.hardware)
+            from_findings = sum(1 for f in findings if f.hardware)
+        management = element is Element.MANAGEMENT
+        overdue = corrective.overdue if management else 0
+        missed = missed_checks if management else 0
+        unmet = unmet_quotas if management else 0
         scores.append(
             ElementScore(
                 element=element,
-                issues=from_complaints + from_findings + overdue,
+                issues=from_complaints + from_findings + overdue + missed + unmet,
                 complaints=from_complaints,
                 findings=from_findings,
                 overdue_actions=overdue,
                 categories=categories,
+                missed_checks=missed,
+                unmet_quotas=unmet,
             )
         )
     return tuple(scores)

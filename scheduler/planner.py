@@ -17,6 +17,8 @@ Periods
       and a new year starts a new block); one check per block. Working days, not calendar
       days, because nothing is checked on a holiday and a 7-day holiday would otherwise
       leave windows that cannot be met.
+    * An item with ``calendar_days = true`` counts calendar days instead of working days
+      and is done on the days within them the site opens (每三天: three calendar days).
     * An item with ``non_working_days = true`` counts every calendar day instead of the
       working days, in all of the above.
 
@@ -191,6 +193,7 @@ class QuotaStatus:
     base: int | None = None
     percent: int | None = None
     uncovered: bool = False  # nobody at the unit holds the item's duty (无人承担)
+    partial: bool = False  # the first period began before go-live: only its rest counted
 
     @property
     def met(self) -> bool:
@@ -405,10 +408,12 @@ class _Org:
 
 
 class _Days:
-    """The calendar, cached: the real one may be slow and each period is asked for often."""
+    """The calendar, cached: the real one may be slow and each period is asked for often.
+    Days before ``go_live`` are never active: nothing is required on them."""
 
-    def __init__(self, calendar: WorkingCalendar) -> None:
+    def __init__(self, calendar: WorkingCalendar, go_live: date | None = None) -> None:
         self._calendar = calendar
+        self.go_live = go_live
         self._ranges: dict[tuple[date, date, bool], tuple[date, ...]] = {}
         self._years: dict[tuple[int, bool], tuple[tuple[date, ...], dict[date, int]]] = {}
         self._open: dict[tuple[date, date, OperatingDays | None], tuple[date, ...]] = {}
@@ -424,6 +429,7 @@ class _Days:
         return site.operating.is_open(day, working=False, holiday=self._calendar.is_holiday(day))
 
     def open_days(self, site: _Site, start: date, end: date) -> tuple[date, ...]:
+        """The days of [start, end] the site is open on, from go-live on."""
         key = (start, end, site.operating)
         found = self._open.get(key)
         if found is None:
@@ -436,10 +442,18 @@ class _Days:
             self._open[key] = found
         return found
 
+    def open_within(self, site: _Site, days: tuple[date, ...]) -> tuple[date, ...]:
+        """The days of ``days`` (consecutive calendar days) the site opens on."""
+        if not days:
+            return days
+        return self.open_days(site, days[0], days[-1])
+
     def active(self, start: date, end: date, all_days: bool) -> tuple[date, ...]:
         key = (start, end, all_days)
         found = self._ranges.get(key)
         if found is None:
+            if self.go_live is not None:
+                start = max(start, self.go_live)
             if end < start:
                 found = ()
             elif all_days:
@@ -464,7 +478,7 @@ class _Days:
         span = item.frequency.span
         if span is not None:
             return period_containing(span, day)
-        days, index = self.year(day.year, item.non_working_days)
+        days, index = self.year(day.year, item.counts_calendar_days)
         position = index.get(day)
         if position is None:
             return None
@@ -479,7 +493,7 @@ class _Days:
             return period_containing(span, period.end + _ONE_DAY)
         day = period.end + _ONE_DAY
         for year in (day.year, day.year + 1):
-            days, _ = self.year(year, item.non_working_days)
+            days, _ = self.year(year, item.counts_calendar_days)
             start = bisect_left(days, day)
             if start < len(days):
                 return self.item_period(item, days[start])
@@ -490,7 +504,7 @@ class _Days:
         end = period.end
         if item.frequency.by_day is not None:
             end = min(end, period.start + timedelta(days=item.frequency.by_day - 1))
-        return self.active(period.start, end, item.non_working_days)
+        return self.active(period.start, end, item.counts_calendar_days)
 
 
 class _History:
@@ -645,9 +659,15 @@ def plan_day(
     calendar: WorkingCalendar,
     day: date,
     history: Iterable[HistoryEntry],
+    *,
+    go_live: date | None = None,
 ) -> tuple[PlannedAssignment, ...]:
-    """The assignments of ``day``, ordered by inspector, catalog order, target, occurrence."""
-    planner = _Planner(catalog, _Org(org), _Days(calendar), day, history)
+    """The assignments of ``day``, ordered by inspector, catalog order, target, occurrence.
+    Before ``go_live`` nothing is planned; a period it cuts requires only its days from then
+    on (as a holiday week requires only its working days)."""
+    if go_live is not None and day < go_live:
+        return ()
+    planner = _Planner(catalog, _Org(org), _Days(calendar, go_live), day, history)
     return planner.plan()
 
 
@@ -673,7 +693,7 @@ class _Planner:
             if _follows_opening(item):
                 self._plan_open_sites(index, item)
                 continue
-            if not working and not item.non_working_days:
+            if not working and not item.counts_calendar_days:
                 continue
             period = self.days.item_period(item, self.day)
             if period is None:
@@ -700,18 +720,27 @@ class _Planner:
         period_days: tuple[date, ...],
         position: int,
     ) -> None:
-        n = len(period_days)
-        required = min(item.frequency.times, n)
         item_hash = zlib.crc32(item.id.encode())
         daily = item.frequency.kind == FrequencyKind.DAILY
         uses_points = item.uses_transfer_points
         yesterday = self.day - _ONE_DAY
         phase = 0
+        all_days, all_position = period_days, position
         for site in self.org.sites_for(item):
             if not self.org.doers(site.id, item):
                 continue  # nobody to do it: reported by uncovered(), not planned
             if uses_points and not self.org.points.get(site.id):
                 continue  # nothing to visit: no transfer points registered
+            if item.calendar_days:
+                # Counted in calendar days: done on the days within them the site opens.
+                period_days = self.days.open_within(site, all_days)
+                position = bisect_left(period_days, self.day)
+                if position == len(period_days) or period_days[position] != self.day:
+                    continue
+            else:
+                period_days, position = all_days, all_position
+            n = len(period_days)
+            required = min(item.frequency.times, n)
             if daily:
                 count = 1  # the period is today and history before today is outside it
             else:
@@ -1036,9 +1065,10 @@ class _CoverageState:
             urban, rural, minimum, counties, long = self._deficits()
             # The area further behind its share goes first, so both progress together.
             urban_first = urban * max(1, self.need_rural) >= rural * max(1, self.need_urban)
-            ceiling = (3 if urban + rural else 0) + 2 * sum(
-                1 for d in (minimum, counties, long) if d
-            )
+            # This period's quotas must be met in it: they outweigh the long period's
+            # (15.3②: the month's second urban station before a rural one unseen this year).
+            ceiling = (3 if urban + rural else 0) + 2 * sum(1 for d in (minimum, counties) if d)
+            ceiling += 1 if long else 0
             best_score = -1
             best_at = 0
             for at, site in enumerate(candidates):
@@ -1054,7 +1084,7 @@ class _CoverageState:
                 ):
                     score += 2
                 if long and site.id in self.unvisited_long:
-                    score += 2
+                    score += 1
                 if score > best_score:
                     best_score, best_at = score, at
                     if score >= ceiling:
@@ -1122,7 +1152,9 @@ class _Tallies:
         if base is not None:
             tally.base = (tally.base or 0) + base
 
-    def statuses(self, uncovered: set[tuple[str, int]]) -> list[QuotaStatus]:
+    def statuses(
+        self, uncovered: set[tuple[str, int]], go_live: date | None, cut: bool
+    ) -> list[QuotaStatus]:
         return [
             QuotaStatus(
                 item_id=item_id,
@@ -1137,6 +1169,7 @@ class _Tallies:
                 base=tally.base,
                 percent=tally.percent,
                 uncovered=(item_id, unit_id) in uncovered,
+                partial=cut or (go_live is not None and tally.start < go_live),
             )
             for (_, unit_id, requirement), (item_id, tally) in sorted(
                 self._rows.items(),
@@ -1152,8 +1185,13 @@ def evaluate_period(
     history: Iterable[HistoryEntry],
     start: date,
     end: date,
+    *,
+    go_live: date | None = None,
 ) -> list[QuotaStatus]:
     """Whether each item's frequency and quotas were met, per unit, for [start, end].
+
+    Nothing is required before ``go_live``; a period it cuts is ``partial`` (it requires
+    only its days from go-live on). Done checks before it still count (imported history).
 
     A period is evaluated in the range that holds its last day (a week in the month of its
     Sunday, a quarter in its last month, an every-N-days block in the month of its last
@@ -1162,7 +1200,7 @@ def evaluate_period(
     their statuses say ``uncovered`` (无人承担), to be counted apart from misses.
     """
     org_index = _Org(org)
-    days = _Days(calendar)
+    days = _Days(calendar, go_live)
     done = _History(history, catalog, org_index, before=None, done_only=True)
     tallies = _Tallies()
     for index, item in enumerate(catalog.items):
@@ -1182,7 +1220,9 @@ def evaluate_period(
                 checks = done.checks(item.id, unit_id, _NO_TARGET)
                 _tally_frequency(index, item, unit_id, periods, checks, tallies)
     gaps = {(gap.item_id, gap.unit_id) for gap in _uncovered(catalog, org_index)}
-    return tallies.statuses(gaps)
+    # The range go-live cuts is partial for every item; a longer period it cuts, too.
+    cut = go_live is not None and start < go_live <= end
+    return tallies.statuses(gaps, go_live, cut)
 
 
 def _follows_opening(item: CatalogItem) -> bool:
@@ -1209,7 +1249,7 @@ def _periods_ending_in(item: CatalogItem, days: _Days, start: date, end: date) -
         return found
     size = item.frequency.days or 1
     for year in range(start.year, end.year + 1):
-        year_days, _ = days.year(year, item.non_working_days)
+        year_days, _ = days.year(year, item.counts_calendar_days)
         for first in range(0, len(year_days), size):
             block = year_days[first : first + size]
             if start <= block[-1] <= end:
@@ -1255,7 +1295,15 @@ def _evaluate_site_item(
             ]
             _tally_frequency(index, item, site.id, site_periods, checks, tallies)
             continue
-        _tally_frequency(index, item, site.id, periods, checks, tallies)
+        if item.calendar_days:
+            site_periods = [
+                (period, open_days)
+                for period, period_days in periods
+                if (open_days := days.open_within(site, period_days))
+            ]
+            _tally_frequency(index, item, site.id, site_periods, checks, tallies)
+        else:
+            _tally_frequency(index, item, site.id, periods, checks, tallies)
         if not item.uses_transfer_points:
             continue
         visits = done.points.get((item.id, site.id, site.id), [])

@@ -24,8 +24,9 @@ from bot.settings import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settin
 from bot.usecases.coverage import list_gaps
 from bot.usecases.offboarding import Outcome, offboard
 from bot.views import texts
+from db.history_import import REQUIRED_COLUMNS, import_history
 from db.migrate import upgrade_database
-from db.org_import import OrgFileError, import_org, read_org_file
+from db.org_import import OrgFileError, import_org, read_org_file, read_table
 from db.session import Database, SecondInstanceError
 from db.staff import create_invite, find_staff, get_unit
 from scheduler.business_calendar import CalendarError
@@ -51,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("init", help="create or migrate the database")
     org = commands.add_parser("import-org", help="import units and staff from CSV or XLSX")
     org.add_argument("file", type=Path)
+    history = commands.add_parser(
+        "import-history", help="enter checks done before go-live from CSV or XLSX"
+    )
+    history.add_argument("file", type=Path)
     invite = commands.add_parser("invite", help="print a one-time registration link")
     invite.add_argument("who", help="staff code (工号), id or name")
     leaver = commands.add_parser(
@@ -108,6 +113,30 @@ async def _import_org(settings: Settings, path: Path) -> int:
     if gaps:
         # The running bot tells the admins in chat too (bot.usecases.coverage).
         _echo(texts.uncovered_notice([(g.unit_id, g.unit, g.duty, g.item) for g in gaps]))
+    return 0
+
+
+async def _import_history(settings: Settings, path: Path) -> int:
+    try:
+        catalog = load_catalog(settings.checks.catalog)
+    except CatalogError as error:
+        sys.stderr.write(texts.data_file_invalid(str(error)) + "\n")
+        return 2
+    today = SystemClock(settings.time.tz).now().date()
+    before = settings.checks.go_live or today
+    database = Database(settings.database.url)
+    try:
+        rows = read_table(path, REQUIRED_COLUMNS)
+        async with database.session() as session:
+            summary = await import_history(rows, catalog=catalog, session=session, before=before)
+    except OrgFileError as error:
+        _echo(texts.org_import_failed(len(error.problems)))
+        for problem in error.problems:
+            _echo(texts.org_problem(problem))
+        return 1
+    finally:
+        await database.close()
+    _echo(texts.history_import_done(summary.created, summary.already_there))
     return 0
 
 
@@ -236,6 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "import-org":
         return asyncio.run(_import_org(settings, args.file))
+    if args.command == "import-history":
+        return asyncio.run(_import_history(settings, args.file))
     if args.command == "invite":
         return asyncio.run(_invite(settings, args.who))
     if args.command == "offboard":

@@ -61,31 +61,35 @@ class Refusal(Enum):
 # --- scheduled steps ----------------------------------------------------------------------
 
 
-def _working_hours_between(services: Services, start: time, end: time) -> datetime | None:
-    """Now, if today is a working day and the clock is in [start, end); else None."""
+def _between(services: Services, start: time, end: time) -> datetime | None:
+    """Now, if the clock is in [start, end); else None. Every day: sites open on weekends
+    and holidays get their daily checks then (the planner knows which are due)."""
     now = services.clock.now()
-    if not services.calendar.is_working_day(now.date()) or not start <= now.time() < end:
+    if not start <= now.time() < end:
         return None
     return now
 
 
 async def plan_and_push(services: Services) -> int:
-    """On a working day between the morning push and the end of the day: plan the day and
-    send each inspector one message with their checks. Once per day, whichever instance
-    gets there first; a day the bot was down for is not planned afterwards (its quotas
-    are caught up on the following days)."""
+    """Between the morning push and the end of the day: plan the day and send each
+    inspector one message with their checks. Once per day, whichever instance gets there
+    first; a day the bot was down for is not planned afterwards (its quotas are caught up on
+    the following days)."""
     times = services.settings.time
-    now = _working_hours_between(services, times.morning_push, times.end_of_day)
+    now = _between(services, times.morning_push, times.end_of_day)
     if now is None:
         return 0
     today = now.date()
     async with services.db.session() as session:
         if not await claim_job(session=session, key=f"morning:{today}", now=now):
             return 0
-        org = await load_org_snapshot(session=session)
+        checks = services.settings.checks
+        org = await load_org_snapshot(session=session, opening=checks.opening())
         since = date(today.year, 1, 1) - HISTORY_LOOKBACK
         history = await list_history(session=session, since=since, before=today)
-        planned = plan_day(services.catalog, org, services.calendar, today, history)
+        planned = plan_day(
+            services.catalog, org, services.calendar, today, history, go_live=checks.go_live
+        )
         await insert_planned(session=session, planned=planned)
         assignments = await list_assignments_on(session=session, day=today)
         return await _push_lists(services, session, assignments, now)
@@ -126,7 +130,7 @@ def _line(services: Services, assignment: Assignment, reference: ReferenceData) 
 async def remind_unfinished(services: Services) -> int:
     """Afternoon: one reminder per inspector who still has unfinished checks today."""
     times = services.settings.time
-    now = _working_hours_between(services, times.afternoon_reminder, times.end_of_day)
+    now = _between(services, times.afternoon_reminder, times.end_of_day)
     if now is None:
         return 0
     today = now.date()

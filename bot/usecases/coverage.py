@@ -38,7 +38,7 @@ async def list_gaps(
     catalog: Catalog, *, session: AsyncSession, scope: Collection[int] | None = None
 ) -> list[Gap]:
     """Every unit x item nobody holds the duty for (within ``scope`` when given)."""
-    org = await load_org_snapshot(session=session)
+    org = await load_org_snapshot(session=session)  # operating days do not matter here
     names = {unit.id: unit.name for unit in org.units}
     items = {item.id: item for item in catalog}
     gaps: list[Gap] = []

@@ -34,8 +34,9 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import Enum
+from functools import partial
 from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -46,6 +47,7 @@ from bot.usecases.messages import enqueue_message
 from bot.views import texts
 from bot.views.cards import InspectorProgress, MonthFigures, Progress
 from db.checks import list_history, load_org_snapshot
+from db.highlights import count_highlights
 from db.jobs import claim_job
 from db.models import AssignmentStatus, Staff, Unit
 from db.reports import (
@@ -58,8 +60,10 @@ from db.reports import (
     list_month_complaints,
     list_month_findings,
     list_units_with_checks,
+    unit_volumes,
 )
 from db.staff import first_org_import_at, get_staff, list_staff_posts, load_org_units
+from scheduler.bulletin import Bulletin, UnitMonth, build_bulletin
 from scheduler.catalog import Catalog, CatalogItem
 from scheduler.complaints import StaffPost, escalation_chain, units_within
 from scheduler.monthly_report import (
@@ -268,18 +272,18 @@ def _as_of(
     ]
 
 
-async def _compute(
-    services: Services,
-    session: AsyncSession,
-    unit: OrgUnit,
-    units: Mapping[int, OrgUnit],
-    month: ReportMonth,
-    today: date,
-) -> MonthFigures:
-    tz = services.settings.time.tz
-    scope = units_within(unit.id, units)
+# Statuses per (month, the unit whose scope they were evaluated for).
+Evaluations = dict[tuple[ReportMonth, int], list[QuotaStatus]]
+
+
+async def _statuses(
+    services: Services, session: AsyncSession, month: ReportMonth, scope: Collection[int]
+) -> list[QuotaStatus]:
+    """What the catalog required in the month, and whether it was met; right for the units
+    of ``scope`` (only their checks are read)."""
     first, last = month.first_day, month.last_day
-    org = await load_org_snapshot(session=session)
+    checks_settings = services.settings.checks
+    org = await load_org_snapshot(session=session, opening=checks_settings.opening())
     # Only the scope's checks: a county's report reads its own rows, not the province's.
     # An IN list of a whole province's units is no narrower than none.
     history = await list_history(
@@ -289,9 +293,38 @@ async def _compute(
         unit_ids=scope if len(scope) <= _SCOPE_FILTER_LIMIT else None,
     )
     # Evaluating a year of quotas is CPU work: off the event loop, other updates go on.
-    statuses = await asyncio.to_thread(
-        evaluate_period, services.catalog, org, services.calendar, history, first, last
+    return await asyncio.to_thread(
+        partial(evaluate_period, go_live=checks_settings.go_live),
+        services.catalog,
+        org,
+        services.calendar,
+        history,
+        first,
+        last,
     )
+
+
+async def _compute(
+    services: Services,
+    session: AsyncSession,
+    unit: OrgUnit,
+    units: Mapping[int, OrgUnit],
+    month: ReportMonth,
+    today: date,
+    evaluated: Evaluations | None = None,
+    evaluate_for: int | None = None,
+) -> MonthFigures:
+    """The unit's report. ``evaluated`` caches the months' statuses over several units,
+    evaluated for the scope of ``evaluate_for`` (a unit above, whose scope holds this one's)."""
+    tz = services.settings.time.tz
+    scope = units_within(unit.id, units)
+    first, last = month.first_day, month.last_day
+    evaluated = {} if evaluated is None else evaluated
+    evaluated_for = unit.id if evaluate_for is None else evaluate_for
+    if (month, evaluated_for) not in evaluated:
+        wider = units_within(evaluated_for, units)
+        evaluated[month, evaluated_for] = await _statuses(services, session, month, wider)
+    statuses = evaluated[month, evaluated_for]
     counts = await count_checks(session=session, unit_ids=scope, first_day=first, last_day=last)
     names = {unit_id: u.name for unit_id, u in units.items()}
     findings = await list_month_findings(
@@ -306,6 +339,11 @@ async def _compute(
     complaints = await list_month_complaints(
         session=session, unit_ids=scope, month=month, tz=tz, calendar=services.calendar
     )
+    month_start = datetime.combine(first, time(0), tzinfo=tz)
+    month_end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
+    highlights = await count_highlights(
+        session=session, unit_ids=scope, start=month_start, end=month_end
+    )
     report = build_monthly_report(
         ReportUnit(unit.id, unit.name, unit.level),
         month,
@@ -315,6 +353,7 @@ async def _compute(
         actions=_as_of(actions, month, today),
         complaints=complaints,
         uncovered=uncovered_checks(services.catalog, statuses, scope, units),
+        highlights=sum(highlights.values()),
     )
     running = first <= today <= last
     return MonthFigures(report, as_of=today if running else None)
@@ -511,6 +550,38 @@ async def send_monthly_reports(services: Services) -> int:
     return queued
 
 
+async def _bulletin(
+    services: Services,
+    session: AsyncSession,
+    unit: OrgUnit,
+    ranked: Sequence[OrgUnit],
+    units: Mapping[int, OrgUnit],
+    month: ReportMonth,
+    evaluated: Evaluations,
+) -> Bulletin | None:
+    """The month's 通报 of the units directly below ``unit``, with last month's change
+    (none for a month before go-live)."""
+    go_live = services.settings.checks.go_live
+    before = month.previous()
+    compare = go_live is None or before.last_day >= go_live
+    volumes = await unit_volumes(session=session, unit_ids=[u.id for u in ranked])
+    rows: list[UnitMonth] = []
+    for child in sorted(ranked, key=lambda u: u.id):
+        today = month.last_day + timedelta(days=1)
+        this = await _compute(services, session, child, units, month, today, evaluated, unit.id)
+        previous = (
+            await _compute(services, session, child, units, before, today, evaluated, unit.id)
+            if compare
+            else None
+        )
+        rows.append(
+            UnitMonth(
+                this.report, None if previous is None else previous.report, volumes.get(child.id)
+            )
+        )
+    return build_bulletin(unit.name, rows, services.settings.bulletin.weights())
+
+
 async def _send_one(
     services: Services,
     unit: OrgUnit,
@@ -521,11 +592,27 @@ async def _send_one(
 ) -> int:
     now = services.clock.now()
     recipient_ids = report_recipients(unit, units, managers)
+    # The 通报 ranks the units one level down; it goes with the report, and to them.
+    ranked = [u for u in units.values() if u.parent_id == unit.id]
+    ranked_ids = {u.id for u in ranked} | {unit.id}
+    bulletin_ids = list(
+        dict.fromkeys([*recipient_ids, *(m.staff_id for m in managers if m.unit_id in ranked_ids)])
+    )
     async with services.db.session() as session:
         recipients = [await get_staff(session=session, staff_id=i) for i in recipient_ids]
         chats = [(r.id, r.telegram_user_id) for r in recipients if r.telegram_user_id]
+        readers = [await get_staff(session=session, staff_id=i) for i in bulletin_ids]
+        bulletin_chats = [(r.id, r.telegram_user_id) for r in readers if r.telegram_user_id]
+        evaluated: Evaluations = {}
         figures = (
-            await _compute(services, session, unit, units, month, now.date()) if chats else None
+            await _compute(services, session, unit, units, month, now.date(), evaluated)
+            if chats
+            else None
+        )
+        bulletin = (
+            await _bulletin(services, session, unit, ranked, units, month, evaluated)
+            if bulletin_chats
+            else None
         )
     # Rendering happens outside any transaction: a SQLite write lock is never held meanwhile.
     files = await render(figures) if figures is not None else None
@@ -537,6 +624,16 @@ async def _send_one(
             return 0
         report = files.figures.report
         queued = 0
+        if bulletin is not None:
+            for staff_id, chat_id in bulletin_chats:
+                assert chat_id is not None
+                queued += await enqueue_message(
+                    session=session,
+                    key=f"{job_key}:{staff_id}:bulletin",
+                    chat_id=chat_id,
+                    text=texts.bulletin_text(bulletin),
+                    now=now,
+                )
         for staff_id, chat_id in chats:
             assert chat_id is not None
             queued += await enqueue_message(

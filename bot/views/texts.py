@@ -22,6 +22,7 @@ from scheduler.org import Area, Department, Level, Role, SiteKind
 if TYPE_CHECKING:
     from bot.views.cards import CheckView, ComplaintCard, MonthFigures, Progress, TodayLine
     from db.models import Complaint
+    from scheduler.bulletin import Bulletin
     from scheduler.monthly_report import MonthlyReport
 
 # --- vocabulary ---------------------------------------------------------------------------
@@ -146,6 +147,17 @@ _ORG_PROBLEMS: dict[Problem, str] = {
     Problem.PARENT_LEVEL: "上级单位“{value}”应当是{wanted}",
     Problem.PARENT_KIND: "上级单位“{value}”应当是{wanted}网点",
     Problem.UNKNOWN_DUTY: "“{value}”不是已知的职责，可选：{names}",
+    Problem.BAD_OPEN_DAYS: "“{value}”不是营业日，请写星期几，如 1-6、1-5,7、周一至周六、每天",
+    Problem.BAD_YES_NO: "“{value}”应为 是 或 否",
+    Problem.BAD_VOLUME: "“{value}”不是业务量，请填写每月处理的邮件件数（整数）",
+    Problem.BAD_DATE: "“{value}”不是日期，请写成 2026-09-15",
+    Problem.NOT_BEFORE_GO_LIVE: "{value} 不在上线日 {names} 之前（上线后的检查由机器人记录）",
+    Problem.UNKNOWN_ITEM: "找不到检查项目“{value}”（请填写目录中的编号或名称）",
+    Problem.UNKNOWN_STAFF: "找不到工号“{value}”的人员",
+    Problem.UNKNOWN_SITE: "找不到网点“{value}”",
+    Problem.SITE_NOT_FOR_ITEM: "网点“{value}”不属于该检查项目的检查对象（网点类型或城乡不符）",
+    Problem.SITE_NOT_IN_SCOPE: "网点“{value}”不在该人员所在单位“{names}”的范围内",
+    Problem.UNKNOWN_POINT: "找不到该网点的接转点“{value}”",
     Problem.DUTY_NOT_HERE: "职责“{value}”不能由该单位的人员承担，只能在{choices}{kind_note}",
     Problem.ENCODING: (
         "文件编码{value}无法读取：请在 Excel 中“另存为” CSV UTF-8（或 GB18030）后再导入"
@@ -189,6 +201,11 @@ def org_import_done(created: dict[str, int], updated: dict[str, int]) -> str:
     names = {"unit": "单位", "segment": "道段", "transfer_point": "接转点", "staff": "人员"}
     parts = [f"{names[key]} 新增 {created[key]}、更新 {updated[key]}" for key in names]
     return "导入完成：" + "；".join(parts) + "。"
+
+
+def history_import_done(created: int, already_there: int) -> str:
+    tail = f"，{already_there} 条此前已导入" if already_there else ""
+    return f"导入完成：上线前的检查记录新增 {created} 条{tail}。覆盖率统计已计入这些检查。"
 
 
 # --- admin CLI ----------------------------------------------------------------------------
@@ -974,8 +991,8 @@ REPORT_RESPONSE_NOTE = (
     "响应时间只计工作时间；中位数和90百分位按最近秩法计算，取实际出现的响应时间。"
 )
 REPORT_ELEMENT_NOTE = (
-    "问题数为本月归入该要素的投诉、检查发现（管理要素另含整改逾期）件数之和，越少越好；"
-    "“其他”类不归入任何要素。"
+    "问题数为本月归入该要素的投诉、检查发现（管理要素另含整改逾期、漏检和未达标的覆盖指标）"
+    "件数之和，越少越好；亮点为记录的服务亮点数，越多越好；“其他”类不归入任何要素。"
 )
 REPORT_UNMAPPED = "未归入要素（其他类）"
 
@@ -1045,12 +1062,14 @@ def report_quota_line(
 
 def report_element_basis(element: str, categories: list[str]) -> str:
     if element == "highlight":
-        return "目前没有记录服务亮点的数据"
+        return "本月记录的服务亮点（/highlight 及投诉中识别的表扬），越多越好"
     if element == "complaint":
         return "本月全部投诉"
+    if element == "hardware":
+        return "设备类检查发现（邮资机等）及反映设备故障的投诉"
     names = "、".join(REPORT_CATEGORY_LABELS[c] for c in categories)
     basis = f"投诉和检查发现：{names}"
-    return basis + "；整改逾期" if element == "management" else basis
+    return basis + "；整改逾期、漏检、未达标覆盖指标" if element == "management" else basis
 
 
 def report_caption(
@@ -1128,6 +1147,38 @@ def report_document_caption(figures: MonthFigures) -> str:
         report.complaint_total.count,
     )
     return caption + (f"\n{_in_progress(figures.as_of)}" if figures.as_of else "")
+
+
+_BULLETIN_LINES = 30
+
+
+def bulletin_text(bulletin: Bulletin) -> str:
+    """The monthly 通报: the ranking, the formula and its weights, and last month's change."""
+    labels = REPORT_ELEMENT_LABELS
+    weights = "、".join(
+        f"{labels[element]}×{weight:g}" for element, weight in bulletin.weights.items()
+    )
+    basis = "每万件业务量" if bulletin.per_items else "件数（业务量未全部登记）"
+    lines = [
+        f"📊 <b>{escape(bulletin.title_unit)} {bulletin.year}年{bulletin.month}月服务质量通报</b>",
+        f"评分 = 100 − 各要素问题数×权重 + 亮点数×权重，按{basis}计；权重：{weights}。",
+        "",
+    ]
+    for row in bulletin.rows[:_BULLETIN_LINES]:
+        change = ""
+        if row.change is not None and row.previous_rank is not None:
+            arrow = "↑" if row.change > 0 else "↓" if row.change < 0 else "→"
+            change = f"（{arrow}{abs(row.change):g}，上月第 {row.previous_rank} 名）"
+        issues = " ".join(
+            f"{labels[element]}{value:g}" for element, value in row.issues.items() if value
+        )
+        lines.append(
+            f"{row.rank}. {escape(row.unit)} {row.score:g} 分{change}"
+            + (f"：{issues}" if issues else "")
+        )
+    if len(bulletin.rows) > _BULLETIN_LINES:
+        lines.append(f"……另有 {len(bulletin.rows) - _BULLETIN_LINES} 个单位，见各单位报告书。")
+    return "\n".join(lines)
 
 
 def report_auto_caption(report: MonthlyReport) -> str:

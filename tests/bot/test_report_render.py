@@ -141,8 +141,10 @@ def test_scorecard_sheet(workbook: Any) -> None:
     rows = {row[0]: row for row in _rows(workbook["服务质量要素"], first=3)}
     assert list(rows)[:8] == ["态度", "技术", "责任心", "硬件", "管理", "亮点", "投诉", "差错"]
     assert rows["责任心"][1:5] == (7, 5, 2, 0)
-    assert rows["管理"][1:5] == (4, 1, 1, 2)
-    assert rows["亮点"][1] == "无数据"
+    # 管理: a complaint, a finding, 2 overdue actions, 5 missed checks and 1 unmet quota.
+    assert rows["管理"][1:5] == (10, 1, 1, 2)
+    assert "漏检" in str(rows["管理"][5])
+    assert rows["亮点"][1] == 0
     assert rows["差错"][5] == "投诉和检查发现：丢失/短少、破损、邮政金融/代收代付"
     assert rows["未归入要素（其他类）"][1] == 2
 

@@ -8,6 +8,7 @@ from sqlmodel import func, select
 from bot.views import texts
 from db.models import Segment, Staff, TransferPoint, Unit
 from db.org_import import (
+    COLUMNS,
     OrgFileError,
     Problem,
     RecordType,
@@ -243,3 +244,49 @@ async def test_an_unknown_duty_or_one_held_at_the_wrong_unit_is_refused(
     assert "营业支局长" in worded[1] and "营业" in worded[1]
     assert "旗县局" in worded[2]
     assert (await table_counts(database))["Staff"] == 0
+
+
+async def test_sites_say_when_they_open(database: Database, tmp_path: Path) -> None:
+    header = ",".join(COLUMNS) + "\n"
+    path = tmp_path / "open.csv"
+    path.write_text(
+        header + "unit,R1,区,,region,,,,,,,,\n"
+        "unit,C1,市,R1,city,,,,,,,,\n"
+        "unit,X1,县,C1,county,,,,,,,,\n"
+        "unit,S1,城关营业支局,X1,site,counter,urban,,,,,周一至周六,否\n"
+        "unit,S2,城关投递部,X1,site,delivery,urban,,,,,每天,是\n"
+        "unit,S3,某营业所,X1,site,counter,rural,,,,,,\n",
+        encoding="utf-8",
+    )
+    await import_file(database, path)
+    async with database.session() as session:
+        units = {
+            u.code: (u.open_days, u.open_on_holidays)
+            for u in (await session.exec(select(Unit))).all()
+        }
+    assert units["S1"] == ("123456", False)
+    assert units["S2"] == ("1234567", True)
+    assert units["S3"] == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("cells", "column", "problem"),
+    [
+        ("site,counter,urban,,,,,周八,", "open_days", Problem.BAD_OPEN_DAYS),
+        ("site,counter,urban,,,,,1-6,也许", "open_on_holidays", Problem.BAD_YES_NO),
+        ("county,,,,,,,1-6,", "open_days", Problem.ONLY_FOR_SITES),
+    ],
+)
+async def test_bad_opening_is_refused(
+    database: Database, tmp_path: Path, cells: str, column: str, problem: Problem
+) -> None:
+    path = tmp_path / "open.csv"
+    path.write_text(
+        ",".join(COLUMNS) + "\nunit,R1,区,,region,,,,,,,,\nunit,C1,市,R1,city,,,,,,,,\n"
+        f"unit,X1,县,C1,{cells}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(OrgFileError) as raised:
+        await import_file(database, path)
+    assert [(p.line, p.column, p.problem) for p in raised.value.problems] == [(4, column, problem)]
+    assert "{" not in texts.org_problem(raised.value.problems[0])

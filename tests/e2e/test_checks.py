@@ -16,6 +16,7 @@ from bot.views.buttons import Action, encode
 from db.models import Assignment, AssignmentStatus, CorrectiveAction, Finding, Staff, Unit
 from db.staff import load_org_units
 from nlp.reader import ComplaintReader
+from scheduler.catalog import FrequencyKind
 from scheduler.complaints import units_within
 from tests.conftest import SHANGHAI
 from tests.e2e.harness import Harness, run_bot
@@ -91,12 +92,22 @@ async def test_the_morning_push_reaches_only_inspectors_with_checks(bot: Harness
     await manager.no_reply(within=0.2)
 
 
-async def test_nothing_is_planned_on_a_sunday(bot: Harness) -> None:
-    inspector = await bot.register("I003")
+async def test_on_a_sunday_only_sites_open_then_get_their_daily_checks(bot: Harness) -> None:
+    counter, delivery = await bot.register("I004"), await bot.register("I003")
     bot.clock.set(at(date(2026, 11, 29), 9))
     await bot.tick()
-    await inspector.no_reply(within=0.3)
-    assert await assignments_of(bot, "I003", date(2026, 11, 29)) == []
+    # Counters open Monday to Saturday (config.toml): nothing for the 营业支局长.
+    await counter.no_reply(within=0.3)
+    assert await assignments_of(bot, "I004", date(2026, 11, 29)) == []
+    # Delivery stations work every day: the daily checks of 第十四条 (and 每三天, counted in
+    # calendar days), nothing weekly.
+    (push,) = await delivery.replies(1)
+    sunday = await assignments_of(bot, "I003", date(2026, 11, 29))
+    items = {bot.services.catalog.get(a.item_id) for a in sunday}
+    assert items and all(
+        item.frequency.kind is FrequencyKind.DAILY or item.calendar_days for item in items
+    )
+    assert f"您有 {len(sunday)} 项检查任务" in push.content
 
 
 async def test_a_full_check_with_reprompts_skip_and_confirm(bot: Harness) -> None:
@@ -303,6 +314,7 @@ async def test_today_before_the_push_and_on_a_holiday(bot: Harness) -> None:
     inspector = await bot.register("I003")
     await inspector.send("/today")
     assert (await inspector.reply()).content == texts.checks_not_pushed_yet(time(8, 0))
-    bot.clock.set(at(date(2026, 10, 3), 10))  # National Day holiday
-    await inspector.send("/today")
-    assert (await inspector.reply()).content == texts.NOT_A_WORKING_DAY
+    counter = await bot.register("I004")
+    bot.clock.set(at(date(2026, 10, 3), 10))  # National Day: counters closed, delivery not
+    await counter.send("/today")
+    assert (await counter.reply()).content == texts.NOT_A_WORKING_DAY

@@ -1,12 +1,19 @@
-"""Duties end to end: an organisation import with a unit nobody covers tells the admin in
-chat; /progress counts the 无人承担 checks apart."""
+"""Duties and operating days end to end: an organisation import with a unit nobody covers
+tells the admin in chat; /progress counts the 无人承担 checks apart; a branch head gets his
+counter checks on a Saturday his branch is open."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 
+from sqlmodel import select
+
 from bot.views import texts
+from db.models import Assignment, Staff
 from db.org_import import COLUMNS, import_org, read_org_file
+from scheduler.catalog import FrequencyKind
+from tests.conftest import SHANGHAI
 from tests.e2e.harness import Harness
 
 
@@ -35,3 +42,31 @@ async def test_an_import_with_an_uncovered_unit_tells_the_admin(
     await admin.send("/progress")
     (progress,) = await admin.replies(1)
     assert "⚠️ 无人承担：8 个单位的" in progress.content
+
+
+async def test_a_branch_head_gets_his_counter_checks_on_a_saturday_his_branch_is_open(
+    bot: Harness,
+) -> None:
+    # 周晓燕 is a 营业支局长 (duty) at 察素齐营业支局; counters open Monday to Saturday.
+    head = await bot.register("I004")
+    saturday = date(2026, 11, 28)
+    bot.clock.set(datetime(2026, 11, 28, 8, 0, tzinfo=SHANGHAI))
+    await bot.tick()
+    (push,) = await head.replies(1)
+    async with bot.db.session() as session:
+        staff = (await session.exec(select(Staff).where(Staff.code == "I004"))).one()
+        rows = (
+            await session.exec(
+                select(Assignment).where(
+                    Assignment.inspector_id == staff.id, Assignment.day == saturday
+                )
+            )
+        ).all()
+    catalog = bot.services.catalog
+    assert {row.item_id for row in rows} == {
+        item.id
+        for item in catalog
+        if item.duty == "counter_head" and item.frequency.kind is FrequencyKind.DAILY
+    }
+    assert "营业终了调阅监控录像" in push.content
+    assert f"您有 {len(rows)} 项检查任务" in push.content

@@ -216,15 +216,30 @@ async def test_the_monthly_report_goes_to_the_level_above_once(
 
         bot.clock.set(at(11, 2, 8))
         await bot.tick()
-        document, _ = await report_pair(city)
+        # Each report comes with its 通报 (the units one level down, ranked), which also goes
+        # to the managers of the ranking unit and of the ranked ones.
+        received = await city.replies(5, timeout=15)
+        assert [m.kind for m in received] == ["text", "document", "photo", "text", "text"]
+        county_bulletin, document, _, city_bulletin, region_bulletin = received
         assert document.file_name == XLSX_NAME.format("土默特左旗局")
         assert "月度检查报告书报送" in document.content
-        received = await region.replies(4, timeout=15)
+        assert county_bulletin.content.startswith("📊 土默特左旗局 2026年10月服务质量通报")
+        assert "权重：态度×3" in county_bulletin.content
+        assert "察素齐投递部" in county_bulletin.content
+        assert city_bulletin.content.startswith("📊 呼和浩特市分公司 2026年10月服务质量通报")
+        assert "1. " in city_bulletin.content and "托克托县局" in city_bulletin.content
+        assert region_bulletin.content.startswith("📊 内蒙古邮政区公司 2026年10月")
+        received = await region.replies(6, timeout=15)
         assert [m.file_name for m in received if m.kind == "document"] == [
             XLSX_NAME.format("呼和浩特市分公司"),
             XLSX_NAME.format("内蒙古邮政区公司"),
         ]
-        assert [m.kind for m in received] == ["document", "photo", "document", "photo"]
+        assert [m.kind for m in received] == ["text", "document", "photo"] * 2
+        assert [m.content for m in await county.replies(2)] == [
+            county_bulletin.content,
+            city_bulletin.content,
+        ]
+        assert [m.content for m in await other.replies(1)] == [city_bulletin.content]
 
         await bot.tick()
         bot.clock.set(at(11, 2, 8, 1))
@@ -235,3 +250,14 @@ async def test_the_monthly_report_goes_to_the_level_above_once(
     async with run_bot(settings, sandbox, clock, reader, checks=False) as restarted:
         await restarted.tick()  # start-up ran the steps too
         await asyncio.gather(*(m.no_reply() for m in (city, region, county, other)))
+
+
+async def test_a_highlight_shows_in_the_scorecard_of_the_months_report(bot: Harness) -> None:
+    inspector = await bot.register("I002")  # 郑丽, 土默特左旗局
+    await inspector.send("/highlight tz-d1 投递员雨天坚持按时投递，用户送来感谢信")
+    assert "已记为 察素齐投递部 的服务亮点" in (await inspector.reply()).content
+    county = await bot.register("M003")
+    await county.send(f"/report {bot.clock.now():%Y-%m}")
+    document, _ = await report_pair(county)
+    elements = {row[0]: row for row in workbook_rows(document, "服务质量要素")}
+    assert elements["亮点"][1] == 1

@@ -223,8 +223,11 @@ def test_scorecard_counts_issues_per_element() -> None:
     assert scores[Element.HARDWARE].issues == 0
     management = scores[Element.MANAGEMENT]
     assert (management.complaints, management.findings, management.overdue_actions) == (1, 1, 2)
-    assert management.issues == 4
-    assert scores[Element.HIGHLIGHT].issues is None  # no data, not "zero problems"
+    # Missed checks and unmet quotas are lapses of management too.
+    assert (management.missed_checks, management.unmet_quotas) == (5, 1)
+    assert management.issues == 10
+    assert management.categories == ("forced_sale", "hotline")  # 11185 unanswered: staffing
+    assert scores[Element.HIGHLIGHT].issues == 0  # recorded highlights: none this month
     assert scores[Element.COMPLAINT].issues == 9
     assert scores[Element.ERROR].issues == 2  # one lost item, one damaged
     assert scores[Element.ERROR].categories == ("loss", "damage", "finance")
@@ -244,7 +247,25 @@ def test_empty_month() -> None:
     assert report.complaint_total == ComplaintStats(None, 0, 0, None, None)
     assert report.escalations == ()
     assert report.corrective == CorrectiveSummary(0, 0, 0, 0, 0)
-    assert {score.issues for score in report.scorecard} == {0, None}
+    assert {score.issues for score in report.scorecard} == {0}
+
+
+def test_hardware_counts_equipment_findings_and_complaints_whatever_their_category() -> None:
+    at = datetime(2026, 10, 5, 10, tzinfo=SHANGHAI)
+    report = build_monthly_report(
+        UNIT,
+        OCTOBER,
+        findings=[
+            Finding("counter_tickets_meter", "邮资机", "某支局", date(2026, 10, 5), "finance", True)
+        ],
+        complaints=[Complaint("counter", at, hardware=True), Complaint("hotline", at)],
+        highlights=3,
+    )
+    scores = {score.element: score for score in report.scorecard}
+    assert (scores[Element.HARDWARE].complaints, scores[Element.HARDWARE].findings) == (1, 1)
+    assert scores[Element.SKILL].issues == 0 and scores[Element.ERROR].issues == 0
+    assert scores[Element.MANAGEMENT].complaints == 1
+    assert scores[Element.HIGHLIGHT].issues == 3
 
 
 # --- validation -----------------------------------------------------------------------------
