@@ -27,13 +27,14 @@ from pathlib import Path
 
 from benchkit import BENCH_NOW, REPO, fresh_database
 
-from bot.sandbox import SandboxServer
+from bot.sandbox import ApiCall, ApiReply, SandboxServer
 from bot.views import texts
 from db.org_import import import_org, read_org_file
 from db.province import generate_province, write_csv
 from db.session import Database
 
 FIRST_USER = 7_600_000_001
+HEAVY = ("sklearn", "scipy", "matplotlib", "openpyxl", "PIL", "aiohttp")
 ECHO_BOT = """
 import sys
 from telegram.ext import ApplicationBuilder, MessageHandler, filters
@@ -54,6 +55,7 @@ class Start:
     seconds: float  # process start → first getUpdates
     rss_ready: float  # MiB
     rss_working: float  # MiB, after answering one message
+    heavy: tuple[str, ...]  # heavy libraries loaded (scikit-learn, scipy, matplotlib, …)
 
 
 def rss_mib(pid: int) -> float:
@@ -76,16 +78,28 @@ def bot_config(sandbox: SandboxServer, workdir: Path) -> Path:
 async def measure(
     sandbox: SandboxServer, command: list[str], env: dict[str, str], first_message: str
 ) -> Start:
-    polls_before = len(sandbox.calls_to("getUpdates"))
+    polling = asyncio.Event()
+
+    async def first_poll(call: ApiCall) -> ApiReply | None:
+        # Seen when the long poll arrives (the call log has it only when it returns).
+        if call.method == "getUpdates":
+            polling.set()
+        return None
+
+    sandbox.policy = first_poll
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
-        while len(sandbox.calls_to("getUpdates")) == polls_before:
+        while not polling.is_set():
             if process.poll() is not None:
                 raise RuntimeError(f"{command} exited with {process.returncode}")
             await asyncio.sleep(0.01)
         seconds = time.perf_counter() - started
         ready = rss_mib(process.pid)
+        maps = Path(f"/proc/{process.pid}/maps").read_text()
+        heavy = sorted({lib for lib in HEAVY if f"/{lib}/" in maps})
         user = sandbox.user(FIRST_USER, "测试")
         await user.send(first_message)
         await user.replies(1, timeout=60)
@@ -93,7 +107,7 @@ async def measure(
     finally:
         process.terminate()
         process.wait(timeout=30)
-    return Start(seconds, ready, working)
+    return Start(seconds, ready, working, tuple(heavy))
 
 
 async def our_bot(sandbox: SandboxServer, url: str, workdir: Path) -> Start:
@@ -154,6 +168,11 @@ async def main_async(args: argparse.Namespace) -> None:
             f"  {label}: {statistics.median(s.seconds for s in starts):.2f} s; RSS "
             f"{statistics.median(s.rss_ready for s in starts):.0f} MiB when ready, "
             f"{statistics.median(s.rss_working for s in starts):.0f} MiB after one message"
+        )
+    for n, start in enumerate(ours, 1):
+        loaded = ", ".join(start.heavy) or "none"
+        print(
+            f"  our bot, run {n}: {start.seconds:.2f} s, {start.rss_ready:.0f} MiB; {loaded} loaded"
         )
     print("heaviest imports of bot.app.cli (own time):")
     for seconds, name in heaviest_imports(8):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from bot.clock import Clock
@@ -45,8 +46,10 @@ class Services:
     calendar: BusinessCalendar
     unknown_years: UnknownYears
     catalog: Catalog
-    # Built at start-up (jieba and training take about a second); tests may pass one in.
+    # Built in the background from start-up on (jieba and the model take a second or
+    # more, and most updates do not need it); tests may pass one in.
     complaint_reader: ComplaintReader | None = None
+    reader_building: asyncio.Task[ComplaintReader] | None = None
     # The organisation import whose names the reader has (None: the state at start-up).
     org_import_seen: int | None = None
     # How many stored labelled examples the classifier was last trained with.
@@ -58,9 +61,11 @@ class Services:
     # Units and posts, read once and again after an import (bot/reference.py).
     reference: ReferenceCache = field(default_factory=ReferenceCache)
 
-    @property
-    def reader(self) -> ComplaintReader:
-        assert self.complaint_reader is not None, "the reader is built in post_init"
+    async def reader(self) -> ComplaintReader:
+        """The complaint reader, once built (the first complaints after a start wait)."""
+        if self.complaint_reader is None:
+            assert self.reader_building is not None, "post_init starts building the reader"
+            self.complaint_reader = await asyncio.shield(self.reader_building)
         return self.complaint_reader
 
     @classmethod

@@ -85,7 +85,7 @@ async def report(message: Message, context: BotContext, text: str, photo: str | 
         await message.reply_text(texts.NO_WORDS_REPORT)
         return
     draft = await complaints.report_complaint(
-        context.services, context.services.reader, context.registered_staff, text, photo
+        context.services, await context.services.reader(), context.registered_staff, text, photo
     )
     text, keyboard = draft_reply(draft)
     await message.reply_text(text, reply_markup=keyboard)
@@ -246,7 +246,7 @@ async def _press(
             await unless_unchanged(message.edit_text(done))
         case Action.KEEP_AS_COMPLAINT:
             draft = await complaints.keep_as_complaint(
-                services, services.reader, complaint_id, staff
+                services, await services.reader(), complaint_id, staff
             )
             if isinstance(draft, complaints.Refusal):
                 return draft

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -63,7 +64,10 @@ async def _post_init(application: BotApplication) -> None:
     services.db.lock_for_this_instance()
     await services.db.ping()
     if services.complaint_reader is None:
-        services.complaint_reader = await build_reader(services.db)
+        # Polling starts meanwhile; a complaint that comes first waits for the reader.
+        services.reader_building = asyncio.create_task(
+            build_reader(services.db), name="complaint-reader"
+        )
     else:
         await refresh_names(services.db, services.complaint_reader)
     async with services.db.session() as session:
@@ -111,6 +115,10 @@ async def _post_stop(application: BotApplication) -> None:
     sender: OutboxSender | None = application.bot_data.pop(SENDER_KEY, None)
     if sender is not None:
         await sender.stop()
+    services: Services = application.bot_data[SERVICES_KEY]
+    if services.reader_building is not None and not services.reader_building.done():
+        services.reader_building.cancel()
+        await asyncio.gather(services.reader_building, return_exceptions=True)
 
 
 async def _post_shutdown(application: BotApplication) -> None:

@@ -54,7 +54,8 @@ async def retrain_with_new_examples(services: Services) -> bool:
         stored = await list_labelled_examples(session=session)
     if len(stored) <= services.examples_trained:
         return False
-    await asyncio.to_thread(services.reader.retrain, as_training_examples(stored))
+    reader = await services.reader()
+    await asyncio.to_thread(reader.retrain, as_training_examples(stored))
     services.examples_trained = len(stored)
     logger.info("classifier retrained with %d stored examples", len(stored))
     return True
@@ -71,7 +72,8 @@ async def refresh_names_after_import(services: Services) -> bool:
         await services.reference.reload(session)
         names = await load_org_names(session)
     # Rebuilding jieba's name dictionary takes a while for a large organisation.
-    await asyncio.to_thread(services.reader.update_names, names)
+    reader = await services.reader()
+    await asyncio.to_thread(reader.update_names, names)
     services.org_import_seen = latest
     logger.info("organisation import %s picked up: complaint reader names refreshed", latest)
     return True
