@@ -74,6 +74,8 @@ class Result:
     refused: int  # 429s
     waits: tuple[float, ...]  # seconds each person waited for each answer
     cards_seconds: float | None = None  # until the last handler's card (outbox) arrived
+    # CPU of the whole process (bot, sandbox and simulated people) during the burst.
+    cpu_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -169,7 +171,9 @@ async def our_bot(
 
                 before = len(sent_messages(sandbox))
                 started = time.perf_counter()
+                cpu = time.process_time()
                 seconds = await burst(clerks, report)
+                cpu = time.process_time() - cpu
                 messages = len(sent_messages(sandbox)) - before
                 cards_expected = len(clerks) * args.reports
                 while sum(len(h.messages) for h in handlers) < cards_expected:
@@ -182,7 +186,9 @@ async def our_bot(
                     opened = int((await session.exec(statement)).one())
         assert opened == cards_expected, (opened, cards_expected)
     updates = len(clerks) * args.reports * 2
-    return Result(updates, seconds, messages, limits.total_refused, tuple(waits), cards_seconds)
+    return Result(
+        updates, seconds, messages, limits.total_refused, tuple(waits), cards_seconds, cpu
+    )
 
 
 async def echo_bot(args: argparse.Namespace, *, limited: bool) -> Result:
@@ -213,10 +219,12 @@ async def echo_bot(args: argparse.Namespace, *, limited: bool) -> Result:
                     await watcher.until(user, k + 1)
                     waits.append(time.perf_counter() - sent)
 
+            cpu = time.process_time()
             seconds = await burst(users, chat)
+            cpu = time.process_time() - cpu
             messages = len(sent_messages(sandbox))
-    refused = limits.total_refused
-    return Result(args.users * 2 * args.reports, seconds, messages, refused, tuple(waits))
+    updates = args.users * 2 * args.reports
+    return Result(updates, seconds, messages, limits.total_refused, tuple(waits), None, cpu)
 
 
 def describe(label: str, result: Result) -> str:
@@ -230,7 +238,8 @@ def describe(label: str, result: Result) -> str:
         f"{label}: {result.updates:,} updates in {result.seconds:.1f} s = "
         f"{result.per_second:.1f} updates/s; each answer came after {waits[49]:.1f} s "
         f"(median), {waits[94]:.1f} s (p95); {result.messages:,} messages sent "
-        f"({result.messages / result.seconds:.1f}/s), {result.refused} × 429{cards}"
+        f"({result.messages / result.seconds:.1f}/s), {result.refused} × 429{cards}; "
+        f"CPU {result.cpu_seconds / result.updates * 1000:.1f} ms per update (whole process)"
     )
 
 
