@@ -267,6 +267,14 @@ class BulletinSection(_Section):
         return {element: float(getattr(self, element.value)) for element in Element}
 
 
+class UpdatesSection(_Section):
+    # Chats whose updates are handled at the same time (one chat's always one by one, in
+    # order); PostgreSQL only, SQLite handles one update at a time.
+    concurrent_chats: int = Field(default=8, ge=1, le=64)
+    # How long handled updates stay in the inbox (a redelivered one is recognised meanwhile).
+    retention_days: int = Field(default=3, ge=1, le=6)
+
+
 class Settings(_Section):
     bot: BotSection
     database: DatabaseSection
@@ -278,6 +286,7 @@ class Settings(_Section):
     log: LogSection = LogSection()
     rate_limits: RateLimitsSection = RateLimitsSection()
     retention: RetentionSection = RetentionSection()
+    updates: UpdatesSection = UpdatesSection()
     complaints: ComplaintsSection
     routing: dict[Category, Department]
 

@@ -9,20 +9,26 @@ takes effect exactly once, and one chat's updates one after the other, in order.
 
 On PostgreSQL the claim locks the row (FOR UPDATE SKIP LOCKED): workers of several
 instances never take the same row, and a chat's next update is no head while the one before
-is pending, locked or not. The claim also takes the chat's advisory transaction lock, which
-scheduled work that changes a chat's conversation takes too (``lock_chats``), so the two
-never interleave. SQLite has no row locks: there one process runs one worker.
+is pending, locked or not. The worker then holds the chat (``ChatHolder``: an advisory lock
+named by the chat id) until its handlers return, past the commit that marks the row done,
+so the chat's next update waits for the last reply of this one; scheduled work that
+changes a chat's conversation takes the same lock (``lock_chats``). SQLite has no row
+locks: there one process runs one worker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Dialect, delete, exists, func, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import aliased
+from sqlalchemy.pool import NullPool
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,6 +50,65 @@ class ClaimedUpdate:
 async def _lock_chat(session: AsyncSession, chat_id: int) -> None:
     # The one-key (bigint) advisory locks: chat ids; the outbox's senders use two-key ones.
     await session.exec(select(func.pg_advisory_xact_lock(chat_id)))
+
+
+class ChatHolders:
+    """The workers' holds on chats: connections of their own (not the pool's: each is kept
+    for a worker's life), none on SQLite."""
+
+    def __init__(self, url: str) -> None:
+        self._engine: AsyncEngine | None = None
+        if make_url(url).get_backend_name() == "postgresql":
+            self._engine = create_async_engine(url, poolclass=NullPool)
+        self._holders: list[ChatHolder] = []
+
+    def holder(self) -> ChatHolder:
+        holder = ChatHolder(self._engine)
+        self._holders.append(holder)
+        return holder
+
+    async def close(self) -> None:
+        for holder in self._holders:
+            await holder.close()
+        self._holders.clear()
+        if self._engine is not None:
+            await self._engine.dispose()
+
+
+class ChatHolder:
+    """One worker's hold on the chat whose update it handles (PostgreSQL): an advisory lock
+    on a connection of its own, so it lasts across the update's commits; a crash drops it
+    with the connection."""
+
+    def __init__(self, engine: AsyncEngine | None) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+
+    @asynccontextmanager
+    async def holding(self, chat_id: int) -> AsyncIterator[None]:
+        if self._engine is None:
+            yield
+            return
+        if self._connection is None:
+            self._connection = await self._engine.connect()
+        connection = self._connection
+        await connection.execute(select(func.pg_advisory_lock(chat_id)))
+        await connection.commit()
+        try:
+            yield
+        finally:
+            try:
+                await connection.execute(select(func.pg_advisory_unlock(chat_id)))
+                await connection.commit()
+            except Exception:
+                # Closing the connection lets go of the lock as surely.
+                await self.close()
+                raise
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
 
 
 def _insert(dialect: Dialect) -> postgresql.Insert | sqlite.Insert:
@@ -88,8 +153,6 @@ async def claim_next_update(*, session: AsyncSession) -> ClaimedUpdate | None:
     row = (await session.exec(statement)).first()
     if row is None:
         return None
-    if _is_postgresql(session):
-        await _lock_chat(session, row.chat_id)
     return ClaimedUpdate(row.update_id, row.chat_id, row.payload)
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any, TextIO
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 # Set in session.info by db.outbox.enqueue_message; kept here to avoid an import cycle.
@@ -55,12 +56,47 @@ class SecondInstanceError(RuntimeError):
     """Another bot process already uses this SQLite database."""
 
 
-# The transaction of the update being handled (bot/app/inbox.py): every session opened while
-# it runs, by the access gate, the use cases or tasks they start, joins it, so the update's
-# effects and its inbox row are committed together or not at all.
-_joined: ContextVar[tuple[Database, AsyncSession] | None] = ContextVar(
-    "joined_session", default=None
-)
+class SharedTransaction:
+    """The session of the update being handled (bot/app/inbox.py). Every ``session()``
+    opened while it runs (by the access gate, the use cases, tasks they start) is this one,
+    and a block of them that wrote something commits when it ends, as on its own: the use
+    case's changes are stored before its reply goes out. The first commit first runs the
+    hook given to ``before_first_commit`` (marking the update done), so the update's first
+    changes and its being done are one transaction."""
+
+    def __init__(self, database: Database, session: AsyncSession) -> None:
+        self.database = database
+        self.session = session
+        self.wrote = False
+        self._hook: Callable[[], Awaitable[None]] | None = None
+        event.listen(session.sync_session, "after_flush", self._flushed)
+        event.listen(session.sync_session, "do_orm_execute", self._executed)
+
+    def _flushed(self, *_: Any) -> None:
+        self.wrote = True
+
+    def _executed(self, state: ORMExecuteState) -> None:
+        if not state.is_select:
+            self.wrote = True
+
+    @property
+    def has_changes(self) -> bool:
+        session = self.session
+        return self.wrote or bool(session.new or session.dirty or session.deleted)
+
+    def before_first_commit(self, hook: Callable[[], Awaitable[None]]) -> None:
+        self._hook = hook
+
+    async def commit(self) -> None:
+        if self._hook is not None:
+            hook, self._hook = self._hook, None
+            await hook()
+        await self.session.commit()
+        self.wrote = False
+        self.database.committed(self.session)
+
+
+_shared: ContextVar[SharedTransaction | None] = ContextVar("shared_transaction", default=None)
 
 
 class Database:
@@ -90,27 +126,38 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: committed when the block ends, rolled back if it raises.
-        Inside ``one_transaction`` it is that transaction, committed when that ends."""
-        joined = _joined.get()
-        if joined is not None and joined[0] is self:
-            yield joined[1]
+        Inside ``shared_transaction``, its session (see SharedTransaction)."""
+        shared = _shared.get()
+        if shared is not None and shared.database is self:
+            yield shared.session
+            if shared.has_changes:
+                await shared.commit()
             return
         async with self._exclusive(), self._sessions() as session:
             async with session.begin():
                 yield session
-            if session.info.pop(OUTBOX_WRITTEN, False):
-                for listener in self._outbox_listeners:
-                    listener()
+            self.committed(session)
+
+    def committed(self, session: AsyncSession) -> None:
+        if session.info.pop(OUTBOX_WRITTEN, False):
+            for listener in self._outbox_listeners:
+                listener()
 
     @asynccontextmanager
-    async def one_transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session that every ``session()`` opened inside the block joins."""
-        async with self.session() as session:
-            token = _joined.set((self, session))
+    async def shared_transaction(self) -> AsyncIterator[SharedTransaction]:
+        """A session that every ``session()`` opened inside the block joins; committed at
+        the end (whatever is left), rolled back if the block raises."""
+        async with self._exclusive(), self._sessions() as session:
+            shared = SharedTransaction(self, session)
+            token = _shared.set(shared)
             try:
-                yield session
+                yield shared
+                await shared.commit()
+            except BaseException:
+                await session.rollback()
+                raise
             finally:
-                _joined.reset(token)
+                _shared.reset(token)
 
     @asynccontextmanager
     async def _exclusive(self) -> AsyncIterator[None]:

@@ -13,8 +13,8 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 
+from bot.app.inbox import InboxApplication, InboxQueue, UpdateWorkers
 from bot.app.jobs import TICK_JOB, TICK_SECONDS, run_due_work, tick
-from bot.app.sanitize import CleanInputApplication
 from bot.app.splitting_bot import SplittingBot
 from bot.app.webhook import WebhookOptions
 from bot.context import SERVICES_KEY, BotContext
@@ -54,6 +54,7 @@ BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 # Groups run in this order for every update: the access gate stops strangers, then edited
 # messages and repeated presses stop before any feature.
 SENDER_KEY = "outbox_sender"
+WORKERS_KEY = "update_workers"
 GATE_GROUP = -2
 REPEAT_GROUP = -1
 FEATURE_GROUP = 0
@@ -87,6 +88,8 @@ async def _post_init(application: BotApplication) -> None:
     # Everything that fell due while the bot was down (escalations, the morning push, the
     # end of yesterday) runs now, before the first update; then every TICK_SECONDS.
     await run_due_work(services)
+    # Updates stored before a stop or crash are handled first, then the new ones.
+    await application.bot_data[WORKERS_KEY].start()
     assert application.job_queue is not None
     application.job_queue.run_repeating(
         tick,
@@ -112,6 +115,7 @@ def _warn_if_another_bot(actual: str, configured: str) -> None:
 
 
 async def _post_stop(application: BotApplication) -> None:
+    await application.bot_data[WORKERS_KEY].stop()
     sender: OutboxSender | None = application.bot_data.pop(SENDER_KEY, None)
     if sender is not None:
         await sender.stop()
@@ -144,9 +148,11 @@ def build_application(services: Services) -> BotApplication:
         # Per chat and overall, replies before the outbox's bulk sends (bot/ratelimit.py).
         rate_limiter=PriorityRateLimiter.from_settings(settings.rate_limits),
     )
+    inbox = InboxQueue(services.db, services.clock)
     builder = (
         ApplicationBuilder()
-        .application_class(CleanInputApplication)
+        .application_class(InboxApplication)
+        .update_queue(inbox)
         .bot(bot)
         .context_types(ContextTypes(context=BotContext))
         .post_init(_post_init)
@@ -155,6 +161,11 @@ def build_application(services: Services) -> BotApplication:
     )
     application: BotApplication = builder.build()
     application.bot_data[SERVICES_KEY] = services
+    # SQLite takes one writer at a time (db/session.py): there, one update at a time.
+    concurrency = 1 if services.db.is_sqlite else settings.updates.concurrent_chats
+    workers = UpdateWorkers(application, services.db, services.clock, concurrency)
+    inbox.on_stored(workers.wake)
+    application.bot_data[WORKERS_KEY] = workers
     application.add_handlers(access.handlers(), group=GATE_GROUP)
     application.add_handlers(repeats.handlers(), group=REPEAT_GROUP)
     application.add_handlers(

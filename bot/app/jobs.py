@@ -14,6 +14,7 @@ from bot.usecases.checks import close_day, plan_and_push, remind_unfinished
 from bot.usecases.complaints import escalate_overdue
 from bot.usecases.coverage import tell_admins_about_gaps
 from bot.usecases.housekeeping import (
+    prune_handled_updates,
     refresh_names_after_import,
     retrain_with_new_examples,
     warn_missing_calendar_years,
@@ -38,6 +39,7 @@ STEPS: tuple[Step, ...] = (
     warn_missing_calendar_years,
     tell_admins_about_gaps,
     anonymise_old_personal_data,
+    prune_handled_updates,
     # Last: the month's last day must be closed (missed checks counted) before it is reported.
     send_monthly_reports,
 )

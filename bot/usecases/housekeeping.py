@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from bot.services import Services
 from bot.usecases.messages import enqueue_message
 from bot.usecases.reader import as_training_examples, load_org_names
 from bot.views import texts
 from db.complaints import list_labelled_examples
+from db.inbox import prune_done_updates
 from db.staff import get_staff, latest_org_import, list_staff_posts
 from scheduler.org import Role
 
@@ -77,3 +79,11 @@ async def refresh_names_after_import(services: Services) -> bool:
     services.org_import_seen = latest
     logger.info("organisation import %s picked up: complaint reader names refreshed", latest)
     return True
+
+
+async def prune_handled_updates(services: Services) -> int:
+    """Handled updates older than the retention are forgotten (they only recognised
+    redeliveries, which do not come that late)."""
+    retention = timedelta(days=services.settings.updates.retention_days)
+    async with services.db.session() as session:
+        return await prune_done_updates(session=session, before=services.clock.now() - retention)

@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 import pytest
@@ -28,7 +29,7 @@ from db.inbox import (
 )
 from db.jobs import claim_job
 from db.models import InboxUpdate, JobRun
-from db.session import Database
+from db.session import Database, SharedTransaction
 from tests.conftest import SHANGHAI
 
 START = datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI)
@@ -135,13 +136,46 @@ class InboxMachine(RuleBasedStateMachine):
             self.handled.setdefault(self.rows[claimed].chat_id, []).append(claimed)
 
     async def _handle(self) -> int | None:
-        async with self.db.one_transaction() as session:
-            claimed = await claim_next_update(session=session)
+        async with self.db.shared_transaction() as shared:
+            claimed = await self._claim(shared)
             if claimed is None:
                 return None
-            await _apply_effect(session, claimed, self.now)
-            await mark_update_done(session=session, claimed=claimed, now=self.now)
+            # The use case's own block: it commits when it ends, the row done with it.
+            async with self.db.session() as session:
+                await _apply_effect(session, claimed, self.now)
             return claimed.update_id
+
+    async def _claim(self, shared: SharedTransaction) -> ClaimedUpdate | None:
+        claimed = await claim_next_update(session=shared.session)
+        if claimed is not None:
+            shared.before_first_commit(
+                partial(mark_update_done, session=shared.session, claimed=claimed, now=self.now)
+            )
+        return claimed
+
+    @rule()
+    def crashes_after_replying(self) -> None:
+        """Killed after the use case committed (and replied): done, and done once."""
+        self.minutes += 1
+        expected = self.heads()
+        claimed = self.run(self._crash_after_commit())
+        assert claimed == (expected[0] if expected else None)
+        if claimed is not None:
+            self.model_done(claimed)
+            self.handled.setdefault(self.rows[claimed].chat_id, []).append(claimed)
+
+    async def _crash_after_commit(self) -> int | None:
+        seen: int | None = None
+        try:
+            async with self.db.shared_transaction() as shared:
+                claimed = await self._claim(shared)
+                if claimed is not None:
+                    seen = claimed.update_id
+                    async with self.db.session() as session:
+                        await _apply_effect(session, claimed, self.now)
+                raise Crash
+        except Crash:
+            return seen
 
     @rule()
     def crashes_while_handling(self) -> None:
@@ -153,11 +187,12 @@ class InboxMachine(RuleBasedStateMachine):
     async def _crash(self) -> int | None:
         seen: int | None = None
         try:
-            async with self.db.one_transaction() as session:
-                claimed = await claim_next_update(session=session)
+            async with self.db.shared_transaction() as shared:
+                claimed = await self._claim(shared)
                 if claimed is not None:
                     seen = claimed.update_id
-                    await _apply_effect(session, claimed, self.now)
+                    # Written, not yet committed: no block of its own has ended.
+                    await _apply_effect(shared.session, claimed, self.now)
                 raise Crash
         except Crash:
             return seen
@@ -175,11 +210,11 @@ class InboxMachine(RuleBasedStateMachine):
     async def _fail(self) -> int | None:
         failed: ClaimedUpdate | None = None
         try:
-            async with self.db.one_transaction() as session:
-                failed = await claim_next_update(session=session)
+            async with self.db.shared_transaction() as shared:
+                failed = await self._claim(shared)
                 if failed is None:
                     return None
-                await _apply_effect(session, failed, self.now)
+                await _apply_effect(shared.session, failed, self.now)
                 raise ValueError("boom")
         except ValueError:
             assert failed is not None

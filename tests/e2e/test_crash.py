@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import sys
 from collections import Counter
@@ -21,7 +22,15 @@ from sqlmodel import col, func, select
 from bot.sandbox import ApiCall, ApiReply, SandboxServer, SandboxUser
 from bot.views import texts
 from bot.views.buttons import Action, encode
-from db.models import Assignment, AssignmentStatus, ChatState, OutboxMessage, Staff
+from db.models import (
+    Assignment,
+    AssignmentStatus,
+    ChatState,
+    Complaint,
+    InboxUpdate,
+    OutboxMessage,
+    Staff,
+)
 from db.outbox import enqueue_message
 from db.session import Database
 from db.staff import create_invite
@@ -361,3 +370,126 @@ async def test_a_broadcast_killed_halfway_is_delivered_exactly_once(
     assert len(rows) == CHATS * PER_CHAT
     assert all(r.sent_at is not None and r.failed_at is None for r in rows)
     assert all(r.claimed_by is None for r in rows)
+
+
+# --- 3. the middle of a burst -------------------------------------------------------------
+
+BURST_STAFF = ("C001", "C002", "I001", "I002", "I004", "I005")
+ROUNDS = 10  # per person: a complaint, /help, a stale button, a complaint, …
+KILLS = 3
+
+
+def complaint_text(staff_code: str, n: int) -> str:
+    return f"{staff_code}的第{n}件包裹破损了，内件损坏，用户要求赔偿"
+
+
+async def send_round(user: SandboxUser, staff_code: str, n: int, welcome_id: int) -> None:
+    match n % 3:
+        case 0:
+            await user.send(complaint_text(staff_code, n))
+        case 1:
+            await user.send("/help")
+        case _:
+            await user.press_data(welcome_id, f"stale:{n}")
+
+
+async def count_inbox(database: Database, *, done: bool) -> int:
+    async with database.session() as session:
+        done_at = col(InboxUpdate.done_at)
+        condition = done_at.is_not(None) if done else done_at.is_(None)
+        return int((await session.exec(select(func.count()).where(condition))).one())
+
+
+async def has_handled(database: Database, count: int) -> bool:
+    return await count_inbox(database, done=True) >= count
+
+
+def collapse_repeats(items: list[str]) -> list[str]:
+    """A reply sent twice in a row (its update handled again after a kill) counts once."""
+    return [item for i, item in enumerate(items) if i == 0 or items[i - 1] != item]
+
+
+def is_subsequence(part: list[str], whole: list[str]) -> bool:
+    remaining = iter(whole)
+    return all(any(item == other for other in remaining) for item in part)
+
+
+async def test_a_burst_killed_again_and_again_applies_every_update_once(
+    database_url: str, database: Database, sandbox: SandboxServer, tmp_path: Path, sample_org: None
+) -> None:
+    chance = random.Random(13)
+    async with bot_processes(sandbox, database_url, tmp_path, WEDNESDAY_0900) as bots:
+        await bots.start()
+        await bots.prepare()
+        await sandbox.updates.until_polled(timeout=START_TIMEOUT)
+        users: dict[str, SandboxUser] = {}
+        welcomes: dict[str, int] = {}
+        for number, code in enumerate(BURST_STAFF):
+            user = sandbox.user(FIRST_CHAT + 500 + number, code)
+            await user.send(f"/start {await invite(database, code, WEDNESDAY_0900)}")
+            welcome = await user.reply(timeout=10)
+            assert "欢迎" in welcome.content, welcome.describe()
+            users[code], welcomes[code] = user, welcome.message_id
+        await idle(sandbox)
+        registered = await count_inbox(database, done=True)
+        before = {code: len(user.messages) for code, user in users.items()}
+
+        # Everyone's updates at once, interleaved; the bot is killed while it works on them.
+        for n in range(ROUNDS):
+            for code, user in users.items():
+                await send_round(user, code, n, welcomes[code])
+        total = registered + ROUNDS * len(users)
+        for _ in range(KILLS):
+            progress = await count_inbox(database, done=True)
+            if progress >= total:
+                break
+            await until(
+                lambda at=progress: has_handled(database, at + 3),  # type: ignore[misc]
+                "handling under way",
+                timeout=START_TIMEOUT,
+            )
+            await asyncio.sleep(chance.uniform(0, 0.15))
+            await bots.kill()
+            await bots.start()
+            await bots.prepare()
+        await until(lambda: has_handled(database, total), "every update handled", 120)
+        assert await count_inbox(database, done=False) == 0
+        await idle(sandbox)
+        assert await bots.stop() == 0
+        kills = len(bots.started) - 1
+        assert kills == KILLS, "the burst was over before the kills"
+
+    # Each complaint was read once: one draft per text, however often the bot died.
+    async with database.session() as session:
+        drafts = Counter((await session.exec(select(Complaint.text))).all())
+        failed = (
+            await session.exec(select(InboxUpdate).where(col(InboxUpdate.error).is_not(None)))
+        ).all()
+    assert failed == []
+    expected_texts = {
+        complaint_text(code, n) for code in users for n in range(ROUNDS) if n % 3 == 0
+    }
+    assert set(drafts) == expected_texts
+    assert [text for text, times in drafts.items() if times != 1] == []
+    # Replies in each chat come in the order of its updates; a kill may repeat the reply
+    # of the update it interrupted (handled again) or lose one not yet sent (its change
+    # committed): at most one per kill and chat.
+    for code, user in users.items():
+        expected = [reply_token(code, n) for n in range(ROUNDS) if n % 3 != 2]
+        got = collapse_repeats([token_of(code, m.content) for m in user.messages[before[code] :]])
+        assert is_subsequence(got, expected) and len(got) >= len(expected) - kills, got
+    # The stale buttons were answered as such (the client stops waiting).
+    answered = {c.params.get("text") for c in sandbox.calls_to("answerCallbackQuery")}
+    assert answered == {texts.UNKNOWN_BUTTON}
+
+
+def reply_token(code: str, n: int) -> str:
+    return f"draft {n}" if n % 3 == 0 else "help"
+
+
+def token_of(code: str, content: str) -> str:
+    """What a reply answers: the draft of which complaint, or /help (else: itself)."""
+    for n in range(ROUNDS):
+        if complaint_text(code, n) in content:
+            return f"draft {n}"
+    return "help" if content.startswith("您的角色") else content

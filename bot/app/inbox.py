@@ -1,0 +1,278 @@
+"""Updates through the inbox (db/inbox.py): stored before they are acknowledged, then
+handled by workers, each in one transaction with the row that says it is done.
+
+PTB's updater (polling) and its webhook server put every update they receive into the
+application's update queue, and acknowledge it when ``put`` returns: the next getUpdates
+offset moves past it, or the webhook answers 200. ``InboxQueue.put`` stores the update and
+returns only once that is committed (if it raises, the webhook answers 500 and polling
+asks again). Workers take the chats' heads from the table, so the same code serves one
+process on SQLite and any number of instances sharing one PostgreSQL.
+
+The handlers of an update share one session (db/session.py, SharedTransaction): the first
+block of them that changes something commits with the row marked done, before the reply
+goes out. A kill before that commit undoes the update (it is handled again, maybe sending
+a reply twice); after it, the update is done (a reply not yet sent is lost, as it would be
+without an inbox). Either way no change is made twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Generator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from telegram import Update
+from telegram.error import BadRequest
+from telegram.ext import Application, Job
+
+from bot.app.sanitize import CleanInputApplication
+from bot.clock import Clock
+from bot.views import texts
+from db.inbox import (
+    ChatHolder,
+    ChatHolders,
+    ClaimedUpdate,
+    claim_next_update,
+    mark_update_done,
+    store_update,
+)
+from db.session import Database
+
+logger = logging.getLogger(__name__)
+
+# A worker that found nothing to do looks again after this long even if nothing woke it:
+# another instance may have stored the next update of a chat this one was handling.
+IDLE_POLL_SECONDS = 2.0
+# On stop, updates under way get this long to finish; what is left is handled after restart.
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+def chat_of(update: Update) -> int:
+    """The key that orders updates: the chat, or the user for updates without one."""
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    if update.effective_user is not None:
+        return update.effective_user.id
+    return 0
+
+
+class InboxQueue(asyncio.Queue[object]):
+    """The application's update queue: an update put here is stored in the inbox (and the
+    workers woken); anything else (PTB's stop signal) is queued as usual."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        super().__init__()
+        self._db = db
+        self._clock = clock
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_stored(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    async def put(self, item: object) -> None:
+        if not isinstance(item, Update):
+            await super().put(item)
+            return
+        async with self._db.session() as session:
+            new = await store_update(
+                session=session,
+                update_id=item.update_id,
+                chat_id=chat_of(item),
+                payload=json.dumps(item.to_dict()),
+                now=self._clock.now(),
+            )
+        if not new:
+            logger.info("update %s arrived again; it was stored before", item.update_id)
+            return
+        for listener in self._listeners:
+            listener()
+
+
+@dataclass
+class _Handling:
+    """The update a worker is handling in this task: what went wrong, if anything."""
+
+    error: BaseException | None = None
+
+
+_handling: ContextVar[_Handling | None] = ContextVar("handling", default=None)
+
+
+def _query_already_answered(error: Exception) -> bool:
+    """Telegram's answer to a second answerCallbackQuery: the press was answered before
+    this update was handled again (after a crash), or too long ago."""
+    return isinstance(error, BadRequest) and "query is too old" in str(error).lower()
+
+
+class InboxApplication(CleanInputApplication):
+    """The application whose handler failures its workers hear of (PTB hands them to the
+    error handler and carries on, so the worker could not tell otherwise)."""
+
+    async def process_error(
+        self,
+        update: object | None,
+        error: Exception,
+        job: Job[Any] | None = None,
+        coroutine: Awaitable[Any] | Generator[asyncio.Future[object], None, Any] | None = None,
+    ) -> bool:
+        handling = _handling.get()
+        if handling is not None and job is None and update is not None:
+            if _query_already_answered(error):
+                # Nothing is wrong for the user: the client stopped waiting long ago.
+                logger.warning("a button press was answered already: %s", error)
+                return False
+            handling.error = error
+        return await super().process_error(update, error, job, coroutine)
+
+
+class _Failed(Exception):
+    """The handlers failed: their transaction is rolled back, the update done with this."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+
+
+class UpdateWorkers:
+    """``concurrency`` workers; each takes the next head, handles it, and looks again."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        db: Database,
+        clock: Clock,
+        concurrency: int,
+    ) -> None:
+        self._application = application
+        self._db = db
+        self._clock = clock
+        self.concurrency = concurrency
+        self._holders: ChatHolders | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._idle: deque[asyncio.Future[None]] = deque()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Something was stored: one idle worker looks (busy ones look when they finish)."""
+        while self._idle:
+            waiter = self._idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _wake_all(self) -> None:
+        while self._idle:
+            waiter = self._idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._holders = ChatHolders(self._db.url)
+        self._tasks = [
+            asyncio.create_task(self._work(self._holders.holder()), name=f"update-worker-{n}")
+            for n in range(self.concurrency)
+        ]
+        logger.info("%d update workers started", self.concurrency)
+
+    async def stop(self) -> None:
+        """Let updates under way finish (briefly); the rest stay pending for the next start."""
+        self._stopping = True
+        self._wake_all()
+        tasks, self._tasks = self._tasks, []
+        if tasks:
+            _, running = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_SECONDS)
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._holders is not None:
+            await self._holders.close()
+            self._holders = None
+
+    async def _work(self, holder: ChatHolder) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            # Waiting is announced before looking: a store during the look wakes this one.
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._idle.append(waiter)
+            try:
+                handled = await self.handle_next(holder)
+            except Exception:
+                logger.exception("could not take an update from the inbox; trying again")
+                handled = False
+            if not handled and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter, IDLE_POLL_SECONDS)
+            with contextlib.suppress(ValueError):
+                self._idle.remove(waiter)
+
+    async def handle_next(self, holder: ChatHolder) -> bool:
+        """Handle the next head, if there is one; False when there was none."""
+        claimed: ClaimedUpdate | None = None
+        try:
+            async with self._db.shared_transaction() as shared:
+                claimed = await claim_next_update(session=shared.session)
+                if claimed is None:
+                    return False
+                shared.before_first_commit(
+                    partial(
+                        mark_update_done,
+                        session=shared.session,
+                        claimed=claimed,
+                        now=self._clock.now(),
+                    )
+                )
+                async with holder.holding(claimed.chat_id):
+                    error = await self._process(claimed)
+                    if error is not None:
+                        raise _Failed(error)
+                    await shared.commit()
+            return True
+        except _Failed as failure:
+            assert claimed is not None
+            await self._record_failure(claimed, str(failure))
+            return True
+        except Exception as error:
+            if claimed is None:
+                raise
+            # A commit failed: what it held did not happen, though replies may have gone out.
+            logger.exception("update %s: its transaction failed", claimed.update_id)
+            await self._tell_failed(claimed.chat_id)
+            await self._record_failure(claimed, f"{type(error).__name__}: {error}")
+            return True
+
+    async def _process(self, claimed: ClaimedUpdate) -> BaseException | None:
+        try:
+            update = Update.de_json(json.loads(claimed.payload), self._application.bot)
+        except Exception as error:
+            logger.exception("update %s in the inbox cannot be read", claimed.update_id)
+            return error
+        handling = _Handling()
+        token = _handling.set(handling)
+        try:
+            await self._application.process_update(update)
+        finally:
+            _handling.reset(token)
+        return handling.error
+
+    async def _tell_failed(self, chat_id: int) -> None:
+        try:
+            await self._application.bot.send_message(chat_id, texts.INTERNAL_ERROR)
+        except Exception:
+            logger.exception("could not tell chat %s about the error", chat_id)
+
+    async def _record_failure(self, claimed: ClaimedUpdate, error: str) -> None:
+        """Done, with the error: a failing update is not tried again and again (what its
+        handlers committed before failing stays). If even this fails (the database is
+        down), it stays pending and is tried again later."""
+        async with self._db.session() as session:
+            await mark_update_done(
+                session=session, claimed=claimed, now=self._clock.now(), error=error
+            )
+        logger.warning("update %s failed and is done: %s", claimed.update_id, error)
