@@ -151,6 +151,18 @@ async def list_assignments_on(
     return (await session.exec(statement.order_by(col(Assignment.id)))).all()
 
 
+async def list_unfinished_chats(*, session: AsyncSession, day: date) -> list[int]:
+    """The chats of the inspectors with unfinished assignments of `day` and before."""
+    statement = (
+        select(Staff.telegram_user_id)
+        .join(Assignment, col(Assignment.inspector_id) == col(Staff.id))
+        .where(col(Assignment.day) <= day, col(Assignment.status).in_(UNFINISHED))
+        .where(col(Staff.telegram_user_id).is_not(None))
+        .distinct()
+    )
+    return [chat for chat in (await session.exec(statement)).all() if chat is not None]
+
+
 async def list_unfinished_until(*, session: AsyncSession, day: date) -> Sequence[Assignment]:
     """Unfinished assignments of `day` and before (earlier ones if a close was missed)."""
     statement = (

@@ -29,11 +29,13 @@ from db.checks import (
     insert_planned,
     list_assignments_on,
     list_history,
+    list_unfinished_chats,
     list_unfinished_until,
     load_org_snapshot,
     read_answers,
     write_answers,
 )
+from db.inbox import lock_chats
 from db.jobs import claim_job
 from db.models import Assignment, AssignmentStatus, CorrectiveAction, Finding, Staff
 from db.staff import get_staff, list_staff_posts, load_staff
@@ -166,6 +168,10 @@ async def close_day(services: Services) -> int:
     day_over = now.time() >= services.settings.time.end_of_day
     last_open_day = today if day_over else today - timedelta(days=1)
     async with services.db.session() as session:
+        # Updates of these inspectors under way finish first, and theirs wait for this commit
+        # (db/inbox.py): an answer and the close never interleave.
+        chats = await list_unfinished_chats(session=session, day=last_open_day)
+        await lock_chats(session=session, chat_ids=chats)
         unfinished = await list_unfinished_until(session=session, day=last_open_day)
         if not unfinished:
             return 0

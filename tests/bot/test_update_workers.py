@@ -1,0 +1,239 @@
+"""The workers that handle the inbox: one chat's updates one after the other, in order, even
+when a third arrives while the second waits; other chats meanwhile (PostgreSQL); a chat
+with a long backlog delays nobody else; scheduled work that locks a chat waits for its
+update under way."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from bot.app.inbox import UpdateWorkers
+from bot.clock import ManualClock
+from db.chat_state import clear_chat_state, get_chat_state, set_chat_state
+from db.inbox import ChatHolders, lock_chats, store_update
+from db.jobs import claim_job
+from db.models import ChatState, InboxUpdate, Staff, Unit
+from db.session import Database
+from scheduler.org import Level, Role
+from tests.conftest import SHANGHAI
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI)
+A, B, C, F = 9_000_000_001, 9_000_000_002, 9_000_000_003, 9_000_000_004
+
+
+def payload(update_id: int, chat_id: int) -> str:
+    chat = {"id": chat_id, "type": "private", "first_name": "x"}
+    message = {"message_id": update_id, "date": 1_764_000_000, "chat": chat, "text": "hi"}
+    return json.dumps({"update_id": update_id, "message": message})
+
+
+@dataclass
+class Recorder:
+    """Stands in for the Application: records when each update starts and ends, and lets a
+    test hold an update until it says."""
+
+    events: list[str] = field(default_factory=list)
+    gates: dict[int, asyncio.Event] = field(default_factory=dict)
+    delay: float = 0.0
+    # Like a use case: a change committed (the update marked done) before the reply.
+    commits_in: Database | None = None
+    bot: None = None
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def process_update(self, update: Any) -> None:
+        await self._note(f"start {update.update_id}")
+        if self.commits_in is not None:
+            async with self.commits_in.session() as session:
+                await claim_job(session=session, key=f"effect:{update.update_id}", now=NOW)
+        if update.update_id in self.gates:
+            await self.gates[update.update_id].wait()
+        await asyncio.sleep(self.delay)
+        await self._note(f"end {update.update_id}")
+
+    async def _note(self, event: str) -> None:
+        async with self.changed:
+            self.events.append(event)
+            self.changed.notify_all()
+
+    async def until(self, check: Callable[[list[str]], bool], timeout: float = 10) -> None:
+        async with self.changed, asyncio.timeout(timeout):
+            await self.changed.wait_for(lambda: check(self.events))
+
+
+async def store(database: Database, *updates: tuple[int, int]) -> None:
+    async with database.session() as session:
+        for update_id, chat_id in updates:
+            await store_update(
+                session=session,
+                update_id=update_id,
+                chat_id=chat_id,
+                payload=payload(update_id, chat_id),
+                now=NOW,
+            )
+
+
+@asynccontextmanager
+async def workers(
+    database: Database, recorder: Recorder, concurrency: int
+) -> AsyncIterator[UpdateWorkers]:
+    pool = UpdateWorkers(recorder, database, ManualClock(NOW), concurrency)  # type: ignore[arg-type]
+    await pool.start()
+    try:
+        yield pool
+    finally:
+        await pool.stop()
+
+
+async def done_ids(database: Database) -> list[int]:
+    async with database.session() as session:
+        statement = select(InboxUpdate.update_id).where(col(InboxUpdate.done_at).is_not(None))
+        return sorted((await session.exec(statement)).all())
+
+
+def started(update_id: int) -> Callable[[list[str]], bool]:
+    return lambda events: f"start {update_id}" in events
+
+
+def ended(update_id: int) -> Callable[[list[str]], bool]:
+    return lambda events: f"end {update_id}" in events
+
+
+@pytest.mark.parametrize("commits_first", [False, True], ids=["reads", "commits first"])
+async def test_a_third_update_waits_behind_the_second_while_other_chats_go_on(
+    database: Database, commits_first: bool
+) -> None:
+    """The earlier attempt lost a chat's lock when it looked free right after a release:
+    a chat's third update ran beside its second. Here the first of A is held, the second
+    and third of A wait (also when the held one is done already, its change committed,
+    and only its reply is still to go); on PostgreSQL B is handled meanwhile."""
+    recorder = Recorder(
+        gates={1: asyncio.Event(), 2: asyncio.Event()},
+        commits_in=database if commits_first else None,
+    )
+    await store(database, (1, A), (2, A), (3, A), (4, B))
+    async with workers(database, recorder, concurrency=4):
+        await recorder.until(started(1))
+        if not database.is_sqlite:
+            await recorder.until(ended(4))
+        await asyncio.sleep(0.2)
+        assert "start 2" not in recorder.events and "start 3" not in recorder.events
+        recorder.gates[1].set()
+        await recorder.until(started(2))
+        # The second of A is under way (its first just released the chat): the third waits.
+        await asyncio.sleep(0.2)
+        assert "start 3" not in recorder.events
+        recorder.gates[2].set()
+        await recorder.until(ended(3))
+    a_events = [e for e in recorder.events if e.split()[1] in {"1", "2", "3"}]
+    assert a_events == ["start 1", "end 1", "start 2", "end 2", "start 3", "end 3"]
+    assert await done_ids(database) == [1, 2, 3, 4]
+
+
+async def test_a_flooding_chat_delays_nobody_else(database: Database) -> None:
+    """F sent 30 updates before B and C wrote once each: B and C are handled after at most
+    one more of F's (in turn), not after all of them."""
+    recorder = Recorder(delay=0.02)
+    await store(database, *((n, F) for n in range(1, 31)))
+    await store(database, (31, B), (32, C))
+    async with workers(database, recorder, concurrency=1 if database.is_sqlite else 2):
+        await recorder.until(lambda events: ended(31)(events) and ended(32)(events))
+        flood_before = sum(
+            1 for e in recorder.events[: recorder.events.index("end 32")] if e.startswith("end")
+        )
+        await recorder.until(ended(30))
+    assert flood_before <= 4, recorder.events
+    flood_order = [int(e.split()[1]) for e in recorder.events if e.startswith("start")]
+    assert [n for n in flood_order if n <= 30] == list(range(1, 31))
+
+
+async def test_updates_stored_while_running_wake_a_worker(database: Database) -> None:
+    recorder = Recorder()
+    async with workers(database, recorder, concurrency=2) as pool:
+        await store(database, (1, A))
+        pool.wake()
+        await recorder.until(ended(1), timeout=1.5)  # well before the idle poll
+
+
+async def test_a_failing_update_is_done_with_its_error_and_the_chat_goes_on(
+    database: Database,
+) -> None:
+    class Failing(Recorder):
+        async def process_update(self, update: Any) -> None:
+            if update.update_id == 1:
+                raise RuntimeError("handler broke")
+            await super().process_update(update)
+
+    recorder = Failing()
+    await store(database, (1, A), (2, A))
+    async with workers(database, recorder, concurrency=2):
+        await recorder.until(ended(2))
+    async with database.session() as session:
+        rows = {r.update_id: r for r in (await session.exec(select(InboxUpdate))).all()}
+    assert rows[1].done_at is not None and "handler broke" in (rows[1].error or "")
+    assert rows[2].error is None
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_scheduled_work_locking_a_chat_waits_for_its_update(database: Database) -> None:
+    holders = ChatHolders(database.url)
+    holder = holders.holder()
+    events: list[str] = []
+
+    async def job() -> None:
+        async with database.session() as session:
+            await lock_chats(session=session, chat_ids=[B, A])
+            events.append("job has the chats")
+
+    try:
+        async with holder.holding(A):
+            task = asyncio.create_task(job())
+            await asyncio.sleep(0.3)
+            assert events == []
+            events.append("update done")
+        await asyncio.wait_for(task, 5)
+    finally:
+        await holders.close()
+    assert events == ["update done", "job has the chats"]
+
+
+@pytest.fixture
+async def sample_staff(database: Database) -> int:
+    async with database.session() as session:
+        unit = Unit(code="NM", name="区公司", level=Level.REGION)
+        session.add(unit)
+        await session.flush()
+        assert unit.id is not None
+        staff = Staff(code="I001", name="吴国栋", role=Role.INSPECTOR, unit_id=unit.id)
+        session.add(staff)
+        await session.flush()
+        assert staff.id is not None
+        return staff.id
+
+
+async def test_clearing_a_chat_state_cleared_meanwhile_is_no_error(
+    database: Database, sample_staff: int
+) -> None:
+    """A scheduled close and an update both clearing one chat state (the earlier attempt
+    failed with "a chat_state row deleted twice")."""
+    async with database.session() as session:
+        await set_chat_state(session=session, staff_id=sample_staff, flow="check", now=NOW)
+    other = Database(database.url)
+    try:
+        async with database.session() as session:
+            assert await get_chat_state(session=session, staff_id=sample_staff) is not None
+            async with other.session() as meanwhile:
+                await clear_chat_state(session=meanwhile, staff_id=sample_staff)
+            await clear_chat_state(session=session, staff_id=sample_staff)
+    finally:
+        await other.close()
+    async with database.session() as session:
+        assert await session.get(ChatState, sample_staff) is None
