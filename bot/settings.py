@@ -72,8 +72,9 @@ class BotSection(_Section):
     api_base_url: str = ""
     token: SecretStr | None = None
     # polling: the bot asks Telegram for updates; webhook: Telegram posts them to webhook_url
-    # (behind a reverse proxy that forwards to webhook_listen:webhook_port).
-    mode: Literal["polling", "webhook"] = "polling"
+    # (behind a reverse proxy that forwards to webhook_listen:webhook_port); worker: receives
+    # nothing, handles what another instance (polling) stores (PostgreSQL).
+    mode: Literal["polling", "webhook", "worker"] = "polling"
     webhook_url: str = Field(default="", validate_default=True)
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)

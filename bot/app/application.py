@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -186,27 +187,43 @@ def build_application(services: Services) -> BotApplication:
     return application
 
 
+def run_worker(application: BotApplication) -> None:
+    """An instance that receives nothing and handles what another one stores (polling has
+    one receiver: Telegram refuses a second getUpdates); until SIGINT or SIGTERM."""
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signal_number, stop.set)
+        async with running(application, receive=False):
+            await stop.wait()
+
+    asyncio.run(work())
+
+
 @asynccontextmanager
 async def running(
     application: BotApplication,
     poll_timeout: float = 10,
     *,
     webhook: WebhookOptions | None = None,
+    receive: bool = True,
 ) -> AsyncIterator[None]:
     """Runs the bot inside the caller's event loop (tests and the demo), in the order
     run_polling/run_webhook use: initialize, post_init, start polling (or the webhook
-    server); on exit stop, shutdown, post_shutdown."""
+    server; or neither: receive=False); on exit stop, shutdown, post_shutdown."""
     await application.initialize()
     try:
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
         assert application.updater is not None
-        if webhook is None:
+        if receive and webhook is None:
             await application.updater.start_polling(
                 poll_interval=0, timeout=int(poll_timeout), allowed_updates=ALLOWED_UPDATES
             )
-        else:
+        elif receive and webhook is not None:
             await application.updater.start_webhook(
                 listen=webhook.listen,
                 port=webhook.port,
@@ -218,7 +235,8 @@ async def running(
         try:
             yield
         finally:
-            await application.updater.stop()
+            if receive:
+                await application.updater.stop()
             await application.stop()
             if application.post_stop is not None:
                 await application.post_stop(application)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from bot.app.application import ALLOWED_UPDATES, build_application
+from bot.app.application import ALLOWED_UPDATES, build_application, run_worker
 from bot.app.cli_calendar import import_year, list_years
 from bot.app.cli_classify import classify
 from bot.app.cli_report import export
@@ -222,7 +222,9 @@ def _run(settings: Settings, config: Path, *, demo_without_token: bool = False) 
     webhook = WebhookOptions.from_settings(settings.bot)
     _echo(texts.run_real_bot(settings.bot.mode, settings.bot.username))
     try:
-        if webhook is None:
+        if settings.bot.mode == "worker":
+            run_worker(application)
+        elif webhook is None:
             application.run_polling(allowed_updates=ALLOWED_UPDATES)
         else:
             # PTB refuses (403) every request whose secret header differs from secret_token.

@@ -1499,7 +1499,7 @@ With a token set, make run starts the real bot (see the explanation after the de
 
 
 def run_real_bot(mode: str, username: str) -> str:
-    how = "轮询 polling" if mode == "polling" else "webhook"
+    how = {"polling": "轮询 polling", "worker": "只处理 worker"}.get(mode, "webhook")
     return (
         f"已设置 TELEGRAM_BOT_TOKEN：启动真实机器人 @{username}（{how} 模式），按 Ctrl+C 停止。"
         f"想看离线演示：unset TELEGRAM_BOT_TOKEN 后再 make run，或运行 python -m bot demo。\n"

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from bot.app.application import ALLOWED_UPDATES, build_application
+from bot.app.application import ALLOWED_UPDATES, build_application, run_worker
 from bot.clock import ManualClock
 from bot.logs import configure_logging
 from bot.services import Services
@@ -50,7 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.wait_for_go and not sys.stdin.readline():
         return 0  # the test went away before it needed this process
     upgrade_database(settings.database.url)
-    application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    if settings.bot.mode == "worker":
+        run_worker(application)
+    else:
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
 
 

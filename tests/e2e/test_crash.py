@@ -51,6 +51,8 @@ class BotProcesses:
     database_url: str
     tmp_path: Path
     now: datetime
+    # "polling", or "worker": handles what another instance receives (PostgreSQL).
+    mode: str = "polling"
     spawned: list[asyncio.subprocess.Process] = field(default_factory=list)
     started: list[asyncio.subprocess.Process] = field(default_factory=list)
     _prepared: asyncio.subprocess.Process | None = None
@@ -86,7 +88,7 @@ class BotProcesses:
                 "-m",
                 "tests.e2e.bot_process",
                 "--config",
-                str(config_for(self.sandbox, self.tmp_path)),
+                str(self._config()),
                 "--now",
                 self.now.isoformat(),
                 "--wait-for-go",
@@ -98,6 +100,13 @@ class BotProcesses:
             )
         self.spawned.append(process)
         return process
+
+    def _config(self) -> Path:
+        path = config_for(self.sandbox, self.tmp_path)
+        text = path.read_text(encoding="utf-8")
+        assert 'mode = "polling"' in text
+        path.write_text(text.replace('mode = "polling"', f'mode = "{self.mode}"'), "utf-8")
+        return path
 
     async def kill(self) -> None:
         """SIGKILL: no shutdown code runs, no claim is handed back, no update confirmed."""
@@ -123,9 +132,10 @@ class BotProcesses:
 
 @asynccontextmanager
 async def bot_processes(
-    sandbox: SandboxServer, database_url: str, tmp_path: Path, now: datetime
+    sandbox: SandboxServer, database_url: str, tmp_path: Path, now: datetime, mode: str = "polling"
 ) -> AsyncIterator[BotProcesses]:
-    bots = BotProcesses(sandbox, database_url, tmp_path, now)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    bots = BotProcesses(sandbox, database_url, tmp_path, now, mode)
     try:
         yield bots
     except BaseException as error:
