@@ -203,3 +203,9 @@ async def prune_done_updates(*, session: AsyncSession, before: datetime) -> int:
 async def count_pending_updates(*, session: AsyncSession) -> int:
     statement = select(func.count()).where(col(InboxUpdate.done_at).is_(None))
     return int((await session.exec(statement)).one())
+
+
+async def oldest_pending_update(*, session: AsyncSession) -> datetime | None:
+    """When the oldest update still waiting to be handled arrived (None: none waits)."""
+    statement = select(func.min(InboxUpdate.received_at)).where(col(InboxUpdate.done_at).is_(None))
+    return (await session.exec(statement)).one()

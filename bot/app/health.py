@@ -15,12 +15,15 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.views import texts
 from db.activity import last_heartbeat, outbox_backlog, record_heartbeat
+from db.inbox import count_pending_updates, oldest_pending_update
 from db.session import Database
 
 # The tick runs every minute; a few missed minutes mean the bot is down or stuck.
 TICK_STALE_AFTER = timedelta(minutes=5)
 # The sender retries a failing message with backoff; half an hour is no longer a blip.
 OUTBOX_STUCK_AFTER = timedelta(minutes=30)
+# Updates are handled within seconds; one waiting this long means no worker is working.
+INBOX_STUCK_AFTER = timedelta(minutes=5)
 
 
 async def note_heartbeat(services: Services) -> None:
@@ -37,6 +40,8 @@ class Health:
     outbox_pending: int
     outbox_oldest: datetime | None
     outbox_failed: int
+    inbox_pending: int
+    inbox_oldest: datetime | None
     webhook_listening: bool | None  # None: polling mode
     problems: tuple[str, ...]
 
@@ -67,12 +72,15 @@ async def check_health(settings: Settings, now: datetime) -> Health:
     problems: list[str] = []
     last_tick: datetime | None = None
     pending, oldest, failed = 0, None, 0
+    inbox_pending, inbox_oldest = 0, None
     error: str | None = None
     try:
         await database.ping()
         async with database.session() as session:
             last_tick = await last_heartbeat(session=session)
             backlog = await outbox_backlog(session=session)
+            inbox_pending = await count_pending_updates(session=session)
+            inbox_oldest = await oldest_pending_update(session=session)
         pending, oldest, failed = backlog.pending, backlog.oldest_created_at, backlog.failed
     except Exception as exc:  # any driver error means: the database is not usable
         error = f"{type(exc).__name__}: {exc}"
@@ -84,6 +92,8 @@ async def check_health(settings: Settings, now: datetime) -> Health:
             problems.append(texts.health_tick_stale(last_tick))
         if oldest is not None and now - oldest > OUTBOX_STUCK_AFTER:
             problems.append(texts.health_outbox_stuck(pending, oldest))
+        if inbox_oldest is not None and now - inbox_oldest > INBOX_STUCK_AFTER:
+            problems.append(texts.health_inbox_stuck(inbox_pending, inbox_oldest))
     options = WebhookOptions.from_settings(settings.bot)
     listening = await _listening(options) if options is not None else None
     if listening is False and options is not None:
@@ -95,6 +105,8 @@ async def check_health(settings: Settings, now: datetime) -> Health:
         outbox_pending=pending,
         outbox_oldest=oldest,
         outbox_failed=failed,
+        inbox_pending=inbox_pending,
+        inbox_oldest=inbox_oldest,
         webhook_listening=listening,
         problems=tuple(problems),
     )

@@ -1484,6 +1484,13 @@ def health_outbox_stuck(pending: int, oldest: datetime) -> str:
     return f"有 {pending} 条消息积压，最早的来自 {_health_time(oldest)} / outbox stuck since then"
 
 
+def health_inbox_stuck(pending: int, oldest: datetime) -> str:
+    return (
+        f"有 {pending} 条收到的消息未处理，最早的收于 {_health_time(oldest)} / "
+        "inbox not handled since then"
+    )
+
+
 def health_webhook_down(host: str, port: int) -> str:
     return f"webhook 端口 {host}:{port} 没有监听 / webhook listener down"
 

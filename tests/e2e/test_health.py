@@ -15,6 +15,7 @@ from bot.app.health import check_health
 from bot.settings import Settings
 from bot.views import texts
 from db.activity import record_heartbeat
+from db.inbox import store_update
 from db.outbox import enqueue_message
 from db.session import Database
 from tests.conftest import REPO
@@ -45,6 +46,20 @@ async def test_an_old_unsent_message_is_a_stuck_outbox(
     assert not [p for p in soon.problems if "outbox" in p]
     stuck = await check_health(settings, sent_at + timedelta(hours=1))
     assert stuck.problems == (texts.health_outbox_stuck(1, sent_at),)
+
+
+async def test_an_old_unhandled_update_is_a_stuck_inbox(
+    settings: Settings, database: Database
+) -> None:
+    """No bot running: a stored update waits, as when no worker works."""
+    received_at = _now()
+    async with database.session() as session:
+        await record_heartbeat(session=session, now=received_at + timedelta(minutes=10))
+        await store_update(session=session, update_id=1, chat_id=1, payload="{}", now=received_at)
+    soon = await check_health(settings, received_at + timedelta(minutes=4))
+    assert soon.inbox_pending == 1 and soon.inbox_oldest == received_at and soon.ok
+    stuck = await check_health(settings, received_at + timedelta(minutes=10))
+    assert stuck.problems == (texts.health_inbox_stuck(1, received_at),)
 
 
 async def test_webhook_mode_checks_the_listener(settings: Settings) -> None:
