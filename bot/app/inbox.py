@@ -29,7 +29,7 @@ from functools import partial
 from typing import Any
 
 from telegram import Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import Application, Job
 
 from bot.app.sanitize import CleanInputApplication
@@ -80,14 +80,20 @@ class InboxQueue(asyncio.Queue[object]):
         if not isinstance(item, Update):
             await super().put(item)
             return
-        async with self._db.session() as session:
-            new = await store_update(
-                session=session,
-                update_id=item.update_id,
-                chat_id=chat_of(item),
-                payload=json.dumps(item.to_dict()),
-                now=self._clock.now(),
-            )
+        try:
+            async with self._db.session() as session:
+                new = await store_update(
+                    session=session,
+                    update_id=item.update_id,
+                    chat_id=chat_of(item),
+                    payload=json.dumps(item.to_dict()),
+                    now=self._clock.now(),
+                )
+        except Exception as error:
+            # As a network error: the updater asks for the same updates again after a pause
+            # (any other error would end its polling), the webhook answers 500.
+            logger.exception("update %s could not be stored", item.update_id)
+            raise NetworkError(f"the inbox could not store update {item.update_id}") from error
         if not new:
             logger.info("update %s arrived again; it was stored before", item.update_id)
             return

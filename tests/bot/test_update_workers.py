@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 from sqlmodel import col, select
+from telegram import Update
+from telegram.error import NetworkError
 
-from bot.app.inbox import UpdateWorkers
+from bot.app.inbox import InboxQueue, UpdateWorkers
 from bot.clock import ManualClock
 from db.chat_state import clear_chat_state, get_chat_state, set_chat_state
 from db.inbox import ChatHolders, lock_chats, store_update
@@ -237,3 +239,16 @@ async def test_clearing_a_chat_state_cleared_meanwhile_is_no_error(
         await other.close()
     async with database.session() as session:
         assert await session.get(ChatState, sample_staff) is None
+
+
+async def test_an_update_that_cannot_be_stored_is_not_acknowledged() -> None:
+    """The database is down: put raises a network error, so PTB's updater asks for the same
+    updates again after a pause (and keeps polling), and a webhook answers 500."""
+    unreachable = Database("postgresql+psycopg://postgres@127.0.0.1:1/test")
+    queue = InboxQueue(unreachable, ManualClock(NOW))
+    update = Update.de_json(json.loads(payload(1, A)), None)
+    try:
+        with pytest.raises(NetworkError):
+            await queue.put(update)
+    finally:
+        await unreachable.close()
