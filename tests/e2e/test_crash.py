@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import col, func, select
 
 from bot.sandbox import ApiCall, ApiReply, SandboxServer, SandboxUser
@@ -427,7 +428,25 @@ def is_subsequence(part: list[str], whole: list[str]) -> bool:
 async def test_a_burst_killed_again_and_again_applies_every_update_once(
     database_url: str, database: Database, sandbox: SandboxServer, tmp_path: Path, sample_org: None
 ) -> None:
-    chance = random.Random(13)
+    await burst_with_kills(database_url, database, sandbox, tmp_path, ROUNDS, KILLS)
+
+
+@pytest.mark.slow
+async def test_a_long_burst_killed_many_times_applies_every_update_once(
+    database_url: str, database: Database, sandbox: SandboxServer, tmp_path: Path, sample_org: None
+) -> None:
+    await burst_with_kills(database_url, database, sandbox, tmp_path, 4 * ROUNDS, 4 * KILLS)
+
+
+async def burst_with_kills(
+    database_url: str,
+    database: Database,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    rounds: int,
+    kill_times: int,
+) -> None:
+    chance = random.Random(13 + kill_times)
     async with bot_processes(sandbox, database_url, tmp_path, WEDNESDAY_0900) as bots:
         await bots.start()
         await bots.prepare()
@@ -437,7 +456,7 @@ async def test_a_burst_killed_again_and_again_applies_every_update_once(
         for number, code in enumerate(BURST_STAFF):
             user = sandbox.user(FIRST_CHAT + 500 + number, code)
             await user.send(f"/start {await invite(database, code, WEDNESDAY_0900)}")
-            welcome = await user.reply(timeout=10)
+            welcome = await user.reply(timeout=START_TIMEOUT)
             assert "欢迎" in welcome.content, welcome.describe()
             users[code], welcomes[code] = user, welcome.message_id
         await idle(sandbox)
@@ -445,11 +464,11 @@ async def test_a_burst_killed_again_and_again_applies_every_update_once(
         before = {code: len(user.messages) for code, user in users.items()}
 
         # Everyone's updates at once, interleaved; the bot is killed while it works on them.
-        for n in range(ROUNDS):
+        for n in range(rounds):
             for code, user in users.items():
                 await send_round(user, code, n, welcomes[code])
-        total = registered + ROUNDS * len(users)
-        for _ in range(KILLS):
+        total = registered + rounds * len(users)
+        for _ in range(kill_times):
             progress = await count_inbox(database, done=True)
             if progress >= total:
                 break
@@ -467,7 +486,7 @@ async def test_a_burst_killed_again_and_again_applies_every_update_once(
         await idle(sandbox)
         assert await bots.stop() == 0
         kills = len(bots.started) - 1
-        assert kills == KILLS, "the burst was over before the kills"
+        assert kills == kill_times, "the burst was over before the kills"
 
     # Each complaint was read once: one draft per text, however often the bot died.
     async with database.session() as session:
@@ -477,7 +496,7 @@ async def test_a_burst_killed_again_and_again_applies_every_update_once(
         ).all()
     assert failed == []
     expected_texts = {
-        complaint_text(code, n) for code in users for n in range(ROUNDS) if n % 3 == 0
+        complaint_text(code, n) for code in users for n in range(rounds) if n % 3 == 0
     }
     assert set(drafts) == expected_texts
     assert [text for text, times in drafts.items() if times != 1] == []
@@ -485,8 +504,10 @@ async def test_a_burst_killed_again_and_again_applies_every_update_once(
     # of the update it interrupted (handled again) or lose one not yet sent (its change
     # committed): at most one per kill and chat.
     for code, user in users.items():
-        expected = [reply_token(code, n) for n in range(ROUNDS) if n % 3 != 2]
-        got = collapse_repeats([token_of(code, m.content) for m in user.messages[before[code] :]])
+        expected = [reply_token(code, n) for n in range(rounds) if n % 3 != 2]
+        got = collapse_repeats(
+            [token_of(code, m.content, rounds) for m in user.messages[before[code] :]]
+        )
         assert is_subsequence(got, expected) and len(got) >= len(expected) - kills, got
     # The stale buttons were answered as such (the client stops waiting).
     answered = {c.params.get("text") for c in sandbox.calls_to("answerCallbackQuery")}
@@ -497,9 +518,9 @@ def reply_token(code: str, n: int) -> str:
     return f"draft {n}" if n % 3 == 0 else "help"
 
 
-def token_of(code: str, content: str) -> str:
+def token_of(code: str, content: str, rounds: int = ROUNDS) -> str:
     """What a reply answers: the draft of which complaint, or /help (else: itself)."""
-    for n in range(ROUNDS):
+    for n in range(rounds):
         if complaint_text(code, n) in content:
             return f"draft {n}"
     return "help" if content.startswith("您的角色") else content
