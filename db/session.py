@@ -38,6 +38,15 @@ class _OneWriter:
         self._lock = asyncio.Lock()
         self._holder: asyncio.Task[Any] | None = None
 
+    async def acquire(self) -> None:
+        """For a shared transaction, which releases it between its transactions."""
+        await self._lock.acquire()
+        self._holder = asyncio.current_task()
+
+    def release(self) -> None:
+        self._holder = None
+        self._lock.release()
+
     @asynccontextmanager
     async def held(self) -> AsyncIterator[None]:
         task = asyncio.current_task()
@@ -68,6 +77,11 @@ class SharedTransaction:
         self.database = database
         self.session = session
         self.wrote = False
+        # SQLite: the process's one writer is held while a transaction of this one is open
+        # or a block of it runs, not while the handlers wait for Telegram in between.
+        self._writer: _OneWriter | None = database.one_writer
+        self._holding = False
+        self._blocks = 0
         self._hook: Callable[[], Awaitable[None]] | None = None
         event.listen(session.sync_session, "after_flush", self._flushed)
         event.listen(session.sync_session, "do_orm_execute", self._executed)
@@ -88,12 +102,40 @@ class SharedTransaction:
         self._hook = hook
 
     async def commit(self) -> None:
+        await self.take_writer()
         if self._hook is not None:
             hook, self._hook = self._hook, None
             await hook()
         await self.session.commit()
         self.wrote = False
         self.database.committed(self.session)
+        self.let_writer_go()
+
+    async def take_writer(self) -> None:
+        if self._writer is not None and not self._holding:
+            await self._writer.acquire()
+            self._holding = True
+
+    def let_writer_go(self) -> None:
+        if self._writer is not None and self._holding and self._blocks == 0:
+            self._holding = False
+            self._writer.release()
+
+    @asynccontextmanager
+    async def block(self) -> AsyncIterator[AsyncSession]:
+        """One ``session()`` block inside: commits when it ends if it changed anything."""
+        await self.take_writer()
+        self._blocks += 1
+        try:
+            yield self.session
+        finally:
+            self._blocks -= 1
+        if self.has_changes:
+            await self.commit()
+        else:
+            # Nothing to commit: on SQLite the reads took no lock (the driver begins a
+            # transaction at the first write), so the writer may go until the next block.
+            self.let_writer_go()
 
 
 _shared: ContextVar[SharedTransaction | None] = ContextVar("shared_transaction", default=None)
@@ -108,7 +150,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, pool_recycle=RECYCLE_SECONDS)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _configure_sqlite)
-        self._one_writer = _OneWriter()
+        self.one_writer = _OneWriter() if self.is_sqlite else None
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
@@ -129,9 +171,8 @@ class Database:
         Inside ``shared_transaction``, its session (see SharedTransaction)."""
         shared = _shared.get()
         if shared is not None and shared.database is self:
-            yield shared.session
-            if shared.has_changes:
-                await shared.commit()
+            async with shared.block() as session:
+                yield session
             return
         async with self._exclusive(), self._sessions() as session:
             async with session.begin():
@@ -147,10 +188,11 @@ class Database:
     async def shared_transaction(self) -> AsyncIterator[SharedTransaction]:
         """A session that every ``session()`` opened inside the block joins; committed at
         the end (whatever is left), rolled back if the block raises."""
-        async with self._exclusive(), self._sessions() as session:
+        async with self._sessions() as session:
             shared = SharedTransaction(self, session)
             token = _shared.set(shared)
             try:
+                await shared.take_writer()  # for the worker's claim
                 yield shared
                 await shared.commit()
             except BaseException:
@@ -158,13 +200,15 @@ class Database:
                 raise
             finally:
                 _shared.reset(token)
+                shared.let_writer_go()
 
     @asynccontextmanager
     async def _exclusive(self) -> AsyncIterator[None]:
         if not self.is_sqlite:
             yield
             return
-        async with self._one_writer.held():
+        assert self.one_writer is not None
+        async with self.one_writer.held():
             yield
 
     def lock_for_this_instance(self) -> None:

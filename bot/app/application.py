@@ -162,9 +162,9 @@ def build_application(services: Services) -> BotApplication:
     )
     application: BotApplication = builder.build()
     application.bot_data[SERVICES_KEY] = services
-    # SQLite takes one writer at a time (db/session.py): there, one update at a time.
-    concurrency = 1 if services.db.is_sqlite else settings.updates.concurrent_chats
-    workers = UpdateWorkers(application, services.db, services.clock, concurrency)
+    workers = UpdateWorkers(
+        application, services.db, services.clock, settings.updates.concurrent_chats
+    )
     inbox.on_stored(workers.wake)
     application.bot_data[WORKERS_KEY] = workers
     application.add_handlers(access.handlers(), group=GATE_GROUP)

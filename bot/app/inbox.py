@@ -158,7 +158,8 @@ class UpdateWorkers:
         self._application = application
         self._db = db
         self._clock = clock
-        self.concurrency = concurrency
+        # SQLite has no row locks to claim with: one worker takes the heads one at a time.
+        self.concurrency = 1 if db.is_sqlite else concurrency
         self._holders: ChatHolders | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._idle: deque[asyncio.Future[None]] = deque()
