@@ -76,6 +76,22 @@ ITEM_CATEGORY: Final[Mapping[str, str]] = {
     "city_parcel_quarterly": "delay",
     "county_letters_field_check": "delay",
     "city_letters_field_check": "delay",
+    # 第十七条 函件: 商函 late or not delivered; 第十八条 报刊: newspapers late, short, refunds.
+    **{
+        f"{level}_letters_{check}": "delay"
+        for level in ("city", "county")
+        for check in ("key_customer_calls", "test_mail", "system_check", "volume_notice")
+    },
+    **{
+        f"{level}_periodicals_{check}": "periodical"
+        for level in ("city", "county")
+        for check in (
+            "publisher_survey",
+            "subscriber_calls",
+            "key_subscriber_visits",
+            "system_check",
+        )
+    },
 }
 
 # Questions about equipment (第五篇 硬件 "设备、用邮环境"): their findings count under 硬件.

@@ -45,8 +45,9 @@ def test_import_invite_and_classify(
     assert run(config, "import-org", str(SAMPLE_ORG)) == 0
     out = capsys.readouterr().out
     assert "人员 新增 16" in out
-    # The sample leaves the region, a county and 5 of its 8 sites uncovered: the admin is told.
-    assert "【无人承担】7 个单位" in out
+    # The sample leaves the region, the counties (函件/报刊专业 at 土默特左旗局 too) and 5 of
+    # its 8 sites uncovered: the admin is told.
+    assert "【无人承担】8 个单位" in out
     assert "• 毕克齐营业所：缺 营业支局长（8 项）" in out
 
     assert run(config, "invite", "I003") == 0

@@ -34,14 +34,14 @@ async def test_an_import_with_an_uncovered_unit_tells_the_admin(
         )
     await bot.tick()
     (notice,) = await admin.replies(1)
-    assert notice.content.startswith("⚠️ 【无人承担】8 个单位")
+    assert notice.content.startswith("⚠️ 【无人承担】9 个单位")
     assert "• 新区营业支局：缺 营业支局长（8 项）" in notice.content
     await bot.tick()
     await admin.no_reply()
 
     await admin.send("/progress")
     (progress,) = await admin.replies(1)
-    assert "⚠️ 无人承担：8 个单位的" in progress.content
+    assert "⚠️ 无人承担：9 个单位的" in progress.content
 
 
 async def test_a_branch_head_gets_his_counter_checks_on_a_saturday_his_branch_is_open(
