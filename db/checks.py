@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 
+from sqlalchemy import select as columns
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, or_, select
@@ -89,9 +91,21 @@ async def list_history(
     *, session: AsyncSession, since: date, before: date, unit_ids: Collection[int] | None = None
 ) -> list[HistoryEntry]:
     """Planned checks (not re-checks) in [since, before), as the planner's history; with
-    ``unit_ids``, only the checks of those units or on their sites (a report's scope)."""
+    ``unit_ids``, only the checks of those units or on their sites (a report's scope).
+
+    A province's year is hundreds of thousands of rows: read as plain columns (no ORM
+    objects) and streamed in batches, handing the event loop back between them, so other
+    people's updates are answered while a report reads."""
     statement = (
-        select(Assignment)
+        columns(
+            col(Assignment.day),
+            col(Assignment.item_id),
+            col(Assignment.inspector_id),
+            col(Assignment.target_site_id),
+            col(Assignment.status),
+            col(Assignment.transfer_point_ids),
+            col(Assignment.unit_id),
+        )
         .where(col(Assignment.day) >= since, col(Assignment.day) < before)
         .where(col(Assignment.is_recheck).is_(False))
         .order_by(col(Assignment.day), col(Assignment.id))
@@ -101,18 +115,26 @@ async def list_history(
         statement = statement.where(
             or_(col(Assignment.unit_id).in_(scope), col(Assignment.target_site_id).in_(scope))
         )
-    return [
-        HistoryEntry(
-            day=a.day,
-            item_id=a.item_id,
-            inspector_id=a.inspector_id,
-            target_site_id=a.target_site_id,
-            status=_HISTORY_STATUS[a.status],
-            transfer_point_ids=decode_ids(a.transfer_point_ids),
-            unit_id=a.unit_id,
+    history: list[HistoryEntry] = []
+    result = await session.stream(statement)
+    async for rows in result.partitions(_HISTORY_BATCH):
+        history.extend(
+            HistoryEntry(
+                day=day,
+                item_id=item_id,
+                inspector_id=inspector_id,
+                target_site_id=target_site_id,
+                status=_HISTORY_STATUS[AssignmentStatus(status)],
+                transfer_point_ids=decode_ids(points),
+                unit_id=unit_id,
+            )
+            for day, item_id, inspector_id, target_site_id, status, points, unit_id in rows
         )
-        for a in (await session.exec(statement)).all()
-    ]
+        await asyncio.sleep(0)
+    return history
+
+
+_HISTORY_BATCH = 2000
 
 
 async def insert_planned(*, session: AsyncSession, planned: Sequence[PlannedAssignment]) -> None:

@@ -1,0 +1,182 @@
+"""Benchmark: the region's monthly report on a year of the generated province, while
+other people keep using the bot.
+
+Run: .venv/bin/python bench/report_at_size.py [--db sqlite|postgresql|both] [--days N]
+
+The province of db/province.py (about 1,500 sites) is imported and ``--days`` working days
+up to 2026-11-24 are planned with the real planner and stored, nine in ten done (default:
+every working day of 2026 so far, about 220; ``--days 20`` for a quick run). Then, through
+the sandbox, the region's manager asks ``/report 2026-11`` and a county manager ``/report
+2026-11`` while a clerk sends ``/help`` every 50 ms. Printed: each report's time to the
+chart, the clerk's worst reply time meanwhile, and the event loop's worst stall (a task that
+wakes every 10 ms and records how late it woke). The reference, measured in the same run,
+is the same quota evaluation called on the event loop, as /report used to: the stall it
+would cause.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from benchkit import SHANGHAI, backends, bench_settings, fresh_database
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from bot.clock import ManualClock
+from bot.demo.simulation import Simulation, simulate
+from bot.sandbox import SandboxServer, SandboxUser
+from bot.usecases.reports import HISTORY_LOOKBACK
+from bot.views import texts
+from db.checks import insert_planned, list_history, load_org_snapshot
+from db.models import Assignment, AssignmentStatus, Staff, Unit
+from db.org_import import import_org
+from db.province import generate_province
+from db.session import Database
+from scheduler.catalog import load_catalog
+from scheduler.org import Level, Role
+from scheduler.planner import AssignmentStatus as PlannedStatus
+from scheduler.planner import HistoryEntry, evaluate_period, plan_day
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)
+
+
+async def seed_year(database: Database, settings_calendar: object, days: int) -> int:
+    catalog = load_catalog()
+    async with database.session() as session:
+        await import_org(
+            generate_province(),
+            labels=texts.IMPORT_LABELS,
+            session=session,
+            now=NOW.replace(month=1, day=2),
+        )
+    async with database.session() as session:
+        org = await load_org_snapshot(session=session)
+    history: list[HistoryEntry] = []
+    working: list[date] = []
+    day = NOW.date() - timedelta(days=1)
+    while len(working) < days and day.year == 2026:
+        if settings_calendar.is_working_day(day):  # type: ignore[attr-defined]
+            working.append(day)
+        day -= timedelta(days=1)
+    stored = 0
+    for day in sorted(working):
+        plan = plan_day(catalog, org, settings_calendar, day, history)  # type: ignore[arg-type]
+        history.extend(a.as_history(PlannedStatus.DONE) for a in plan)
+        async with database.session() as session:
+            await insert_planned(session=session, planned=plan)
+        stored += len(plan)
+    async with database.session() as session:
+        await session.exec(update(Assignment).values(status=AssignmentStatus.DONE))
+        await session.exec(
+            update(Assignment)
+            .where(col(Assignment.id) % 10 == 0)
+            .values(status=AssignmentStatus.MISSED)
+        )
+    return stored
+
+
+class LoopWatch:
+    """How late a task that sleeps 10 ms at a time wakes: the loop's worst stall."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(0.01)
+            self.worst = max(self.worst, time.perf_counter() - started - 0.01)
+
+    def __enter__(self) -> LoopWatch:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+async def clerk_meanwhile(clerk: SandboxUser, stop: asyncio.Event) -> float:
+    worst = 0.0
+    while not stop.is_set():
+        started = time.perf_counter()
+        await clerk.send("/help")
+        await clerk.replies(1, timeout=120)
+        worst = max(worst, time.perf_counter() - started)
+        await asyncio.sleep(0.05)
+    return worst
+
+
+async def ask_report(manager: SandboxUser, unit: str) -> float:
+    started = time.perf_counter()
+    await manager.send(f"/report 2026-11 {unit}")
+    await manager.replies(2, timeout=600)  # the workbook and the chart
+    return time.perf_counter() - started
+
+
+async def run(backend: str, days: int) -> None:
+    with fresh_database(backend) as url, tempfile.TemporaryDirectory() as workdir:
+        async with SandboxServer() as sandbox:
+            settings = bench_settings(url, Path(workdir), sandbox)
+            async with simulate(settings, sandbox, ManualClock(NOW), checks=False) as sim:
+                await measure(sim, backend, days)
+
+
+async def measure(sim: Simulation, backend: str, days: int) -> None:
+    started = time.perf_counter()
+    stored = await seed_year(sim.db, sim.services.calendar, days)
+    seconds = time.perf_counter() - started
+    print(f"{backend}: {stored:,} checks, {days} working days, stored in {seconds:.0f} s")
+    async with sim.db.session() as session:
+        region = (await session.exec(select(Unit).where(Unit.level == Level.REGION))).one()
+        county = (await session.exec(select(Unit).where(Unit.level == Level.COUNTY))).first()
+        assert county is not None
+        heads = select(Staff).where(Staff.role == Role.MANAGER, Staff.unit_id == region.id)
+        head = (await session.exec(heads)).first()
+        clerks = select(Staff.code).where(Staff.role == Role.COUNTER_STAFF)
+        clerk_code = (await session.exec(clerks)).first()
+    assert head is not None and clerk_code is not None
+    manager, clerk = await sim.register(head.code), await sim.register(clerk_code)
+    for unit in (region.code, county.code):
+        stop = asyncio.Event()
+        with LoopWatch() as watch:
+            meanwhile = asyncio.create_task(clerk_meanwhile(clerk, stop))
+            took = await ask_report(manager, unit)
+            stop.set()
+            worst_reply = await meanwhile
+        print(
+            f"  /report 2026-11 {unit}: {took:.1f} s; meanwhile the clerk's worst reply "
+            f"{worst_reply * 1000:.0f} ms, the loop's worst stall {watch.worst * 1000:.0f} ms"
+        )
+    # The reference: the whole province's year evaluated on the event loop, as before.
+    async with sim.db.session() as session:
+        org = await load_org_snapshot(session=session)
+        since = date(2026, 1, 1) - HISTORY_LOOKBACK
+        history = await list_history(session=session, since=since, before=date(2026, 12, 1))
+    services = sim.services
+    started = time.perf_counter()
+    november = (date(2026, 11, 1), date(2026, 11, 30))
+    evaluate_period(services.catalog, org, services.calendar, history, *november)
+    blocked = (time.perf_counter() - started) * 1000
+    print(f"  reference: that evaluation on the event loop blocks it {blocked:.0f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--db", default="both", choices=["sqlite", "postgresql", "both"])
+    parser.add_argument("--days", type=int, default=400)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    for backend in backends(args.db):
+        asyncio.run(run(backend, args.days))
+
+
+if __name__ == "__main__":
+    main()
