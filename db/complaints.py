@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
+from sqlalchemy import update
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,6 +20,8 @@ from db.models import (
     Complaint,
     ComplaintDetail,
     ComplaintEvent,
+    ComplaintPhoto,
+    DetailKind,
     LabelledExample,
     Segment,
     TransferPoint,
@@ -50,6 +53,7 @@ class EventKind:
     SATISFIED = "satisfied"
     DISSATISFIED = "dissatisfied"
     CLOSED = "closed"
+    VERDICT = "verdict"  # 有理 / 无理
     CANCELLED = "cancelled"  # a draft cancelled or a returned complaint withdrawn
     # Someone who left (python -m bot offboard): their part passed to their manager.
     HANDED_OVER = "handed_over"
@@ -168,12 +172,124 @@ async def hand_over_complaints(
 
 
 async def add_complaint_detail(
-    *, session: AsyncSession, complaint_id: int, staff_id: int, text: str, now: datetime
+    *,
+    session: AsyncSession,
+    complaint_id: int,
+    staff_id: int,
+    text: str,
+    now: datetime,
+    kind: DetailKind = DetailKind.DETAILS,
 ) -> None:
     session.add(
-        ComplaintDetail(complaint_id=complaint_id, staff_id=staff_id, text=text, added_at=now)
+        ComplaintDetail(
+            complaint_id=complaint_id, staff_id=staff_id, text=text, added_at=now, kind=kind
+        )
     )
     await session.flush()
+
+
+# States of a complaint that was submitted and not withdrawn: what a repeat links to.
+_SUBMITTED = sorted(set(State) - {State.DRAFT, State.WITHDRAWN})
+
+
+async def find_earlier_complaint(
+    *,
+    session: AsyncSession,
+    complaint_id: int,
+    tracking_numbers: Collection[str],
+    phones: Collection[str],
+    since: datetime,
+) -> Complaint | None:
+    """The latest submitted complaint since `since` about one of the tracking numbers or
+    customer phones (重复投诉), other than `complaint_id`."""
+    wanted = [("tracking_numbers", n) for n in tracking_numbers] + [("phones", p) for p in phones]
+    if not wanted:
+        return None
+    statement = (
+        select(Complaint)
+        .where(col(Complaint.status).in_(_SUBMITTED))
+        .where(col(Complaint.created_at) >= since, col(Complaint.id) != complaint_id)
+        .where(or_(*(col(getattr(Complaint, column)).contains(value) for column, value in wanted)))
+        .order_by(col(Complaint.created_at).desc(), col(Complaint.id).desc())
+    )
+    for row in (await session.exec(statement)).all():
+        # LIKE matched a substring: the column holds comma-separated whole numbers.
+        if any(value in getattr(row, column).split(",") for column, value in wanted):
+            return row
+    return None
+
+
+async def add_complaint_photo(
+    *,
+    session: AsyncSession,
+    reporter_id: int,
+    file_id: str,
+    now: datetime,
+    complaint_id: int | None = None,
+    media_group_id: str | None = None,
+) -> None:
+    session.add(
+        ComplaintPhoto(
+            complaint_id=complaint_id,
+            reporter_id=reporter_id,
+            file_id=file_id,
+            media_group_id=media_group_id,
+            added_at=now,
+        )
+    )
+    await session.flush()
+
+
+async def find_album_complaint(
+    *, session: AsyncSession, reporter_id: int, media_group_id: str, waiting: bool = False
+) -> int | None:
+    """The complaint an album's captioned photo made (its other photos join it); with
+    ``waiting``, whether photos of the album wait for it (any id, or None)."""
+    statement = (
+        select(ComplaintPhoto.complaint_id if not waiting else ComplaintPhoto.id)
+        .where(ComplaintPhoto.reporter_id == reporter_id)
+        .where(ComplaintPhoto.media_group_id == media_group_id)
+        .where(
+            col(ComplaintPhoto.complaint_id).is_(None)
+            if waiting
+            else col(ComplaintPhoto.complaint_id).is_not(None)
+        )
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
+
+
+async def attach_waiting_photos(
+    *, session: AsyncSession, reporter_id: int, media_group_id: str, complaint_id: int
+) -> None:
+    """Photos of the album that arrived before its caption join the complaint."""
+    await session.exec(
+        update(ComplaintPhoto)
+        .where(col(ComplaintPhoto.reporter_id) == reporter_id)
+        .where(col(ComplaintPhoto.media_group_id) == media_group_id)
+        .where(col(ComplaintPhoto.complaint_id).is_(None))
+        .values(complaint_id=complaint_id)
+    )
+
+
+async def list_complaint_photos(
+    *, session: AsyncSession, complaint_ids: Collection[int]
+) -> dict[int, list[str]]:
+    """The file ids of each complaint's photos, in the order they were sent."""
+    found: dict[int, list[str]] = {}
+    wanted = sorted(complaint_ids)
+    for start in range(0, len(wanted), _CHUNK):
+        rows = (
+            await session.exec(
+                select(ComplaintPhoto)
+                .where(col(ComplaintPhoto.complaint_id).in_(wanted[start : start + _CHUNK]))
+                .order_by(col(ComplaintPhoto.id))
+            )
+        ).all()
+        for row in rows:
+            assert row.complaint_id is not None
+            found.setdefault(row.complaint_id, []).append(row.file_id)
+    return found
 
 
 async def list_complaint_details(

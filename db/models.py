@@ -111,6 +111,8 @@ class OutboxMessage(SQLModel, table=True):
     text: str = Field(sa_type=Text)
     buttons: str | None = Field(default=None, sa_type=Text)  # JSON: rows of [text, data]
     photo: bytes | None = Field(default=None, sa_type=LargeBinary)
+    # Telegram file ids of photos to send (one: sendPhoto, several: sendMediaGroup).
+    photo_file_ids: str | None = Field(default=None, sa_type=Text)  # JSON list
     document: bytes | None = Field(default=None, sa_type=LargeBinary)
     document_name: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_type=AwareDateTime)
@@ -202,6 +204,11 @@ class Complaint(SQLModel, table=True):
     owner_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     claimed_by: int | None = Field(default=None, foreign_key="staff.id")
     reopened: int = 0  # times a dissatisfied reporter reopened it
+    channel: str = Field(default="window", max_length=12)  # nlp.channels.Channel
+    # An earlier complaint about the same tracking number or customer phone (30 days).
+    repeat_of_id: int | None = Field(default=None, foreign_key="complaint.id")
+    justified: bool | None = None  # 有理 / 无理, recorded by whoever answered
+    satisfaction: str | None = Field(default=None, max_length=12)  # satisfied / dissatisfied
     created_at: datetime = Field(sa_type=AwareDateTime)
     routed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     deadline: datetime | None = Field(default=None, sa_type=AwareDateTime)
@@ -212,14 +219,36 @@ class Complaint(SQLModel, table=True):
     answer: str | None = Field(default=None, sa_type=Text)
 
 
+class ComplaintPhoto(SQLModel, table=True):
+    """A photo of a complaint, in the order sent. An album arrives as one message per photo
+    with a shared media_group_id, its caption on any one of them: photos that arrive before
+    the captioned one wait here without a complaint, then join it."""
+
+    __tablename__ = "complaint_photo"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    reporter_id: int = Field(foreign_key="staff.id")
+    file_id: str = Field(max_length=200)
+    media_group_id: str | None = Field(default=None, max_length=64, index=True)
+    added_at: datetime = Field(sa_type=AwareDateTime)
+
+
+class DetailKind(StrEnum):
+    DETAILS = "details"  # 补充说明 after a return
+    DISSATISFIED = "dissatisfied"  # why the reporter was not satisfied with the answer
+
+
 class ComplaintDetail(SQLModel, table=True):
-    """What the reporter added to a complaint after it was returned (补充说明)."""
+    """What the reporter added to a complaint after it was returned (补充说明), or why they
+    were not satisfied with the answer."""
 
     __tablename__ = "complaint_detail"
 
     id: int | None = Field(default=None, primary_key=True)
     complaint_id: int = Field(foreign_key="complaint.id", index=True)
     staff_id: int = Field(foreign_key="staff.id")
+    kind: DetailKind = Field(default=DetailKind.DETAILS, sa_type=enum_type(DetailKind))
     text: str = Field(sa_type=Text)
     added_at: datetime = Field(sa_type=AwareDateTime)
 

@@ -50,8 +50,11 @@ async def enqueue_message(
     photo: bytes | None = None,
     document: bytes | None = None,
     document_name: str | None = None,
+    photo_file_ids: Sequence[str] | None = None,
 ) -> bool:
-    """Queue one message; a key already queued is left alone. True when newly queued."""
+    """Queue one message; a key already queued is left alone. True when newly queued.
+    ``photo_file_ids``: photos Telegram already has, sent as one photo or one album (2–10)
+    with ``text`` as the caption."""
     values = {
         "key": key,
         "chat_id": chat_id,
@@ -60,6 +63,7 @@ async def enqueue_message(
         "photo": photo,
         "document": document,
         "document_name": document_name,
+        "photo_file_ids": json.dumps(list(photo_file_ids)) if photo_file_ids else None,
         "created_at": now,
         "attempts": 0,
     }
@@ -73,6 +77,11 @@ async def enqueue_message(
     result = await session.exec(statement)
     session.info[OUTBOX_WRITTEN] = True
     return bool(result.rowcount)
+
+
+def decode_photo_file_ids(message: OutboxMessage) -> list[str]:
+    ids: list[str] = json.loads(message.photo_file_ids) if message.photo_file_ids else []
+    return ids
 
 
 def decode_buttons(message: OutboxMessage) -> list[list[tuple[str, str]]]:

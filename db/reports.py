@@ -200,6 +200,16 @@ async def list_month_complaints(
                 response_hours=hours,
                 escalation_level=row.escalation_level,
                 hardware=mentions_broken_equipment(row.text),
+                repeat=row.repeat_of_id is not None or row.reopened > 0,
+                # Dissatisfied once counts even when a later answer satisfied them.
+                satisfied=(
+                    False
+                    if row.reopened or row.satisfaction == "dissatisfied"
+                    else True
+                    if row.satisfaction == "satisfied"
+                    else None
+                ),
+                justified=row.justified,
             )
         )
     return complaints

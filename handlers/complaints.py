@@ -24,6 +24,7 @@ from bot.views.buttons import (
     draft_buttons,
     praise_buttons,
     returned_buttons,
+    verdict_buttons,
 )
 from db.models import ChatState, ComplaintStatus, Staff
 from nlp.categories import Category
@@ -72,6 +73,30 @@ async def ask_for_complaint(update: Update, context: BotContext) -> None:
     )
 
 
+def photo_of(message: Message) -> str | None:
+    return message.photo[-1].file_id if message.photo else None
+
+
+async def on_photo_alone(message: Message, context: BotContext, details_of: int | None) -> None:
+    """A photo without a caption: added to the returned complaint being completed, joined
+    to its album's complaint, or kept until the album's captioned photo arrives."""
+    file_id = photo_of(message)
+    assert file_id is not None
+    outcome = await complaints.add_photo(
+        context.services, context.registered_staff, file_id, message.media_group_id, details_of
+    )
+    if isinstance(outcome, complaints.Refusal):
+        await message.reply_text(REFUSALS[outcome])
+    elif outcome is complaints.PhotoOutcome.NO_TEXT:
+        await message.reply_text(texts.PHOTO_NEEDS_CAPTION)
+    elif outcome is complaints.PhotoOutcome.WAITING_FIRST:
+        await message.reply_text(texts.ALBUM_WAITING)
+    elif details_of is not None:
+        await message.reply_text(
+            texts.PHOTO_ADDED, reply_markup=markup(returned_buttons(details_of))
+        )
+
+
 async def report(message: Message, context: BotContext, text: str, photo: str | None) -> None:
     """Shows what the bot understood, with buttons to confirm, change the category or cancel."""
     text = text.strip()
@@ -85,7 +110,12 @@ async def report(message: Message, context: BotContext, text: str, photo: str | 
         await message.reply_text(texts.NO_WORDS_REPORT)
         return
     draft = await complaints.report_complaint(
-        context.services, await context.services.reader(), context.registered_staff, text, photo
+        context.services,
+        await context.services.reader(),
+        context.registered_staff,
+        text,
+        photo,
+        message.media_group_id,
     )
     text, keyboard = draft_reply(draft)
     await message.reply_text(text, reply_markup=keyboard)
@@ -113,6 +143,7 @@ PROMPTS = {
     complaints.FLOW_REROUTE_REASON: texts.ASK_REROUTE_REASON,
     complaints.FLOW_RETURN_REASON: texts.ASK_RETURN_REASON,
     complaints.FLOW_DETAILS: texts.ASK_DETAILS,
+    complaints.FLOW_DISSATISFIED: texts.ASK_DISSATISFIED_REASON,
 }
 FLOWS = tuple(PROMPTS)
 
@@ -122,15 +153,16 @@ async def on_flow_text(message: Message, context: BotContext, state: ChatState) 
     text = (message.text or message.caption or "").strip()
     staff = context.registered_staff
     services = context.services
+    photo_flows = (complaints.FLOW_COMPLAINT_TEXT, complaints.FLOW_DETAILS)
     if not text:
-        photo_only = message.photo and state.flow == complaints.FLOW_COMPLAINT_TEXT
-        await message.reply_text(
-            texts.PHOTO_NEEDS_CAPTION if photo_only else texts.text_expected(PROMPTS[state.flow])
-        )
+        if message.photo and state.flow in photo_flows:
+            details_of = state.ref_id if state.flow == complaints.FLOW_DETAILS else None
+            await on_photo_alone(message, context, details_of)
+            return
+        await message.reply_text(texts.text_expected(PROMPTS[state.flow]))
         return
     if state.flow == complaints.FLOW_COMPLAINT_TEXT:
-        photo = message.photo[-1].file_id if message.photo else None
-        await report(message, context, text, photo)
+        await report(message, context, text, photo_of(message))
         return
     if len(text) > complaints.MAX_REPLY:
         await message.reply_text(texts.message_too_long(len(text), complaints.MAX_REPLY))
@@ -141,6 +173,12 @@ async def on_flow_text(message: Message, context: BotContext, state: ChatState) 
         return
     assert state.ref_id is not None
     if state.flow == complaints.FLOW_DETAILS:
+        if message.photo:
+            photo = photo_of(message)
+            assert photo is not None
+            await complaints.add_photo(
+                services, staff, photo, message.media_group_id, details_of=state.ref_id
+            )
         card = await complaints.add_details(services, state.ref_id, staff, text)
         if isinstance(card, complaints.Refusal):
             await message.reply_text(REFUSALS[card])
@@ -153,7 +191,21 @@ async def on_flow_text(message: Message, context: BotContext, state: ChatState) 
             await message.reply_text(texts.ANSWER_TOO_SHORT)
             return
         refusal = await complaints.answer_complaint(services, state.ref_id, staff, text)
-        await message.reply_text(REFUSALS[refusal] if refusal else texts.ANSWER_SAVED)
+        if refusal:
+            await message.reply_text(REFUSALS[refusal])
+            return
+        # 有理 / 无理 is asked with the saved answer: one press, recorded with it.
+        await message.reply_text(
+            texts.ANSWER_SAVED, reply_markup=markup(verdict_buttons(state.ref_id))
+        )
+    elif state.flow == complaints.FLOW_DISSATISFIED:
+        card = await complaints.reopen_complaint(services, state.ref_id, staff, text)
+        if isinstance(card, complaints.Refusal):
+            await message.reply_text(REFUSALS[card])
+            return
+        await message.reply_text(
+            texts.complaint_reopened_for_reporter(card, services.settings.time.tz)
+        )
     elif state.flow == complaints.FLOW_REROUTE_REASON:
         if state.data is None or state.data not in Department._value2member_map_:
             await message.reply_text(texts.NOT_FOUND)
@@ -238,6 +290,27 @@ async def _press(
                 return card
             await drop_buttons(message)
             await message.reply_text(texts.complaint_resubmitted(card, tz))
+        case Action.SATISFIED:
+            rated = await complaints.rate_answer(services, complaint_id, staff)
+            if isinstance(rated, complaints.Refusal):
+                return rated
+            await drop_buttons(message)
+            await message.reply_text(texts.THANKS_SATISFIED)
+        case Action.DISSATISFIED:
+            refusal = await complaints.begin_dissatisfied(services, complaint_id, staff)
+            if refusal:
+                return refusal
+            await drop_buttons(message)
+            await message.reply_text(texts.ASK_DISSATISFIED_REASON)
+        case Action.VERDICT:
+            if payload.value not in ("y", "n"):
+                return complaints.Refusal.NOT_FOUND
+            verdict = await complaints.record_verdict(
+                services, complaint_id, staff, payload.value == "y"
+            )
+            if isinstance(verdict, complaints.Refusal):
+                return verdict
+            await unless_unchanged(message.edit_text(texts.verdict_recorded(verdict)))
         case Action.RECORD_HIGHLIGHT:
             recorded = await complaints.record_praise(services, complaint_id, staff)
             if isinstance(recorded, complaints.Refusal):

@@ -30,12 +30,12 @@ async def on_message(update: Update, context: BotContext) -> None:
         return
     text = message.text or message.caption
     if not text:
-        await message.reply_text(
-            texts.PHOTO_NEEDS_CAPTION if message.photo else texts.UNSUPPORTED_MESSAGE
-        )
+        if message.photo:
+            await complaints.on_photo_alone(message, context, details_of=None)
+            return
+        await message.reply_text(texts.UNSUPPORTED_MESSAGE)
         return
-    photo = message.photo[-1].file_id if message.photo else None
-    await complaints.report(message, context, text, photo)
+    await complaints.report(message, context, text, complaints.photo_of(message))
 
 
 async def cancel(update: Update, context: BotContext) -> None:

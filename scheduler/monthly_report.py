@@ -229,6 +229,10 @@ class Complaint:
     response_hours: float | None = None
     escalation_level: int = 0
     hardware: bool = False  # about broken equipment: counts under 硬件, not its category
+    # 重复投诉: linked to an earlier one about the same number, or reopened by the reporter.
+    repeat: bool = False
+    satisfied: bool | None = None  # the reporter's 满意 / 不满意, None while not rated
+    justified: bool | None = None  # 有理 / 无理, None while not recorded
 
 
 # --- outputs --------------------------------------------------------------------------------
@@ -285,10 +289,21 @@ class ComplaintStats:
     answered: int
     median_hours: float | None
     p90_hours: float | None
+    repeats: int = 0
+    satisfied: int = 0
+    dissatisfied: int = 0
+    justified: int = 0
+    unjustified: int = 0
 
     @property
     def unanswered(self) -> int:
         return self.count - self.answered
+
+    @property
+    def justified_rate(self) -> float | None:
+        """有理率 among the complaints whose verdict was recorded."""
+        judged = self.justified + self.unjustified
+        return self.justified / judged if judged else None
 
 
 @dataclass(frozen=True)
@@ -522,6 +537,11 @@ def _complaint_stats(category: str | None, complaints: Sequence[Complaint]) -> C
         answered=len(hours),
         median_hours=percentile_nearest_rank(hours, 50),
         p90_hours=percentile_nearest_rank(hours, 90),
+        repeats=sum(1 for c in complaints if c.repeat),
+        satisfied=sum(1 for c in complaints if c.satisfied is True),
+        dissatisfied=sum(1 for c in complaints if c.satisfied is False),
+        justified=sum(1 for c in complaints if c.justified is True),
+        unjustified=sum(1 for c in complaints if c.justified is False),
     )
 
 

@@ -183,6 +183,7 @@ class BotApi:
             "sendMessage": self.send_message,
             "sendPhoto": self.send_photo,
             "sendDocument": self.send_document,
+            "sendMediaGroup": self.send_media_group,
             "editMessageText": self.edit_message_text,
             "editMessageCaption": self.edit_message_caption,
             "editMessageReplyMarkup": self.edit_message_reply_markup,
@@ -447,6 +448,52 @@ class BotApi:
             mime_type="image/jpeg",
         )
         return await self._send(chat, params, content, sent)
+
+    async def send_media_group(self, params: Params) -> list[JSON]:
+        """An album: 2–10 photos, one message each sharing a media_group_id; a caption only
+        where an item has one (Telegram shows the first as the album's). No reply markup."""
+        chat = self._chat(params, sending=True)
+        media = params.structured("media", "media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise bad_request("wrong number of media specified: must be 2-10")
+        group = str(self.world.next_id())
+        sent: list[JSON] = []
+        for item in media:
+            if not isinstance(item, dict) or item.get("type") != "photo":
+                raise bad_request("unsupported media type in the album")
+            reference = item.get("media")
+            if not isinstance(reference, str):
+                raise bad_request("there is no photo in the request")
+            given: Upload | str = reference
+            if reference.startswith("attach://"):
+                part = reference.removeprefix("attach://")
+                if part not in params.uploads:
+                    raise bad_request(f"file {part} not found in the request")
+                given = params.uploads[part]
+            source = self._resolve_file(given, "photo")
+            if isinstance(source, Upload):
+                sizes, data = self.world.store_photo(source.data), source.data
+            else:
+                sizes, data = list(source.photo_sizes or []), source.data
+            content: JSON = {"photo": sizes, "media_group_id": group}
+            caption = item.get("caption")
+            if caption is not None:
+                if len(str(caption)) > MAX_CAPTION:
+                    raise bad_request("message caption is too long")
+                content["caption"] = str(caption)
+            message = SentMessage(
+                message_id=0,
+                chat_id=chat.id,
+                kind="photo",
+                date=0,
+                caption=str(caption) if caption is not None else None,
+                source=str(caption) if caption is not None else None,
+                file_id=sizes[-1]["file_id"],
+                file_bytes=data,
+                mime_type="image/jpeg",
+            )
+            sent.append(await self._send(chat, Params({}, {}), content, message))
+        return sent
 
     async def send_document(self, params: Params) -> JSON:
         chat = self._chat(params, sending=True)

@@ -150,10 +150,25 @@ class SandboxUser:
             content["entities"] = entities
         return await self._post_message(content)
 
-    async def send_photo(self, data: bytes, caption: str | None = None) -> UserAction:
+    async def send_photo(
+        self, data: bytes, caption: str | None = None, *, media_group_id: str | None = None
+    ) -> UserAction:
         """A photo; the update carries a PhotoSize list whose file_ids download ``data``."""
         content: JSON = {"photo": self._world.store_photo(data)}
+        if media_group_id:
+            content["media_group_id"] = media_group_id
         return await self._post_message(_with_caption(content, caption))
+
+    async def send_album(
+        self, photos: list[bytes], caption: str, *, caption_on: int = 0
+    ) -> list[UserAction]:
+        """An album as Telegram delivers it: one message per photo sharing a media_group_id,
+        the caption on one of them (``caption_on``; clients usually put it on the first)."""
+        group = str(self._world.next_id())
+        return [
+            await self.send_photo(data, caption if n == caption_on else None, media_group_id=group)
+            for n, data in enumerate(photos)
+        ]
 
     async def send_document(
         self,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,27 +23,38 @@ from bot.usecases.checks import FLOW_CHECK
 from bot.usecases.highlights import RecordedHighlight, store_highlight
 from bot.usecases.messages import enqueue_message
 from bot.views import texts
-from bot.views.buttons import escalation_buttons, handler_buttons, returned_buttons
+from bot.views.buttons import (
+    escalation_buttons,
+    handler_buttons,
+    returned_buttons,
+    satisfaction_buttons,
+)
 from bot.views.cards import ComplaintCard
 from db.chat_state import clear_chat_state, get_chat_state, set_chat_state
 from db.complaints import (
     EventKind,
     add_complaint_detail,
     add_complaint_event,
+    add_complaint_photo,
     add_labelled_example,
+    attach_waiting_photos,
     claim_due_escalations,
     create_complaint,
+    find_album_complaint,
+    find_earlier_complaint,
     get_complaint,
     lifecycle_of,
     list_complaint_details,
+    list_complaint_photos,
     list_escalated_staff,
     list_overdue_complaints,
     load_places,
     save_transition,
 )
-from db.models import Complaint, ComplaintStatus, HighlightSource, Staff
+from db.models import Complaint, ComplaintStatus, DetailKind, HighlightSource, Staff
 from db.staff import get_staff, get_unit, load_staff
 from nlp.categories import Category
+from nlp.channels import find_channel
 from nlp.reader import ComplaintReader, ComplaintReading
 from scheduler import complaint_lifecycle as lifecycle
 from scheduler.complaint_lifecycle import (
@@ -66,6 +77,13 @@ FLOW_ANSWER = "complaint_answer"
 FLOW_REROUTE_REASON = "complaint_reroute"
 FLOW_RETURN_REASON = "complaint_return"
 FLOW_DETAILS = "complaint_details"
+FLOW_DISSATISFIED = "complaint_dissatisfied"
+
+# A complaint about the same tracking number or customer phone within this many days is a
+# repeat (重复投诉): linked to the earlier one, urgent.
+REPEAT_WITHIN = timedelta(days=30)
+# Telegram's sendMediaGroup takes 2–10 photos.
+ALBUM_SIZE = 10
 
 # Characters. Anything shorter cannot say what happened.
 MIN_TEXT = 4
@@ -118,9 +136,9 @@ async def _cards(session: AsyncSession, complaints: Sequence[Complaint]) -> list
             c.transfer_point_id for c in complaints if c.transfer_point_id is not None
         },
     )
-    details = await list_complaint_details(
-        session=session, complaint_ids=[c.id for c in complaints if c.id is not None]
-    )
+    ids = [c.id for c in complaints if c.id is not None]
+    details = await list_complaint_details(session=session, complaint_ids=ids)
+    photos = await list_complaint_photos(session=session, complaint_ids=ids)
     cards = []
     for complaint in complaints:
         reporter = people[complaint.reporter_id]
@@ -141,7 +159,8 @@ async def _cards(session: AsyncSession, complaints: Sequence[Complaint]) -> list
                 segment=segment.name if segment else None,
                 transfer_point=point.name if point else None,
                 handler=people.get(complaint.handler_id) if complaint.handler_id else None,
-                details=tuple(d.text for d in details.get(complaint.id or 0, [])),
+                details=tuple((d.kind, d.text) for d in details.get(complaint.id or 0, [])),
+                photos=tuple(photos.get(complaint.id or 0, [])),
             )
         )
     return cards
@@ -196,6 +215,7 @@ async def report_complaint(
     reporter: Staff,
     text: str,
     photo_file_id: str | None = None,
+    media_group_id: str | None = None,
 ) -> DraftReport:
     """Understand the text and keep it as a draft that the reporter confirms or corrects
     (or, for praise, records as a highlight)."""
@@ -217,6 +237,7 @@ async def report_complaint(
         phones=_joined(extraction.phones, "phones"),
         urgent=extraction.urgent,
         urgency_cues=_joined(extraction.urgency_cues, "urgency_cues"),
+        channel=find_channel(text).value,
         created_at=now,
     )
     department = services.settings.routing[classification.category]
@@ -227,6 +248,33 @@ async def report_complaint(
             lifecycle=Lifecycle(state=State.DRAFT, department=department.value),
         )
         assert complaint.id is not None
+        earlier = await find_earlier_complaint(
+            session=session,
+            complaint_id=complaint.id,
+            tracking_numbers=extraction.tracking_numbers,
+            phones=extraction.phones,
+            since=now - REPEAT_WITHIN,
+        )
+        if earlier is not None:
+            complaint.repeat_of_id = earlier.id
+            complaint.urgent = True
+            session.add(complaint)
+        if photo_file_id is not None:
+            await add_complaint_photo(
+                session=session,
+                reporter_id=reporter.id,
+                file_id=photo_file_id,
+                now=now,
+                complaint_id=complaint.id,
+                media_group_id=media_group_id,
+            )
+        if media_group_id is not None:
+            await attach_waiting_photos(
+                session=session,
+                reporter_id=reporter.id,
+                media_group_id=media_group_id,
+                complaint_id=complaint.id,
+            )
         await _log(
             session,
             complaint.id,
@@ -452,9 +500,11 @@ async def _tell_owner(
     handler = card.handler
     stamp = acting.event_id
     if handler is not None and handler.telegram_user_id is not None:
+        key = f"complaint:{complaint.id}:route:{handler.id}:{stamp}"
+        await _queue_photos(session, card, handler.telegram_user_id, key, now)
         await enqueue_message(
             session=session,
-            key=f"complaint:{complaint.id}:route:{handler.id}:{stamp}",
+            key=key,
             chat_id=handler.telegram_user_id,
             text=texts.complaint_for_handler(card, tz),
             buttons=handler_buttons(complaint.id),
@@ -480,9 +530,11 @@ async def _tell_owner(
         )
         if manager.telegram_user_id is None:
             continue
+        key = f"complaint:{complaint.id}:nohandler:{manager_id}:{stamp}"
+        await _queue_photos(session, card, manager.telegram_user_id, key, now)
         await enqueue_message(
             session=session,
-            key=f"complaint:{complaint.id}:nohandler:{manager_id}:{stamp}",
+            key=key,
             chat_id=manager.telegram_user_id,
             text=texts.complaint_without_handler(card, tz),
             buttons=escalation_buttons(complaint.id),
@@ -746,6 +798,7 @@ async def answer_complaint(
                 key=f"complaint:{complaint_id}:answered:reporter:{acting.event_id}",
                 chat_id=reporter.telegram_user_id,
                 text=texts.complaint_answered_for_reporter(complaint_id, staff.name, answer),
+                buttons=satisfaction_buttons(complaint_id),
                 now=now,
             )
         told = {staff.id, complaint.reporter_id}
@@ -857,6 +910,186 @@ async def claim_complaint(
         return await _card(session, complaint)
 
 
+async def _queue_photos(
+    session: AsyncSession, card: ComplaintCard, chat_id: int, key: str, now: datetime
+) -> None:
+    """The complaint's photos, before the message about it (the chat's order is kept):
+    one photo, or albums of up to ten."""
+    assert card.complaint.id is not None
+    photos = list(card.photos)
+    for part, start in enumerate(range(0, len(photos), ALBUM_SIZE)):
+        await enqueue_message(
+            session=session,
+            key=f"{key}:photos:{part}",
+            chat_id=chat_id,
+            text=texts.complaint_photos(card.complaint.id, len(photos)),
+            photo_file_ids=photos[start : start + ALBUM_SIZE],
+            now=now,
+        )
+
+
+class PhotoOutcome(Enum):
+    ATTACHED = "attached"  # joined a complaint (its album, or the returned one's details)
+    WAITING = "waiting"  # an album's photo before its captioned one
+    WAITING_FIRST = "waiting_first"  # … the first such: the reporter is told once
+    NO_TEXT = "no_text"  # a lone photo without a caption: nothing to report yet
+
+
+async def add_photo(
+    services: Services,
+    reporter: Staff,
+    file_id: str,
+    media_group_id: str | None,
+    details_of: int | None = None,
+) -> PhotoOutcome | Refusal:
+    """A photo without a caption: a detail of the returned complaint being completed, the
+    next photo of an album, or one waiting for its album's caption."""
+    assert reporter.id is not None
+    now = services.clock.now()
+    async with services.db.session() as session:
+        if details_of is not None:
+            acting = await _own(session, details_of, reporter, Event.ADD_DETAILS)
+            if isinstance(acting, Refusal):
+                return acting
+            await add_complaint_photo(
+                session=session,
+                reporter_id=reporter.id,
+                file_id=file_id,
+                now=now,
+                complaint_id=details_of,
+                media_group_id=media_group_id,
+            )
+            outcome = await _apply(
+                services, session, acting, Event.ADD_DETAILS, reporter, now, detail="photo"
+            )
+            return outcome if isinstance(outcome, Refusal) else PhotoOutcome.ATTACHED
+        if media_group_id is None:
+            return PhotoOutcome.NO_TEXT
+        complaint_id = await find_album_complaint(
+            session=session, reporter_id=reporter.id, media_group_id=media_group_id
+        )
+        first = complaint_id is None and not await find_album_complaint(
+            session=session, reporter_id=reporter.id, media_group_id=media_group_id, waiting=True
+        )
+        await add_complaint_photo(
+            session=session,
+            reporter_id=reporter.id,
+            file_id=file_id,
+            now=now,
+            complaint_id=complaint_id,
+            media_group_id=media_group_id,
+        )
+    if complaint_id is not None:
+        return PhotoOutcome.ATTACHED
+    return PhotoOutcome.WAITING_FIRST if first else PhotoOutcome.WAITING
+
+
+async def rate_answer(
+    services: Services, complaint_id: int, reporter: Staff
+) -> ComplaintCard | Refusal:
+    """满意: the reporter accepts the answer; the complaint is closed."""
+    now = services.clock.now()
+    async with services.db.session() as session:
+        acting = await _own(session, complaint_id, reporter, Event.SATISFIED)
+        if isinstance(acting, Refusal):
+            return acting
+        outcome = await _apply(services, session, acting, Event.SATISFIED, reporter, now)
+        if isinstance(outcome, Refusal):
+            return outcome
+        acting.complaint.satisfaction = "satisfied"
+        session.add(acting.complaint)
+        return await _card(session, acting.complaint)
+
+
+async def begin_dissatisfied(
+    services: Services, complaint_id: int, reporter: Staff
+) -> Refusal | None:
+    """不满意: the reporter's next message says why (then it is reopened)."""
+    assert reporter.id is not None
+    async with services.db.session() as session:
+        acting = await _own(session, complaint_id, reporter, Event.DISSATISFIED)
+        if isinstance(acting, Refusal):
+            return acting
+        await set_chat_state(
+            session=session,
+            staff_id=reporter.id,
+            flow=FLOW_DISSATISFIED,
+            ref_id=complaint_id,
+            now=services.clock.now(),
+        )
+    return None
+
+
+async def reopen_complaint(
+    services: Services, complaint_id: int, reporter: Staff, reason: str
+) -> ComplaintCard | Refusal:
+    """The reporter is not satisfied: the complaint goes back to the handler with a new
+    deadline, urgent, counted as a repeat; whoever answered is told why."""
+    assert reporter.id is not None
+    now = services.clock.now()
+    async with services.db.session() as session:
+        acting = await _own(session, complaint_id, reporter, Event.DISSATISFIED)
+        await clear_chat_state(session=session, staff_id=reporter.id)
+        if isinstance(acting, Refusal):
+            return acting
+        complaint = acting.complaint
+        outcome = await _apply(
+            services, session, acting, Event.DISSATISFIED, reporter, now, detail=reason
+        )
+        if isinstance(outcome, Refusal):
+            return outcome
+        complaint.satisfaction = "dissatisfied"
+        complaint.urgent = True
+        session.add(complaint)
+        await add_complaint_detail(
+            session=session,
+            complaint_id=complaint_id,
+            staff_id=reporter.id,
+            text=reason,
+            now=now,
+            kind=DetailKind.DISSATISFIED,
+        )
+        managers: list[int] = []
+        if complaint.handler_id is None and complaint.owner_id is not None:
+            managers = [complaint.owner_id]  # the manager who owned it, told again
+        await _tell_owner(services, session, acting, managers, now)
+        answered_by = complaint.answered_by
+        if answered_by is not None and answered_by not in (complaint.handler_id, *managers):
+            other = await get_staff(session=session, staff_id=answered_by)
+            if other.telegram_user_id is not None:
+                await enqueue_message(
+                    session=session,
+                    key=f"complaint:{complaint_id}:reopened:{answered_by}:{acting.event_id}",
+                    chat_id=other.telegram_user_id,
+                    text=texts.complaint_reopened_notice(complaint_id, reason),
+                    now=now,
+                )
+        return await _card(session, complaint)
+
+
+async def record_verdict(
+    services: Services, complaint_id: int, staff: Staff, justified: bool
+) -> bool | Refusal:
+    """有理 / 无理, recorded by whoever answered; returns the verdict."""
+    async with services.db.session() as session:
+        complaint = await get_complaint(session=session, complaint_id=complaint_id, for_update=True)
+        if complaint is None:
+            return Refusal.NOT_FOUND
+        if complaint.answered_by is None or complaint.answered_by != staff.id:
+            return Refusal.NOT_YOURS
+        complaint.justified = justified
+        session.add(complaint)
+        await add_complaint_event(
+            session=session,
+            complaint_id=complaint_id,
+            kind=EventKind.VERDICT,
+            now=services.clock.now(),
+            actor_id=staff.id,
+            detail="justified" if justified else "unjustified",
+        )
+    return justified
+
+
 async def escalate_overdue(services: Services) -> int:
     """Alert the next level for every complaint whose escalation is due (and close answers
     nobody rated in time); returns how many alerts were queued. Safe to run on several
@@ -945,9 +1178,11 @@ async def _escalate_one(
             )
             if manager.telegram_user_id is None:
                 continue
+            key = f"escalation:{complaint.id}:{complaint.reopened}:{level}:{manager_id}"
+            await _queue_photos(session, card, manager.telegram_user_id, key, now)
             queued += await enqueue_message(
                 session=session,
-                key=f"escalation:{complaint.id}:{complaint.reopened}:{level}:{manager_id}",
+                key=key,
                 chat_id=manager.telegram_user_id,
                 text=texts.escalation_alert(
                     card,

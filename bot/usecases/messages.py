@@ -8,6 +8,7 @@ The first part keeps the message's key; the others are ``<key>~2``, ``<key>~3`` 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,10 +31,11 @@ async def enqueue_message(
     photo: bytes | None = None,
     document: bytes | None = None,
     document_name: str | None = None,
+    photo_file_ids: Sequence[str] | None = None,
 ) -> bool:
     """Queue one message (in as many parts as it takes); a key already queued is left
     alone. True when newly queued."""
-    with_file = photo is not None or document is not None
+    with_file = photo is not None or document is not None or bool(photo_file_ids)
     parts = split_message(text, buttons or (), first_limit=MAX_CAPTION if with_file else None)
     queued = False
     for number, part in enumerate(parts, start=1):
@@ -47,6 +49,7 @@ async def enqueue_message(
             photo=photo if first else None,
             document=document if first else None,
             document_name=document_name if first else None,
+            photo_file_ids=photo_file_ids if first else None,
             now=now,
         )
         if first and not newly:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.ratelimit import bulk_sends
@@ -40,6 +40,7 @@ from db.models import OutboxMessage
 from db.outbox import (
     claim_due_messages,
     decode_buttons,
+    decode_photo_file_ids,
     lock_sender_id,
     mark_attempt_failed,
     mark_sent,
@@ -314,6 +315,19 @@ class OutboxSender:
 
     async def _send_now(self, message: OutboxMessage) -> Message:
         markup = reply_markup(message)
+        photos = decode_photo_file_ids(message)
+        if len(photos) == 1:
+            return await self._bot.send_photo(
+                message.chat_id, photo=photos[0], caption=message.text, reply_markup=markup
+            )
+        if photos:
+            # An album takes no buttons; its caption is the first photo's.
+            album = [
+                InputMediaPhoto(photo, caption=message.text if n == 0 else None)
+                for n, photo in enumerate(photos)
+            ]
+            sent = await self._bot.send_media_group(message.chat_id, media=album)
+            return sent[0]
         if message.photo is not None:
             return await self._bot.send_photo(
                 message.chat_id, photo=message.photo, caption=message.text, reply_markup=markup

@@ -37,12 +37,16 @@ class Action(StrEnum):
     ADD_DETAILS = "cadd"
     RESUBMIT = "cre"
     WITHDRAW = "cwd"
+    # reporter, on an answered complaint
+    SATISFIED = "csat"
+    DISSATISFIED = "cdis"
     # handler or alerted manager, on an open complaint
     ANSWER = "hans"
     REROUTE = "hfwd"
     REROUTE_TO = "hdep"
     RETURN = "hret"
     CLAIM = "hclm"
+    VERDICT = "hver"  # 有理 / 无理, by whoever answered
     # inspector, on a check
     OPEN_CHECK = "kopen"
     ANSWER_CHECK = "kans"
@@ -113,6 +117,24 @@ def returned_buttons(complaint_id: int) -> Keyboard:
             (texts.BUTTON_RESUBMIT, encode(Action.RESUBMIT, complaint_id)),
             (texts.BUTTON_WITHDRAW, encode(Action.WITHDRAW, complaint_id)),
         ],
+    ]
+
+
+def satisfaction_buttons(complaint_id: int) -> Keyboard:
+    return [
+        [
+            (texts.BUTTON_SATISFIED, encode(Action.SATISFIED, complaint_id)),
+            (texts.BUTTON_DISSATISFIED, encode(Action.DISSATISFIED, complaint_id)),
+        ]
+    ]
+
+
+def verdict_buttons(complaint_id: int) -> Keyboard:
+    return [
+        [
+            (texts.BUTTON_JUSTIFIED, encode(Action.VERDICT, complaint_id, "y")),
+            (texts.BUTTON_UNJUSTIFIED, encode(Action.VERDICT, complaint_id, "n")),
+        ]
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from db.models import Assignment, Complaint, Staff
+from db.models import Assignment, Complaint, DetailKind, Staff
 from scheduler import check_flow
 from scheduler.catalog import CatalogItem, Question
 from scheduler.monthly_report import MonthlyReport
@@ -43,7 +43,9 @@ class ComplaintCard:
     segment: str | None
     transfer_point: str | None
     handler: Staff | None
-    details: tuple[str, ...] = ()  # what the reporter added after a return, oldest first
+    # What the reporter added after a return, or why they were not satisfied, oldest first.
+    details: tuple[tuple[DetailKind, str], ...] = ()
+    photos: tuple[str, ...] = ()  # Telegram file ids, in the order sent
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,12 @@ def _overview_rows(report: MonthlyReport) -> list[list[_Cell]]:
         [(labels["median"], None), _hours(complaints.median_hours)],
         [(labels["p90"], None), _hours(complaints.p90_hours)],
         [(labels["escalated"], None), (escalated, _INTEGER)],
+        [(labels["repeats"], None), (complaints.repeats, _INTEGER)],
+        [
+            (labels["satisfaction"], None),
+            (f"{complaints.satisfied} / {complaints.dissatisfied}", None),
+        ],
+        [(labels["justified"], None), _ratio(complaints.justified_rate)],
     ]
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from bot.views.cards import CheckView, ComplaintCard, MonthFigures, Progress, TodayLine
     from db.models import Complaint
     from scheduler.bulletin import Bulletin
-    from scheduler.monthly_report import MonthlyReport
+    from scheduler.monthly_report import ComplaintStats, MonthlyReport
 
 # --- vocabulary ---------------------------------------------------------------------------
 
@@ -422,10 +422,62 @@ def _found_lines(card: ComplaintCard) -> list[str]:
         lines.append("邮件号：" + "、".join(_join(complaint.tracking_numbers)))
     if complaint.phones:
         lines.append("电话：" + "、".join(mask_phone(p) for p in _join(complaint.phones)))
+    if complaint.channel != "window":
+        lines.append(f"渠道：{CHANNEL_LABELS.get(complaint.channel, complaint.channel)}")
+    if complaint.repeat_of_id is not None:
+        lines.append(f"🔁 重复投诉（前次 #{complaint.repeat_of_id}）")
+    if complaint.reopened:
+        lines.append(f"🔁 用户不满意，第 {complaint.reopened} 次重新处理")
     if complaint.urgent:
         cues = "、".join(_join(complaint.urgency_cues))
         lines.append(f"{_URGENT}（{escape(cues)}）" if cues else _URGENT)
+    if card.photos:
+        lines.append(f"照片：{len(card.photos)} 张")
     return lines
+
+
+# nlp.channels.Channel codes.
+CHANNEL_LABELS = {
+    "window": "窗口",
+    "11185": "11185 客服热线",
+    "12305": "12305 邮政业用户申诉",
+    "12345": "12345 政务服务热线",
+    "press": "报刊社转来",
+    "other": "其他",
+}
+
+
+def complaint_photos(complaint_id: int, count: int) -> str:
+    return f"问题 #{complaint_id} 的照片（{count} 张）"
+
+
+ALBUM_WAITING = "已收到照片。请在其中一张照片的说明里写上问题描述（已写的请稍候）。"
+PHOTO_ADDED = "照片已补充到这条问题。可以继续补充，或点“重新提交”。"
+BUTTON_SATISFIED = "😊 满意"
+BUTTON_DISSATISFIED = "😞 不满意"
+ASK_DISSATISFIED_REASON = "请说明哪里不满意（会转给处理人重新处理）。发送 /cancel 取消。"
+THANKS_SATISFIED = "感谢反馈，这条问题已办结。"
+BUTTON_JUSTIFIED = "有理"
+BUTTON_UNJUSTIFIED = "无理"
+
+
+def complaint_reopened_for_reporter(card: ComplaintCard, tz: tzinfo) -> str:
+    handler = escape(card.handler.name) if card.handler else "上级经理"
+    return (
+        f"已转回 {handler} 重新处理问题 #{card.complaint.id}，"
+        f"新的答复时限：{_when(card.complaint.deadline, tz)}。"
+    )
+
+
+def complaint_reopened_notice(complaint_id: int, reason: str) -> str:
+    return f"您答复的问题 #{complaint_id} 用户不满意，已转回处理人重新处理：{escape(reason)}"
+
+
+def verdict_recorded(justified: bool) -> str:
+    return f"{ANSWER_SAVED}\n已记录：投诉{'有理' if justified else '无理'}。"
+
+
+ANSWER_SAVED_ASK_VERDICT = "请选择这条投诉是否有理："
 
 
 def complaint_draft(card: ComplaintCard) -> str:
@@ -453,16 +505,28 @@ def complaint_submitted(card: ComplaintCard, tz: tzinfo) -> str:
 
 
 def _detail_lines(card: ComplaintCard, masked: bool) -> list[str]:
-    """What the reporter added after a return, in order (masked for all but the handler)."""
-    return [
-        f"补充说明{n}：{escape(mask_phones_in_text(text) if masked else text)}"
-        for n, text in enumerate(card.details, start=1)
-    ]
+    """What the reporter added after a return and why they were not satisfied, in order
+    (masked for all but the handler)."""
+    lines, added = [], 0
+    for kind, text in card.details:
+        shown = escape(mask_phones_in_text(text) if masked else text)
+        if kind == "dissatisfied":
+            lines.append(f"用户不满意：{shown}")
+        else:
+            added += 1
+            lines.append(f"补充说明{added}：{shown}")
+    return lines
 
 
 def complaint_for_handler(card: ComplaintCard, tz: tzinfo) -> str:
     complaint = card.complaint
-    title = "投诉（已补充，重新提交）" if card.details else "新投诉"
+    title = (
+        "用户不满意，重新处理"
+        if complaint.status == "reopened"
+        else "投诉（已补充，重新提交）"
+        if card.details
+        else "新投诉"
+    )
     lines = [
         f"<b>{title} #{complaint.id}</b>：{Category(complaint.category).label}",
         f"上报人：{escape(card.reporter.name)}（{escape(card.reporter_unit)}）",
@@ -923,6 +987,18 @@ REPORT_ELEMENT_LABELS: dict[str, str] = {
     "error": "差错",
 }
 
+
+def complaint_loop_line(complaints: ComplaintStats) -> str:
+    """Repeats, the reporters' satisfaction and the 有理 rate of a month's complaints."""
+    rate = complaints.justified_rate
+    judged = complaints.justified + complaints.unjustified
+    return (
+        f"重复投诉 {complaints.repeats} 件；满意 {complaints.satisfied}，"
+        f"不满意 {complaints.dissatisfied}；有理率 "
+        + (f"{rate:.0%}（{complaints.justified}/{judged}）" if rate is not None else "—")
+    )
+
+
 REPORT_OVERVIEW_HEADERS = ("项目", "数值")
 REPORT_OVERVIEW_LABELS: dict[str, str] = {
     "unit": "单位",
@@ -942,6 +1018,9 @@ REPORT_OVERVIEW_LABELS: dict[str, str] = {
     "median": "响应时间中位数（工作小时）",
     "p90": "响应时间90百分位（工作小时）",
     "escalated": "升级投诉",
+    "repeats": "重复投诉",
+    "satisfaction": "满意 / 不满意",
+    "justified": "有理率（有理 / 已判定）",
 }
 REPORT_UNCOVERED_HEADERS = ("单位", "检查项目", "条款", "应承担职责", "应检次数", "覆盖指标数")
 REPORT_UNCOVERED_NOTE = (
@@ -1309,6 +1388,8 @@ def stats_text(figures: MonthFigures) -> str:
             f"响应时间：中位数 {_hours(complaints.median_hours)} 工作小时，"
             f"90百分位 {_hours(complaints.p90_hours)} 工作小时"
         )
+    if complaints.count:
+        lines.append(complaint_loop_line(complaints))
     if report.escalations:
         levels = "，".join(f"第{row.level}级 {row.complaints} 件" for row in report.escalations)
         lines.append(f"升级：{levels}")

@@ -278,3 +278,142 @@ async def test_phone_numbers_are_masked_as_written_for_everyone_but_the_handler(
     for seen in (draft.content, alert.content, listing.content):
         assert written not in seen
         assert written.replace(hidden, "*" * len(hidden), 1) in seen
+
+
+async def test_the_handler_still_answers_after_a_manager_claimed_it(bot: Harness) -> None:
+    clerk, handler = await bot.register("C002"), await bot.register("H001")
+    county = await bot.register("M003")
+    await submit(clerk)
+    (card,) = await handler.replies(1)
+    bot.clock.set(at(11, 26, 10))
+    await bot.tick()
+    await county.replies(1)
+    await county.press(texts.BUTTON_CLAIM)
+    assert "您已认领" in (await county.reply()).content
+    (told,) = await handler.replies(1)
+    assert "张志强 认领" in told.content and "仍可" in told.content
+    await handler.press(texts.BUTTON_ANSWER, card)
+    assert (await handler.reply()).content == texts.ASK_ANSWER
+    await handler.send("已查明：投递员病假，今日补投并致歉。")
+    saved = await handler.reply()
+    assert saved.content == texts.ANSWER_SAVED
+    assert saved.button_texts == [texts.BUTTON_JUSTIFIED, texts.BUTTON_UNJUSTIFIED]
+    assert "已由 马建军 答复" in (await clerk.reply()).content
+    (closing,) = await county.replies(1)
+    assert "已由 马建军 答复" in closing.content
+    await handler.press(texts.BUTTON_JUSTIFIED)
+    (verdict,) = await handler.edits(1)
+    assert "有理" in verdict.content
+    complaint = await the_complaint(bot)
+    assert complaint.status is ComplaintStatus.ANSWERED and complaint.justified is True
+
+
+async def answer(handler: SandboxUser, text: str = "已查明原因，已补投并向用户致歉。") -> None:
+    await handler.press(texts.BUTTON_ANSWER)
+    await handler.reply()
+    await handler.send(text)
+    assert (await handler.reply()).content == texts.ANSWER_SAVED
+
+
+async def test_satisfied_closes_it(bot: Harness) -> None:
+    clerk, handler = await bot.register("C002"), await bot.register("H001")
+    await submit(clerk)
+    await handler.replies(1)
+    await answer(handler)
+    (notice,) = await clerk.replies(1)
+    assert notice.button_texts == [texts.BUTTON_SATISFIED, texts.BUTTON_DISSATISFIED]
+    await clerk.press(texts.BUTTON_SATISFIED)
+    assert (await clerk.reply()).content == texts.THANKS_SATISFIED
+    complaint = await the_complaint(bot)
+    assert (complaint.status, complaint.satisfaction) == (ComplaintStatus.CLOSED, "satisfied")
+
+
+async def test_dissatisfied_reopens_to_the_handler_and_escalates_when_ignored(
+    bot: Harness,
+) -> None:
+    clerk, handler = await bot.register("C002"), await bot.register("H001")
+    county = await bot.register("M003")
+    await submit(clerk)
+    await handler.replies(1)
+    await answer(handler)
+    await clerk.replies(1)
+    bot.clock.set(at(11, 26, 9))
+    await clerk.press(texts.BUTTON_DISSATISFIED)
+    assert (await clerk.reply()).content == texts.ASK_DISSATISFIED_REASON
+    await clerk.send("👎👎")
+    assert (await clerk.reply()).content == texts.NO_WORDS_REPLY
+    await clerk.send("信件还是没有送到，用户又打电话了")
+    (reopened,) = await clerk.replies(1)
+    assert "重新处理" in reopened.content and "11月27日 09:00" in reopened.content
+    (card,) = await handler.replies(1)
+    assert "用户不满意" in card.content and "还是没有送到" in card.content
+    assert card.button_texts == ["答复", "转办", "退回"]
+    complaint = await the_complaint(bot)
+    assert complaint.status is ComplaintStatus.REOPENED and complaint.reopened == 1
+    assert complaint.urgent
+
+    bot.clock.set(at(11, 27, 9))
+    await bot.tick()
+    (alert,) = await county.replies(1)
+    assert "1 级升级" in alert.content and "不满意" in alert.content
+    await county.send("/stats")
+    stats = (await county.reply()).content
+    assert "重复投诉 1 件" in stats and "不满意 1" in stats
+
+
+async def test_a_complaint_about_the_same_tracking_number_is_a_linked_repeat(
+    bot: Harness,
+) -> None:
+    clerk = await bot.register("C002")
+    await submit(clerk, "东2段信件报刊积压三天了，用户多次打电话投诉，邮件号1123456789012")
+    await clerk.send("东2段的邮件1123456789012积压好几天了还没投递，用户又来问")
+    (draft,) = await clerk.replies(1)
+    assert "重复投诉（前次 #1）" in draft.content and "紧急" in draft.content
+    await clerk.send("用户电话13912345678反映东2段报纸没送到，请尽快处理")
+    (other,) = await clerk.replies(1)
+    assert "重复投诉" not in other.content
+
+
+async def test_the_channel_is_read_from_the_text(bot: Harness) -> None:
+    clerk, handler = await bot.register("C002"), await bot.register("H001")
+    await submit(clerk, "用户打12345投诉东2段信件积压三天")
+    (card,) = await handler.replies(1)
+    assert "渠道：12345" in card.content
+    assert (await the_complaint(bot)).channel == "12345"
+
+
+async def test_a_photo_reaches_the_handler_and_the_escalation(bot: Harness) -> None:
+    clerk, handler = await bot.register("C001"), await bot.register("H001")
+    county = await bot.register("M003")
+    await clerk.send_photo(b"\x89PNG one", caption="金桥小区包裹破损，内件损坏，用户要求赔偿")
+    await clerk.replies(1)
+    await clerk.press(texts.BUTTON_CONFIRM)
+    await clerk.replies(1)
+    photo, card = await handler.replies(2)
+    assert photo.kind == "photo" and photo.file_bytes == b"\x89PNG one"
+    assert "照片：1 张" in card.content
+    bot.clock.set(at(11, 26, 10))
+    await bot.tick()
+    photo, alert = await county.replies(2)
+    assert photo.kind == "photo" and "1 级升级" in alert.content
+
+
+@pytest.mark.parametrize("caption_on", [0, 2])
+async def test_an_album_reaches_the_handler_whichever_photo_has_the_caption(
+    bot: Harness, caption_on: int
+) -> None:
+    clerk, handler = await bot.register("C001"), await bot.register("H001")
+    photos = [b"\x89PNG a", b"\x89PNG b", b"\x89PNG c"]
+    await clerk.send_album(
+        photos, "金桥小区包裹破损，内件损坏，用户要求赔偿", caption_on=caption_on
+    )
+    replies = await clerk.replies(2 if caption_on else 1)
+    assert "破损" in replies[-1].content
+    if caption_on:
+        assert replies[0].content == texts.ALBUM_WAITING
+    await clerk.no_reply()
+    await clerk.press(texts.BUTTON_CONFIRM)
+    await clerk.replies(1)
+    *album, card = await handler.replies(4)
+    assert [m.file_bytes for m in album] == photos
+    assert "照片：3 张" in card.content

@@ -6,6 +6,7 @@ object serialises back to exactly the JSON we sent, and dates are Unix seconds.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -41,6 +42,7 @@ RESULT_TYPES: dict[str, type[TelegramObject] | type[bool]] = {
     "sendMessage": Message,
     "sendPhoto": Message,
     "sendDocument": Message,
+    "sendMediaGroup": Message,
     "editMessageText": Message,
     "editMessageCaption": Message,
     "editMessageReplyMarkup": Message,
@@ -189,6 +191,19 @@ async def test_every_result_and_update_parses_with_de_json(
             "editMessageCaption", chat_id=USER_ID, message_id=photo["message_id"], caption="新"
         )
         await api("sendDocument", chat_id=USER_ID, document=user_document_id(sandbox))
+        known = photo["photo"][-1]["file_id"]
+        album = [
+            {"type": "photo", "media": known, "caption": "相册"},
+            {"type": "photo", "media": known},
+        ]
+        await api("sendMediaGroup", chat_id=USER_ID, media=album)
+        uploaded = [{"type": "photo", "media": f"attach://p{n}"} for n in range(2)]
+        await api(
+            "sendMediaGroup",
+            files={f"p{n}": (f"p{n}.png", PNG, "image/png") for n in range(2)},
+            chat_id=USER_ID,
+            media=json.dumps(uploaded),
+        )
         await api("getFile", file_id=photo["photo"][-1]["file_id"])
         await api("deleteMessage", chat_id=USER_ID, message_id=photo["message_id"])
         await api("deleteMessages", chat_id=USER_ID, message_ids=[text["message_id"]])
