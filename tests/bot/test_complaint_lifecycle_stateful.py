@@ -13,7 +13,7 @@ National Day holiday. After every step the invariants hold for every complaint:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +29,7 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 
 from bot.clock import ManualClock
@@ -37,7 +38,15 @@ from bot.settings import load_settings
 from bot.usecases import complaints as uc
 from bot.views import texts
 from db.complaints import lifecycle_of
-from db.models import Complaint, ComplaintDetail, ComplaintEvent, OutboxMessage, Staff
+from db.models import (
+    ChatState,
+    Complaint,
+    ComplaintDetail,
+    ComplaintEvent,
+    ComplaintPhoto,
+    OutboxMessage,
+    Staff,
+)
 from db.org_import import import_org, read_org_file
 from nlp.categories import Category
 from nlp.reader import ComplaintReader
@@ -103,12 +112,17 @@ class ComplaintMachine(RuleBasedStateMachine):
                     session=session,
                     now=self.clock.now(),
                 )
-            for table in (ComplaintDetail, ComplaintEvent, OutboxMessage):
-                for row in (await session.exec(select(table))).all():
-                    await session.delete(row)
-            await session.flush()
-            for row in (await session.exec(select(Complaint))).all():
-                await session.delete(row)
+            # What the previous example left: the org stays, its complaints go.
+            await session.exec(update(Complaint).values(repeat_of_id=None))
+            for table in (
+                ComplaintDetail,
+                ComplaintPhoto,
+                ComplaintEvent,
+                OutboxMessage,
+                ChatState,
+            ):
+                await session.exec(delete(table))
+            await session.exec(delete(Complaint))
             people = {}
             for number, code in enumerate(PEOPLE):
                 person = (await session.exec(select(Staff).where(Staff.code == code))).one()
@@ -254,6 +268,66 @@ class ComplaintMachine(RuleBasedStateMachine):
             uc.reopen_complaint(self.services, complaint_id, self.staff[who], "还是没有送到")
         )
         self._act(outcome, who, before)
+
+    # -- the likely next step, by the right person (random steps alone seldom get far) ---
+
+    def _advance(self, data: st.DataObject) -> None:
+        complaint_id = data.draw(st.sampled_from(self._complaint_ids()))
+        complaint = self.run(self._get(complaint_id))
+        services, state = self.services, complaint.status
+        reporter = self.staff[self.codes[complaint.reporter_id]]
+        handling = self.staff[self.codes.get(complaint.owner_id or 0, "M003")]
+        handler = self.staff[self.codes.get(complaint.handler_id or 0, "M003")]
+        manager = self.staff["M003"]
+        steps: dict[State, list[Callable[[], Coroutine[Any, Any, object]]]] = {
+            State.DRAFT: [lambda: uc.confirm_complaint(services, complaint_id, reporter)],
+            State.OPEN: [
+                lambda: uc.answer_complaint(
+                    services, complaint_id, handling, "已查明原因并答复用户"
+                ),
+                lambda: uc.claim_complaint(services, complaint_id, manager),
+                lambda: uc.return_complaint(services, complaint_id, handling, "信息不全"),
+                lambda: uc.reroute_complaint(
+                    services, complaint_id, handling, Department.FINANCE, "代收款"
+                ),
+            ],
+            State.CLAIMED: [
+                lambda: uc.answer_complaint(services, complaint_id, handler, "已补投"),
+                lambda: uc.answer_complaint(services, complaint_id, manager, "已处理"),
+            ],
+            State.REOPENED: [
+                lambda: uc.answer_complaint(services, complaint_id, handling, "再次处理")
+            ],
+            State.RETURNED: [
+                lambda: uc.add_details(services, complaint_id, reporter, "地址：团结路12号"),
+                lambda: uc.resubmit_complaint(services, complaint_id, reporter),
+                lambda: uc.withdraw_complaint(services, complaint_id, reporter),
+            ],
+            State.ANSWERED: [
+                lambda: uc.rate_answer(services, complaint_id, reporter),
+                lambda: uc.reopen_complaint(services, complaint_id, reporter, "还是没有送到"),
+            ],
+        }
+        options = steps.get(State(state), [])
+        if not options:
+            return
+        chosen = data.draw(st.integers(0, len(options) - 1))
+        self._act(self.run(options[chosen]()), "", complaint)
+
+    @precondition(lambda self: self.texts)
+    @rule(data=st.data())
+    def advance(self, data: st.DataObject) -> None:
+        self._advance(data)
+
+    @precondition(lambda self: self.texts)
+    @rule(data=st.data())
+    def advance_again(self, data: st.DataObject) -> None:
+        self._advance(data)
+
+    @precondition(lambda self: self.texts)
+    @rule(data=st.data())
+    def advance_once_more(self, data: st.DataObject) -> None:
+        self._advance(data)
 
     @rule(hours=st.sampled_from([1, 4, 9, 24, 24 * 3, 24 * 8]))
     def time_passes(self, hours: int) -> None:

@@ -176,6 +176,25 @@ def test_complaints_by_category_with_median_and_p90() -> None:
     assert report.complaint_total == ComplaintStats(None, 9, 7, 3.0, 12.0)
 
 
+def test_repeats_satisfaction_and_the_justified_rate() -> None:
+    created = datetime(2026, 10, 12, 9, 30, tzinfo=SHANGHAI)
+    answered = created + timedelta(hours=2)
+    complaints = (
+        Complaint("delay", created, answered, 2.0, repeat=True, satisfied=False, justified=True),
+        Complaint("delay", created, answered, 2.0, satisfied=True, justified=True),
+        Complaint("loss", created, answered, 2.0, satisfied=True, justified=False),
+        Complaint("loss", created),  # not answered: no verdict, not rated
+    )
+    report = build_monthly_report(
+        UNIT, OCTOBER, checks=(), quotas=(), findings=(), actions=(), complaints=complaints
+    )
+    total = report.complaint_total
+    assert (total.repeats, total.satisfied, total.dissatisfied) == (1, 2, 1)
+    assert (total.justified, total.unjustified) == (2, 1)
+    assert total.justified_rate == 2 / 3
+    assert sample_report().complaint_total.justified_rate is None
+
+
 def test_escalations_per_level() -> None:
     assert sample_report().escalations == (
         EscalationRow(level=1, complaints=4, unanswered=2),
