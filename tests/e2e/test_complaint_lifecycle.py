@@ -417,3 +417,22 @@ async def test_an_album_reaches_the_handler_whichever_photo_has_the_caption(
     *album, card = await handler.replies(4)
     assert [m.file_bytes for m in album] == photos
     assert "照片：3 张" in card.content
+
+
+async def test_a_photo_added_to_a_returned_complaint_goes_with_the_resubmission(
+    bot: Harness,
+) -> None:
+    clerk, handler = await bot.register("C002"), await bot.register("H001")
+    await submit(clerk)
+    await handler.replies(1)
+    await return_it(handler, "请补充现场照片")
+    await clerk.replies(1)
+    await clerk.press(texts.BUTTON_ADD_DETAILS)
+    await clerk.reply()
+    await clerk.send_photo(b"\x89PNG scene")
+    (added,) = await clerk.replies(1)
+    assert added.content == texts.PHOTO_ADDED
+    await clerk.press(texts.BUTTON_RESUBMIT, message=added)
+    await clerk.replies(1)
+    photo, card = await handler.replies(2)
+    assert photo.file_bytes == b"\x89PNG scene" and "照片：1 张" in card.content
