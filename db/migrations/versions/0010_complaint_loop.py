@@ -1,8 +1,8 @@
 """complaints: channel, repeat link, 有理/无理, satisfaction; kinds of added details;
 photos of a complaint (albums too); outbox messages of photos by file id
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03 07:00:00.000000
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import db.types
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
