@@ -138,7 +138,11 @@ async def _cards(session: AsyncSession, complaints: Sequence[Complaint]) -> list
     )
     ids = [c.id for c in complaints if c.id is not None]
     details = await list_complaint_details(session=session, complaint_ids=ids)
-    photos = await list_complaint_photos(session=session, complaint_ids=ids)
+    # Only complaints with a photo (its first one is on the row) have rows to read.
+    photos = await list_complaint_photos(
+        session=session,
+        complaint_ids=[c.id for c in complaints if c.id is not None and c.photo_file_id],
+    )
     cards = []
     for complaint in complaints:
         reporter = people[complaint.reporter_id]
@@ -959,6 +963,9 @@ async def add_photo(
                 complaint_id=details_of,
                 media_group_id=media_group_id,
             )
+            if acting.complaint.photo_file_id is None:
+                acting.complaint.photo_file_id = file_id
+                session.add(acting.complaint)
             outcome = await _apply(
                 services, session, acting, Event.ADD_DETAILS, reporter, now, detail="photo"
             )
