@@ -1,8 +1,8 @@
 """complaints: channel, repeat link, 有理/无理, satisfaction; kinds of added details;
 photos of a complaint (albums too); outbox messages of photos by file id
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-03 07:00:00.000000
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import db.types
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
