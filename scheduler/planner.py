@@ -14,18 +14,27 @@ Periods
       calendar periods. ``by_day`` (monthly) narrows the month to its first N days.
     * every N days: the year's working days are cut into consecutive blocks of N working
       days, starting on the year's first working day (the last block of a year may be shorter
-      and a new year starts a new block); one check per block. Working days, not calendar
-      days, because nothing is checked on a holiday and a 7-day holiday would otherwise
-      leave windows that cannot be met.
+      and a new year starts a new block); one check per block.
     * An item with ``calendar_days = true`` counts calendar days instead of working days
-      and is done on the days within them the site opens (每三天: three calendar days).
+      and is done on the days within them the site opens: 每三天 (14.1(4)) is read as blocks
+      of three calendar days from 1 January, each needing one check on a day the station
+      opens (none if it is closed all three), so National Day leaves no 10-day gap.
     * An item with ``non_working_days = true`` counts every calendar day instead of the
       working days, in all of the above.
+    * Daily site items follow the site's operating days (``OrgUnit.operating``): every
+      working day and the weekdays it opens on, holidays only if it opens then (逐日, 每日).
 
-    Only working days count (make-up working days (调休) are ordinary working days); a
-    period's requirement is ``min(times, its working days)``, because the normal schedule
-    has at most one occurrence of a check per day and site (a holiday week with one working
-    day requires one check, not two).
+    Otherwise only working days count (make-up working days (调休) are ordinary working
+    days); a period's requirement is ``min(times, its working days)``, because the normal
+    schedule has at most one occurrence of a check per day and site (a holiday week with one
+    working day requires one check, not two). With a go-live date, days before it are no
+    days at all: nothing is planned or required on them, and a period it cuts requires only
+    its rest (``QuotaStatus.partial``); done checks before it (imported history) still count.
+
+Doers
+    Each item names a duty; a unit's tasks go to its staff holding it (``OrgInspector``;
+    one in turn, or all, per ``doers``). A unit x item with nobody is never planned and is
+    listed by ``uncovered`` (无人承担); its statuses say ``uncovered``.
 
 Spreading
     Each stream (item x unit x target) places its ``R`` required occurrences on the period's
@@ -43,7 +52,9 @@ Coverage quotas (county, city and region items)
     divided by the periods left in it (rounded up; all of them in its last period). ``T`` is
     spread like any stream. Each pick is the site that helps most of the quotas still open
     (area percentage, min_sites area, an unvisited county, a site not yet visited in the long
-    period), then the least recently visited by this unit for this item, then the lowest id.
+    period; the period's own quotas weigh more than the long period's, so that 15.3② "每月
+    不少于2个城市投递部" is not given up for a rural station unseen this half-year), then the
+    least recently visited by this unit for this item, then the lowest id.
     A site already visited in the period is never picked again. If picks fell short of a
     quota the deficit is added to the backlog.
 
