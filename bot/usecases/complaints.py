@@ -873,9 +873,12 @@ async def return_complaint(
             return outcome
         card = await _card(session, acting.complaint)
         if card.reporter.telegram_user_id is not None:
+            key = f"complaint:{complaint_id}:returned:{acting.event_id}"
+            # The reporter sees what the handler saw, photos included, to complete it.
+            await _queue_photos(session, card, card.reporter.telegram_user_id, key, now)
             await enqueue_message(
                 session=session,
-                key=f"complaint:{complaint_id}:returned:{acting.event_id}",
+                key=key,
                 chat_id=card.reporter.telegram_user_id,
                 text=texts.complaint_returned(card, staff.name, reason),
                 buttons=returned_buttons(complaint_id),

@@ -396,6 +396,9 @@ async def test_a_photo_reaches_the_handler_and_the_escalation(bot: Harness) -> N
     await bot.tick()
     photo, alert = await county.replies(2)
     assert photo.kind == "photo" and "1 级升级" in alert.content
+    await return_it(handler, "请补充用户的联系方式")
+    photo, notice = await clerk.replies(2)
+    assert photo.file_bytes == b"\x89PNG one" and "退回" in notice.content
 
 
 @pytest.mark.parametrize("caption_on", [0, 2])
