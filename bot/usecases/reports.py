@@ -344,17 +344,22 @@ async def _compute(
     highlights = await count_highlights(
         session=session, unit_ids=scope, start=month_start, end=month_end
     )
-    report = build_monthly_report(
-        ReportUnit(unit.id, unit.name, unit.level),
-        month,
-        checks=check_tallies(services.catalog, statuses, counts, scope),
-        quotas=quota_results(services.catalog, statuses, scope, units),
-        findings=findings,
-        actions=_as_of(actions, month, today),
-        complaints=complaints,
-        uncovered=uncovered_checks(services.catalog, statuses, scope, units),
-        highlights=sum(highlights.values()),
-    )
+
+    def build() -> MonthlyReport:
+        return build_monthly_report(
+            ReportUnit(unit.id, unit.name, unit.level),
+            month,
+            checks=check_tallies(services.catalog, statuses, counts, scope),
+            quotas=quota_results(services.catalog, statuses, scope, units),
+            findings=findings,
+            actions=_as_of(actions, month, today),
+            complaints=complaints,
+            uncovered=uncovered_checks(services.catalog, statuses, scope, units),
+            highlights=sum(highlights.values()),
+        )
+
+    # Tallying a province's statuses is CPU work too: off the event loop.
+    report = await asyncio.to_thread(build)
     running = first <= today <= last
     return MonthFigures(report, as_of=today if running else None)
 
