@@ -795,11 +795,15 @@ async def answer_complaint(
             return outcome
         complaint.answer, complaint.answered_by, complaint.answered_at = answer, staff.id, now
         session.add(complaint)
-        reporter = await get_staff(session=session, staff_id=complaint.reporter_id)
+        card = await _card(session, complaint)
+        reporter = card.reporter
         if reporter.telegram_user_id is not None:
+            key = f"complaint:{complaint_id}:answered:reporter:{acting.event_id}"
+            # The reporter judges the answer beside the evidence, photos included.
+            await _queue_photos(session, card, reporter.telegram_user_id, key, now)
             await enqueue_message(
                 session=session,
-                key=f"complaint:{complaint_id}:answered:reporter:{acting.event_id}",
+                key=key,
                 chat_id=reporter.telegram_user_id,
                 text=texts.complaint_answered_for_reporter(complaint_id, staff.name, answer),
                 buttons=satisfaction_buttons(complaint_id),

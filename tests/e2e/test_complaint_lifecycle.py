@@ -1,6 +1,7 @@
 """The paths real complaints take through the lifecycle, end to end on both databases:
 return → 补充说明 → resubmit → escalation when ignored; 转办 then resubmission stays with the
-new department; a department without a handler tells a manager at once."""
+new department; a department without a handler tells a manager at once; photos travel with
+the cards, the alerts and the notices the reporter gets."""
 
 from __future__ import annotations
 
@@ -439,3 +440,18 @@ async def test_a_photo_added_to_a_returned_complaint_goes_with_the_resubmission(
     await clerk.replies(1)
     photo, card = await handler.replies(2)
     assert photo.file_bytes == b"\x89PNG scene" and "照片：1 张" in card.content
+
+
+async def test_the_answer_reaches_the_reporter_with_the_photo(bot: Harness) -> None:
+    clerk, handler = await bot.register("C001"), await bot.register("H001")
+    await clerk.send_photo(b"\x89PNG one", caption="金桥小区包裹破损，内件损坏，用户要求赔偿")
+    await clerk.replies(1)
+    await clerk.press(texts.BUTTON_CONFIRM)
+    await clerk.replies(1)
+    await handler.replies(2)
+    await answer(handler)
+    photo, notice = await clerk.replies(2)
+    assert photo.kind == "photo" and photo.file_bytes == b"\x89PNG one"
+    assert "已由 马建军 答复" in notice.content
+    assert notice.button_texts == [texts.BUTTON_SATISFIED, texts.BUTTON_DISSATISFIED]
+    await clerk.no_reply()
