@@ -280,7 +280,9 @@ async def _press(
             done = texts.COMPLAINT_CANCELLED if payload.action is Action.CANCEL else None
             await unless_unchanged(message.edit_text(done or texts.COMPLAINT_WITHDRAWN))
         case Action.ADD_DETAILS:
-            refusal = await complaints.begin_details(services, complaint_id, staff)
+            refusal = await complaints.begin_input(
+                services, complaint_id, staff, complaints.FLOW_DETAILS
+            )
             if refusal:
                 return refusal
             await message.reply_text(texts.ASK_DETAILS)

@@ -300,7 +300,7 @@ async def keep_as_complaint(
     """A text offered as praise stays a complaint: the draft as the reader understood it
     (read again, it holds no choices)."""
     async with services.db.session() as session:
-        acting = await _own(session, complaint_id, reporter, Event.CONFIRM)
+        acting = await _acting(session, complaint_id, reporter, Event.CONFIRM)
         if isinstance(acting, Refusal):
             return acting
         card = await _card(session, acting.complaint)
@@ -315,7 +315,7 @@ async def record_praise(
     draft is cancelled, its history says which highlight it became."""
     now = services.clock.now()
     async with services.db.session() as session:
-        acting = await _own(session, complaint_id, reporter, Event.WITHDRAW)
+        acting = await _acting(session, complaint_id, reporter, Event.WITHDRAW)
         if isinstance(acting, Refusal):
             return acting
         complaint = acting.complaint
@@ -546,12 +546,6 @@ async def _tell_owner(
         )
 
 
-async def _own(
-    session: AsyncSession, complaint_id: int, reporter: Staff, event: Event
-) -> _Acting | Refusal:
-    return await _acting(session, complaint_id, reporter, event)
-
-
 async def choose_category(
     services: Services, complaint_id: int, reporter: Staff, category: Category
 ) -> ComplaintCard | Refusal:
@@ -560,7 +554,7 @@ async def choose_category(
     training example."""
     now = services.clock.now()
     async with services.db.session() as session:
-        acting = await _own(session, complaint_id, reporter, Event.CHANGE_CATEGORY)
+        acting = await _acting(session, complaint_id, reporter, Event.CHANGE_CATEGORY)
         if isinstance(acting, Refusal):
             return acting
         complaint = acting.complaint
@@ -599,7 +593,7 @@ async def check_may_recategorise(
     """Whether the reporter may change the category now (before showing them choices),
     and if so the complaint's state (a draft, or returned to them)."""
     async with services.db.session() as session:
-        acting = await _own(session, complaint_id, reporter, Event.CHANGE_CATEGORY)
+        acting = await _acting(session, complaint_id, reporter, Event.CHANGE_CATEGORY)
     return acting if isinstance(acting, Refusal) else acting.complaint.status
 
 
@@ -626,7 +620,7 @@ async def withdraw_complaint(
     returned it is told."""
     now = services.clock.now()
     async with services.db.session() as session:
-        acting = await _own(session, complaint_id, reporter, Event.WITHDRAW)
+        acting = await _acting(session, complaint_id, reporter, Event.WITHDRAW)
         if isinstance(acting, Refusal):
             return acting
         was_returned = acting.complaint.status is ComplaintStatus.RETURNED
@@ -658,7 +652,7 @@ async def confirm_complaint(
     """Route the confirmed complaint, start its answer deadline and tell its owner."""
     now = services.clock.now()
     async with services.db.session() as session:
-        acting = await _own(session, complaint_id, reporter, Event.CONFIRM)
+        acting = await _acting(session, complaint_id, reporter, Event.CONFIRM)
         if isinstance(acting, Refusal):
             return acting
         complaint = acting.complaint
@@ -688,7 +682,7 @@ async def resubmit_complaint(
     reporter changed the category, to that category's); its deadline stays."""
     now = services.clock.now()
     async with services.db.session() as session:
-        acting = await _own(session, complaint_id, reporter, Event.RESUBMIT)
+        acting = await _acting(session, complaint_id, reporter, Event.RESUBMIT)
         if isinstance(acting, Refusal):
             return acting
         complaint = acting.complaint
@@ -711,23 +705,6 @@ async def resubmit_complaint(
         return await _card(session, complaint)
 
 
-async def begin_details(services: Services, complaint_id: int, reporter: Staff) -> Refusal | None:
-    """补充说明: the reporter's next message is added to the returned complaint."""
-    assert reporter.id is not None
-    async with services.db.session() as session:
-        acting = await _own(session, complaint_id, reporter, Event.ADD_DETAILS)
-        if isinstance(acting, Refusal):
-            return acting
-        await set_chat_state(
-            session=session,
-            staff_id=reporter.id,
-            flow=FLOW_DETAILS,
-            ref_id=complaint_id,
-            now=services.clock.now(),
-        )
-    return None
-
-
 async def add_details(
     services: Services, complaint_id: int, reporter: Staff, text: str
 ) -> ComplaintCard | Refusal:
@@ -735,7 +712,7 @@ async def add_details(
     assert reporter.id is not None
     now = services.clock.now()
     async with services.db.session() as session:
-        acting = await _own(session, complaint_id, reporter, Event.ADD_DETAILS)
+        acting = await _acting(session, complaint_id, reporter, Event.ADD_DETAILS)
         await clear_chat_state(session=session, staff_id=reporter.id)
         if isinstance(acting, Refusal):
             return acting
@@ -750,8 +727,9 @@ async def add_details(
         return await _card(session, acting.complaint)
 
 
-# The event each handler's question leads to.
+# The event each question for a complaint leads to.
 _FLOW_EVENTS = {
+    FLOW_DETAILS: Event.ADD_DETAILS,
     FLOW_ANSWER: Event.ANSWER,
     FLOW_REROUTE_REASON: Event.REROUTE,
     FLOW_RETURN_REASON: Event.RETURN,
@@ -761,7 +739,8 @@ _FLOW_EVENTS = {
 async def begin_input(
     services: Services, complaint_id: int, staff: Staff, flow: str, data: str | None = None
 ) -> Refusal | None:
-    """Remember that the person's next message is the answer (or reason) for this complaint."""
+    """Remember that the person's next message is the answer, reason or (补充说明) added detail
+    for this complaint."""
     assert staff.id is not None
     async with services.db.session() as session:
         acting = await _acting(session, complaint_id, staff, _FLOW_EVENTS[flow])
@@ -959,7 +938,7 @@ async def add_photo(
     now = services.clock.now()
     async with services.db.session() as session:
         if details_of is not None:
-            acting = await _own(session, details_of, reporter, Event.ADD_DETAILS)
+            acting = await _acting(session, details_of, reporter, Event.ADD_DETAILS)
             if isinstance(acting, Refusal):
                 return acting
             await add_complaint_photo(
@@ -1004,7 +983,7 @@ async def rate_answer(
     """满意: the reporter accepts the answer; the complaint is closed."""
     now = services.clock.now()
     async with services.db.session() as session:
-        acting = await _own(session, complaint_id, reporter, Event.SATISFIED)
+        acting = await _acting(session, complaint_id, reporter, Event.SATISFIED)
         if isinstance(acting, Refusal):
             return acting
         outcome = await _apply(services, session, acting, Event.SATISFIED, reporter, now)
@@ -1021,7 +1000,7 @@ async def begin_dissatisfied(
     """不满意: the reporter's next message says why (then it is reopened)."""
     assert reporter.id is not None
     async with services.db.session() as session:
-        acting = await _own(session, complaint_id, reporter, Event.DISSATISFIED)
+        acting = await _acting(session, complaint_id, reporter, Event.DISSATISFIED)
         if isinstance(acting, Refusal):
             return acting
         await set_chat_state(
@@ -1042,7 +1021,7 @@ async def reopen_complaint(
     assert reporter.id is not None
     now = services.clock.now()
     async with services.db.session() as session:
-        acting = await _own(session, complaint_id, reporter, Event.DISSATISFIED)
+        acting = await _acting(session, complaint_id, reporter, Event.DISSATISFIED)
         await clear_chat_state(session=session, staff_id=reporter.id)
         if isinstance(acting, Refusal):
             return acting
