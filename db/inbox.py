@@ -14,11 +14,15 @@ named by the chat id) until its handlers return, past the commit that marks the 
 so the chat's next update waits for the last reply of this one; scheduled work that
 changes a chat's conversation takes the same lock (``lock_chats``). SQLite has no row
 locks: there one process runs one worker.
+
+On PostgreSQL a stored update and a finished one (its chat's next may now be a head) are
+announced (NOTIFY, delivered at commit); ``announcements`` listens, so the idle workers of
+every instance look at once instead of at their next idle poll.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,10 +38,36 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import InboxUpdate
 
+ANNOUNCE_CHANNEL = "inbox_update"
+
 
 def _is_postgresql(session: AsyncSession) -> bool:
     assert session.bind is not None
     return session.bind.dialect.name == "postgresql"
+
+
+async def _announce(session: AsyncSession) -> None:
+    if _is_postgresql(session):
+        await session.exec(select(func.pg_notify(ANNOUNCE_CHANNEL, "")))
+
+
+async def announcements(url: str) -> AsyncGenerator[None, None]:
+    """Yields once listening has begun (anything stored before is there to look at), then
+    once per announcement, until the connection fails; on SQLite, nothing."""
+    if make_url(url).get_backend_name() != "postgresql":
+        return
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            listening = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            driver = (await listening.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.execute(f"LISTEN {ANNOUNCE_CHANNEL}")
+            yield
+            async for _ in driver.notifies():
+                yield
+    finally:
+        await engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -131,7 +161,10 @@ async def store_update(
         .execution_options(preserve_rowcount=True)
     )
     result = await session.exec(statement)
-    return bool(result.rowcount)
+    if not result.rowcount:
+        return False
+    await _announce(session)
+    return True
 
 
 async def claim_next_update(*, session: AsyncSession) -> ClaimedUpdate | None:
@@ -177,6 +210,7 @@ async def mark_update_done(
         .where(col(InboxUpdate.update_id) == next_of_chat)
         .values(turn=behind_everyone)
     )
+    await _announce(session)
 
 
 async def lock_chats(*, session: AsyncSession, chat_ids: Iterable[int]) -> None:

@@ -39,6 +39,7 @@ from db.inbox import (
     ChatHolder,
     ChatHolders,
     ClaimedUpdate,
+    announcements,
     claim_next_update,
     mark_update_done,
     store_update,
@@ -48,8 +49,10 @@ from db.session import Database
 logger = logging.getLogger(__name__)
 
 # A worker that found nothing to do looks again after this long even if nothing woke it:
-# another instance may have stored the next update of a chat this one was handling.
+# announcements from other instances (PostgreSQL) may be down for a while.
 IDLE_POLL_SECONDS = 2.0
+# Listening for announcements failed (the database restarting, say): try again after this.
+LISTEN_RETRY_SECONDS = 5.0
 # On stop, updates under way get this long to finish; what is left is handled after restart.
 STOP_TIMEOUT_SECONDS = 10.0
 
@@ -162,6 +165,7 @@ class UpdateWorkers:
         self.concurrency = 1 if db.is_sqlite else concurrency
         self._holders: ChatHolders | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._listener: asyncio.Task[None] | None = None
         self._idle: deque[asyncio.Future[None]] = deque()
         self._stopping = False
 
@@ -186,12 +190,17 @@ class UpdateWorkers:
             asyncio.create_task(self._work(self._holders.holder()), name=f"update-worker-{n}")
             for n in range(self.concurrency)
         ]
+        self._listener = asyncio.create_task(self._listen(), name="inbox-announcements")
         logger.info("%d update workers started", self.concurrency)
 
     async def stop(self) -> None:
         """Let updates under way finish (briefly); the rest stay pending for the next start."""
         self._stopping = True
         self._wake_all()
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
         tasks, self._tasks = self._tasks, []
         if tasks:
             _, running = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_SECONDS)
@@ -201,6 +210,22 @@ class UpdateWorkers:
         if self._holders is not None:
             await self._holders.close()
             self._holders = None
+
+    async def _listen(self) -> None:
+        """Updates stored or finished by any instance wake an idle worker here."""
+        while not self._stopping:
+            try:
+                async for _ in announcements(self._db.url):
+                    self.wake()
+                if self._db.is_sqlite:
+                    return
+            except Exception:
+                logger.warning(
+                    "could not listen for stored updates; idle workers look every %.0f s",
+                    IDLE_POLL_SECONDS,
+                    exc_info=True,
+                )
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
     async def _work(self, holder: ChatHolder) -> None:
         loop = asyncio.get_running_loop()
