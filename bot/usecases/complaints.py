@@ -1090,6 +1090,10 @@ async def escalate_overdue(services: Services) -> int:
     now = services.clock.now()
     queued = 0
     async with services.db.session() as session:
+        # No chat locks here, unlike close_day: this changes nobody's conversation (no
+        # chat_state), and an update that changes a complaint holds its row, which the claim
+        # skips until the next tick. Chat locks taken after these row locks would invert the
+        # order updates take them in (db/inbox.py lock_chats).
         due = await claim_due_escalations(session=session, now=now)
         if not due:
             return 0
