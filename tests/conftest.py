@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.clock import ManualClock
-from bot.sandbox import SandboxServer
 from db.migrate import scratch_postgres_schema, upgrade_database
 from db.session import Database
 
@@ -23,17 +22,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 POSTGRES_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_ORG = REPO / "db" / "sample_org.csv"
-
-
-def config_for(sandbox: SandboxServer, tmp_path: Path) -> Path:
-    """config.toml for a bot process pointed at the sandbox (token and database: env)."""
-    text = (REPO / "config.toml").read_text(encoding="utf-8")
-    assert 'api_base_url = ""' in text
-    text = text.replace('api_base_url = ""', f'api_base_url = "{sandbox.base_url}"')
-    text = text.replace('admin_dir = "data/calendar"', 'admin_dir = "calendar"')
-    path = tmp_path / "config.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -10,9 +10,10 @@ import os
 import sys
 from pathlib import Path
 
+from bot.demo.processes import sandbox_config
 from bot.sandbox import SandboxServer
 from bot.views import texts
-from tests.conftest import REPO, config_for
+from tests.conftest import REPO
 
 FAKE_TOKEN = "987654321:FAKE-token-for-the-make-run-test"
 
@@ -27,7 +28,7 @@ async def test_with_a_token_the_real_bot_polls_and_answers(
             "-m",
             "bot",
             "--config",
-            str(config_for(sandbox, tmp_path)),
+            str(sandbox_config(sandbox, tmp_path)),
             "run",
             "--demo-without-token",
             cwd=REPO,

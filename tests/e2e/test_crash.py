@@ -1,4 +1,4 @@
-"""kill -9: the bot runs in an OS process of its own (tests/e2e/bot_process.py, built like
+"""kill -9: the bot runs in an OS process of its own (bot/demo/processes.py, built like
 `python -m bot run`), talks to the sandbox Bot API in this test, and is killed with SIGKILL
 in the middle of its work, then started again. Nothing it acknowledged may be lost, and
 nothing it sent may be sent again."""
@@ -6,20 +6,16 @@ nothing it sent may be sent again."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import signal
-import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import col, func, select
 
+from bot.demo.processes import bot_processes
 from bot.sandbox import ApiCall, ApiReply, SandboxServer, SandboxUser
 from bot.views import texts
 from bot.views.buttons import Action, encode
@@ -35,118 +31,13 @@ from db.models import (
 from db.outbox import enqueue_message
 from db.session import Database
 from db.staff import create_invite
-from tests.conftest import REPO, SHANGHAI, config_for
+from tests.conftest import SHANGHAI
 
 WEDNESDAY_0900 = datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI)
 INSPECTOR_ID = 7_000_000_001
 FIRST_CHAT = 8_300_000_001
 # A cold start imports PTB, builds the classifier and migrates; generous for a loaded CI box.
 START_TIMEOUT = 60.0
-
-
-@dataclass
-class BotProcesses:
-    """Starts the bot as a separate process, any number of times, and kills it."""
-
-    sandbox: SandboxServer
-    database_url: str
-    tmp_path: Path
-    now: datetime
-    # "polling", or "worker": handles what another instance receives (PostgreSQL).
-    mode: str = "polling"
-    spawned: list[asyncio.subprocess.Process] = field(default_factory=list)
-    started: list[asyncio.subprocess.Process] = field(default_factory=list)
-    _prepared: asyncio.subprocess.Process | None = None
-
-    @property
-    def current(self) -> asyncio.subprocess.Process:
-        return self.started[-1]
-
-    async def prepare(self) -> None:
-        """Spawn the next bot process, to wait for its start with everything imported."""
-        assert self._prepared is None
-        self._prepared = await self._spawn()
-
-    async def start(self) -> None:
-        """Start the prepared process (or a new one): from here on it is the bot."""
-        process, self._prepared = self._prepared or await self._spawn(), None
-        assert process.stdin is not None
-        process.stdin.write(b"go\n")
-        await process.stdin.drain()
-        self.started.append(process)
-
-    async def _spawn(self) -> asyncio.subprocess.Process:
-        env = {
-            **os.environ,
-            "TELEGRAM_BOT_TOKEN": self.sandbox.token,
-            "DATABASE_URL": self.database_url,
-        }
-        # Files, not pipes: nobody reads a pipe while the test waits, and a full pipe would
-        # block the bot.
-        with (self.tmp_path / f"bot-{len(self.spawned) + 1}.log").open("wb") as log:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "tests.e2e.bot_process",
-                "--config",
-                str(self._config()),
-                "--now",
-                self.now.isoformat(),
-                "--wait-for-go",
-                cwd=REPO,
-                env=env,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=log,
-                stderr=log,
-            )
-        self.spawned.append(process)
-        return process
-
-    def _config(self) -> Path:
-        path = config_for(self.sandbox, self.tmp_path)
-        text = path.read_text(encoding="utf-8")
-        assert 'mode = "polling"' in text
-        path.write_text(text.replace('mode = "polling"', f'mode = "{self.mode}"'), "utf-8")
-        return path
-
-    async def kill(self) -> None:
-        """SIGKILL: no shutdown code runs, no claim is handed back, no update confirmed."""
-        process = self.current
-        assert process.returncode is None, f"the bot had already exited:\n{self.logs()}"
-        process.send_signal(signal.SIGKILL)
-        assert await asyncio.wait_for(process.wait(), 10) == -signal.SIGKILL
-
-    async def stop(self) -> int:
-        """SIGTERM, as systemd stops the bot: it shuts down cleanly."""
-        process = self.current
-        if process.returncode is None:
-            process.terminate()
-        return await asyncio.wait_for(process.wait(), 30)
-
-    def logs(self) -> str:
-        parts = []
-        for number in range(1, len(self.spawned) + 1):
-            text = (self.tmp_path / f"bot-{number}.log").read_text(errors="replace")
-            parts.append(f"--- bot process {number} ---\n{text[-4000:]}")
-        return "\n".join(parts)
-
-
-@asynccontextmanager
-async def bot_processes(
-    sandbox: SandboxServer, database_url: str, tmp_path: Path, now: datetime, mode: str = "polling"
-) -> AsyncIterator[BotProcesses]:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    bots = BotProcesses(sandbox, database_url, tmp_path, now, mode)
-    try:
-        yield bots
-    except BaseException as error:
-        error.add_note(bots.logs())
-        raise
-    finally:
-        for process in bots.spawned:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
 
 
 async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 20) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from bot.demo.processes import BotProcesses, bot_processes
 from bot.sandbox import SandboxServer, SandboxUser
 from db.models import Complaint
 from db.session import Database
@@ -19,8 +20,6 @@ from tests.e2e.test_crash import (
     FIRST_CHAT,
     START_TIMEOUT,
     WEDNESDAY_0900,
-    BotProcesses,
-    bot_processes,
     complaint_text,
     count_inbox,
     has_handled,

@@ -1,6 +1,7 @@
-"""The bot in an OS process of its own, for the crash tests:
+"""The bot in an OS process of its own, for the crash and instance tests and benches
+(bot/demo/processes.py starts it):
 
-    python -m tests.e2e.bot_process --config FILE --now 2026-11-25T09:00+08:00
+    python -m bot.demo.process --config FILE --now 2026-11-25T09:00+08:00
 
 It builds and runs the application exactly as `python -m bot run` does (bot/app/cli.py: settings
 from the file and the environment, the schema brought up to date, Services, build_application,
@@ -36,7 +37,7 @@ def _instant(value: str) -> datetime:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.e2e.bot_process")
+    parser = argparse.ArgumentParser(prog="python -m bot.demo.process")
     parser.add_argument("--config", type=Path, required=True, help="config.toml")
     parser.add_argument("--now", type=_instant, required=True, help="ISO instant with offset")
     parser.add_argument("--wait-for-go", action="store_true", help="start on a line on stdin")

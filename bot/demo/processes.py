@@ -1,0 +1,136 @@
+"""Bot processes against the sandbox Bot API: each one the real application in an OS process
+of its own (bot/demo/process.py, built like `python -m bot run`, its clock standing still),
+started, stopped and killed by a test or a bench that runs the sandbox. The crash tests kill
+them with SIGKILL; the instance tests and bench/instances.py run several on one PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from bot.sandbox import SandboxServer
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def sandbox_config(sandbox: SandboxServer, directory: Path) -> Path:
+    """config.toml for a bot process pointed at the sandbox (token and database: env)."""
+    text = (REPO / "config.toml").read_text(encoding="utf-8")
+    assert 'api_base_url = ""' in text
+    text = text.replace('api_base_url = ""', f'api_base_url = "{sandbox.base_url}"')
+    text = text.replace('admin_dir = "data/calendar"', 'admin_dir = "calendar"')
+    path = directory / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@dataclass
+class BotProcesses:
+    """Starts the bot as a separate process, any number of times, and kills it."""
+
+    sandbox: SandboxServer
+    database_url: str
+    tmp_path: Path
+    now: datetime
+    # "polling", or "worker": handles what another instance receives (PostgreSQL).
+    mode: str = "polling"
+    spawned: list[asyncio.subprocess.Process] = field(default_factory=list)
+    started: list[asyncio.subprocess.Process] = field(default_factory=list)
+    _prepared: asyncio.subprocess.Process | None = None
+
+    @property
+    def current(self) -> asyncio.subprocess.Process:
+        return self.started[-1]
+
+    async def prepare(self) -> None:
+        """Spawn the next bot process, to wait for its start with everything imported."""
+        assert self._prepared is None
+        self._prepared = await self._spawn()
+
+    async def start(self) -> None:
+        """Start the prepared process (or a new one): from here on it is the bot."""
+        process, self._prepared = self._prepared or await self._spawn(), None
+        assert process.stdin is not None
+        process.stdin.write(b"go\n")
+        await process.stdin.drain()
+        self.started.append(process)
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": self.sandbox.token,
+            "DATABASE_URL": self.database_url,
+        }
+        # Files, not pipes: nobody reads a pipe while the test waits, and a full pipe would
+        # block the bot.
+        with (self.tmp_path / f"bot-{len(self.spawned) + 1}.log").open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot.demo.process",
+                "--config",
+                str(self._config()),
+                "--now",
+                self.now.isoformat(),
+                "--wait-for-go",
+                cwd=REPO,
+                env=env,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=log,
+                stderr=log,
+            )
+        self.spawned.append(process)
+        return process
+
+    def _config(self) -> Path:
+        path = sandbox_config(self.sandbox, self.tmp_path)
+        text = path.read_text(encoding="utf-8")
+        assert 'mode = "polling"' in text
+        path.write_text(text.replace('mode = "polling"', f'mode = "{self.mode}"'), "utf-8")
+        return path
+
+    async def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, no claim is handed back, no update confirmed."""
+        process = self.current
+        assert process.returncode is None, f"the bot had already exited:\n{self.logs()}"
+        process.send_signal(signal.SIGKILL)
+        assert await asyncio.wait_for(process.wait(), 10) == -signal.SIGKILL
+
+    async def stop(self) -> int:
+        """SIGTERM, as systemd stops the bot: it shuts down cleanly."""
+        process = self.current
+        if process.returncode is None:
+            process.terminate()
+        return await asyncio.wait_for(process.wait(), 30)
+
+    def logs(self) -> str:
+        parts = []
+        for number in range(1, len(self.spawned) + 1):
+            text = (self.tmp_path / f"bot-{number}.log").read_text(errors="replace")
+            parts.append(f"--- bot process {number} ---\n{text[-4000:]}")
+        return "\n".join(parts)
+
+
+@asynccontextmanager
+async def bot_processes(
+    sandbox: SandboxServer, database_url: str, tmp_path: Path, now: datetime, mode: str = "polling"
+) -> AsyncIterator[BotProcesses]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    bots = BotProcesses(sandbox, database_url, tmp_path, now, mode)
+    try:
+        yield bots
+    except BaseException as error:
+        error.add_note(bots.logs())
+        raise
+    finally:
+        for process in bots.spawned:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
