@@ -4,24 +4,21 @@ A cached model is used only when everything training reads is the same: the key 
 training examples, the organisation names the segmenter knows (they change how texts are
 cut), the nlp package's code and data files, and the versions of the libraries involved.
 A missing, unreadable or different file means training as before and writing the file
-again, so a stale model is never used. Stored as plain numpy arrays (.npz without pickle):
-loading runs no code from the file; and since the temp dir is shared, a file that is not
-the bot user's own, or that others may write, is not loaded either.
+again, so a stale model is never used. The file is written and checked as every cache file
+of the reader is (`nlp.cache_files`: plain numpy arrays, the bot user's own).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import stat
-import tempfile
 from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
+from nlp.cache_files import array_strings, read_arrays, strings_array, write_arrays
 from nlp.classifier import LinearModel
 from nlp.corpus import LabelledExample
 
@@ -34,8 +31,7 @@ PREFIX = "complaint-model-"
 # Files of earlier keys kept beside the newest (another checkout or version may use them).
 KEEP = 3
 _LIBRARIES = ("numpy", "scikit-learn", "jieba")
-# Between features in the stored column list; features are words and n-grams of text.
-_SEPARATOR = "\n"
+_WHAT = "complaint model"
 
 
 def _code_and_data() -> Iterable[Path]:
@@ -69,90 +65,48 @@ def cache_path(directory: Path, key: str) -> Path:
 def load_model(directory: Path, key: str) -> LinearModel | None:
     """The model trained for `key`, or None when there is none (or it is unreadable)."""
     path = cache_path(directory, key)
-    if not path.exists():
-        return None
-    if not _trusted(path):
-        logger.warning("complaint model cache %s not ours or writable by others: training", path)
+    stored = read_arrays(path, _WHAT)
+    if stored is None:
         return None
     try:
-        with np.load(path, allow_pickle=False) as stored:
-            if str(stored["key"]) != key:
-                return None
-            features = bytes(stored["features"]).decode("utf-8").split(_SEPARATOR)
-            model = LinearModel(
-                features=tuple(features),
-                idf=np.array(stored["idf"], dtype=np.float64),
-                coef=np.array(stored["coef"], dtype=np.float64),
-                intercept=np.array(stored["intercept"], dtype=np.float64),
-                classes=tuple(str(code) for code in stored["classes"]),
-            )
-    except (OSError, ValueError, KeyError, UnicodeDecodeError) as exc:
-        logger.warning("complaint model cache %s unreadable (%s): training instead", path, exc)
+        if str(stored["key"]) != key:
+            return None
+        features = array_strings(stored["features"])
+        model = LinearModel(
+            features=tuple(features),
+            idf=np.array(stored["idf"], dtype=np.float64),
+            coef=np.array(stored["coef"], dtype=np.float64),
+            intercept=np.array(stored["intercept"], dtype=np.float64),
+            classes=tuple(str(code) for code in stored["classes"]),
+        )
+    except (ValueError, KeyError, UnicodeDecodeError) as exc:
+        logger.warning("%s cache %s unreadable (%s): training instead", _WHAT, path, exc)
         return None
     if not (len(features) == model.idf.shape[0] == model.coef.shape[1]) or (
         model.coef.shape[0] != len(model.classes) or model.intercept.shape[0] != len(model.classes)
     ):
-        logger.warning("complaint model cache %s inconsistent: training instead", path)
+        logger.warning("%s cache %s inconsistent: training instead", _WHAT, path)
         return None
     return model
 
 
-def _trusted(path: Path) -> bool:
-    """The temp dir is shared: a file someone else could have written is not loaded."""
-    try:
-        info = path.stat()
-    except OSError:  # removed meanwhile
-        return False
-    ours = not hasattr(os, "getuid") or info.st_uid == os.getuid()
-    return ours and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
 def save_model(directory: Path, key: str, model: LinearModel) -> None:
-    """Writes the model for `key` (atomically: a reader never sees half a file) and removes
-    the oldest files of other keys. A failure only costs the next start-up a training."""
-    if any(_SEPARATOR in feature for feature in model.features):
-        logger.warning("complaint model not cached: a feature holds the separator")
+    """Writes the model for `key` and removes the oldest files of other keys."""
+    features = strings_array(model.features)
+    if features is None:
+        logger.warning("%s not cached: a feature holds the separator", _WHAT)
         return
-    path = cache_path(directory, key)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                np.savez(
-                    file,
-                    key=np.array(key),
-                    features=np.frombuffer(
-                        _SEPARATOR.join(model.features).encode("utf-8"), dtype=np.uint8
-                    ),
-                    idf=model.idf,
-                    coef=model.coef,
-                    intercept=model.intercept,
-                    classes=np.array(model.classes),
-                )
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        logger.warning("complaint model not cached in %s: %s", directory, exc)
-        return
-    _prune(directory, keep=path)
-
-
-def _modified(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:  # removed meanwhile by another process
-        return 0.0
-
-
-def _prune(directory: Path, *, keep: Path) -> None:
-    others = sorted(
-        (p for p in directory.glob(f"{PREFIX}*.npz") if p != keep), key=_modified, reverse=True
+    write_arrays(
+        cache_path(directory, key),
+        {
+            "key": np.array(key),
+            "features": features,
+            "idf": model.idf,
+            "coef": model.coef,
+            "intercept": model.intercept,
+            "classes": np.array(model.classes),
+        },
+        what=_WHAT,
+        keep=KEEP,
+        prefix=PREFIX,
     )
-    for stale in others[KEEP - 1 :]:
-        try:
-            stale.unlink()
-        except OSError as exc:
-            logger.info("old complaint model cache %s not removed: %s", stale, exc)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from nlp.cache_files import default_cache_dir
 from nlp.categories import Category
 from nlp.classifier import DEFAULT_LOW_CONFIDENCE, Classification, ComplaintClassifier
 from nlp.corpus import LabelledExample, load_corpus
@@ -103,15 +103,16 @@ class ComplaintReader:
     ) -> ComplaintReader:
         """Load the dictionary, add the organisation's names and train on the shipped
         corpus plus `extra_examples` (reporters' confirmed categories), or load the model
-        trained on exactly these from `cache_dir` (default: the temp dir; `model_cache`
-        False always trains)."""
+        trained on exactly these from `cache_dir` (default: `default_cache_dir()`, which
+        also keeps jieba's parsed dictionary; `model_cache` False always trains)."""
         started = time.perf_counter()
         org = names or OrgNames()
-        segmenter = Segmenter(cache_dir=cache_dir)
+        directory = cache_dir if cache_dir is not None else default_cache_dir()
+        segmenter = Segmenter(cache_dir=directory)
         segmenter.set_names(org.words())
         segmenter.initialize()
         examples = [*load_corpus(corpus_path), *extra_examples]
-        model_dir = (cache_dir or Path(tempfile.gettempdir())) if model_cache else None
+        model_dir = directory if model_cache else None
         classifier = _classifier(examples, segmenter, low_confidence, model_dir)
         logger.info(
             "complaint reader ready in %.2f s (%d examples, %d names)",

@@ -76,7 +76,7 @@ def test_a_stale_or_damaged_file_is_not_used(
     cache_path(tmp_path, "another key").rename(cache_path(tmp_path, key))
     assert load_model(tmp_path, key) is None  # a file under this name, of another key
     cache_path(tmp_path, key).write_bytes(b"not a numpy file")
-    with caplog.at_level(logging.WARNING, logger="nlp.model_cache"):
+    with caplog.at_level(logging.WARNING, logger="nlp.cache_files"):
         assert load_model(tmp_path, key) is None
     assert "unreadable" in caplog.text
     save_model(tmp_path, key, trained.classifier.model)
