@@ -88,10 +88,16 @@ _HISTORY_STATUS = {
 
 
 async def list_history(
-    *, session: AsyncSession, since: date, before: date, unit_ids: Collection[int] | None = None
+    *,
+    session: AsyncSession,
+    since: date,
+    before: date,
+    unit_ids: Collection[int] | None = None,
+    item_ids: Collection[str] | None = None,
 ) -> list[HistoryEntry]:
     """Planned checks (not re-checks) in [since, before), as the planner's history; with
-    ``unit_ids``, only the checks of those units or on their sites (a report's scope).
+    ``unit_ids``, only the checks of those units or on their sites (a report's scope); with
+    ``item_ids``, only those catalog items' checks.
 
     A province's year is hundreds of thousands of rows: read as plain columns (no ORM
     objects) and streamed in batches, handing the event loop back between them, so other
@@ -115,6 +121,8 @@ async def list_history(
         statement = statement.where(
             or_(col(Assignment.unit_id).in_(scope), col(Assignment.target_site_id).in_(scope))
         )
+    if item_ids is not None:
+        statement = statement.where(col(Assignment.item_id).in_(sorted(item_ids)))
     history: list[HistoryEntry] = []
     result = await session.stream(statement)
     async for rows in result.partitions(_HISTORY_BATCH):

@@ -24,6 +24,8 @@ File format (one ``[[item]]`` table per check item)::
     non_working_days = false                # true: also planned on weekends and holidays
     calendar_days = false                   # true: periods in calendar days, done on the
                                             # days the site opens (site items)
+    per_city = false                        # true (region items): each city its own target,
+                                            # the frequency and quotas met per city
     frequency = { kind = "daily" }          # see Frequency
     sample = { kind = "percent", percent = 10, volume = "lists_total",
                checked = "lists_checked" }  # optional, see SampleRule
@@ -316,6 +318,9 @@ class CatalogItem:
     # None: done by inspectors who list no duties (the organisation files before duties).
     duty: str | None = None
     doers: Doers = Doers.ONE
+    # Region items only: done for each city (盟市) with matching sites, the frequency and the
+    # coverage quotas counted per city (第十一条 "所有盟市", "每个盟市不少于…").
+    per_city: bool = False
 
     def question(self, question_id: str) -> Question:
         for question in self.questions:
@@ -634,10 +639,15 @@ def _parse_item(raw: Mapping[str, Any], index: int) -> CatalogItem:
         raise fields.error("calendar_days", "only for site items without non_working_days")
     duty = fields.optional_text("duty")
     doers = fields.choice("doers", Doers, required=False) or Doers.ONE
+    per_city = fields.boolean("per_city", default=False)
+    if per_city and level is not Level.REGION:
+        raise fields.error("per_city", "only for region items")
 
     frequency_fields = fields.table("frequency", required=True)
     assert frequency_fields is not None
     frequency = _parse_frequency(frequency_fields)
+    if per_city and frequency.span in (None, Span.DAY):
+        raise fields.error("per_city", "needs a weekly or longer calendar frequency")
 
     raw_questions = fields.tables("questions")
     if not raw_questions:
@@ -669,6 +679,7 @@ def _parse_item(raw: Mapping[str, Any], index: int) -> CatalogItem:
         calendar_days=calendar_days,
         duty=duty,
         doers=doers,
+        per_city=per_city,
     )
 
 

@@ -58,6 +58,12 @@ Coverage quotas (county, city and region items)
     A site already visited in the period is never picked again. If picks fell short of a
     quota the deficit is added to the backlog.
 
+Per-city items (region)
+    An item with ``per_city`` is done for each city below the region that has matching
+    sites (第十一条 "所有盟市", "每个盟市不少于…"): without site quotas each city is a stream of
+    its own, the city the target; with them, each city's sites are a pool of their own and
+    every quota is met per city. Statuses name the city (``QuotaStatus.city_id``).
+
 Transfer points (接转点)
     Each check gets at least ``min(sample.min, points of the site)`` points; site-level items
     with a monthly quota get more when needed so that the month's distinct points are reached
@@ -205,6 +211,7 @@ class QuotaStatus:
     percent: int | None = None
     uncovered: bool = False  # nobody at the unit holds the item's duty (无人承担)
     partial: bool = False  # the first period began before go-live: only its rest counted
+    city_id: int | None = None  # a per-city item's city (the unit is the region)
 
     @property
     def met(self) -> bool:
@@ -282,7 +289,7 @@ def _uncovered(catalog: Catalog, org: _Org) -> list[Uncovered]:
             units = [
                 unit_id
                 for unit_id in org.units_at_level.get(item.level, ())
-                if org.matching_sites(unit_id, item)
+                if any(sites for _, sites in org.pools(unit_id, item))
             ]
         found.extend(
             Uncovered(item.id, unit_id) for unit_id in units if not org.doers(unit_id, item)
@@ -403,6 +410,18 @@ class _Org:
             ]
             self._matching[key] = found
         return found
+
+    def pools(self, unit_id: int, item: CatalogItem) -> list[tuple[int, list[_Site]]]:
+        """The unit's streams of a unit-level item: (target, its matching sites). One with
+        no target; for a per-city item, one per city below the unit with matching sites."""
+        if not item.per_city:
+            return [(_NO_TARGET, self.matching_sites(unit_id, item))]
+        return [
+            (city_id, sites)
+            for city_id in self.units_at_level.get(Level.CITY, ())
+            if self.ancestors(city_id).get(item.level) == unit_id
+            and (sites := self.matching_sites(city_id, item))
+        ]
 
     def sites_for(self, item: CatalogItem) -> list[_Site]:
         key = (_NO_TARGET, item.site_kind, item.area)
@@ -792,16 +811,23 @@ class _Planner:
         required = min(item.frequency.times, n)
         item_hash = zlib.crc32(item.id.encode())
         for unit_id in self.org.units_at_level.get(item.level, ()):
-            if not self.org.doers(unit_id, item) or not self.org.matching_sites(unit_id, item):
+            if not self.org.doers(unit_id, item):
                 continue
-            done_days = self.history.checks(item.id, unit_id, _NO_TARGET)
-            done = _count_between(done_days, period.start, self.day - _ONE_DAY)
-            phase = _phase(item_hash, unit_id, _NO_TARGET)
-            count = _once_a_day_when_possible(
-                _occurrences_today(position, n, required, done, phase), position, n, required, done
-            )
-            for occurrence in range(count):
-                self.tasks[unit_id].append(_Task(index, _NO_TARGET, occurrence))
+            for target, sites in self.org.pools(unit_id, item):
+                if not sites:
+                    continue
+                done_days = self.history.checks(item.id, unit_id, target)
+                done = _count_between(done_days, period.start, self.day - _ONE_DAY)
+                phase = _phase(item_hash, unit_id, target)
+                count = _once_a_day_when_possible(
+                    _occurrences_today(position, n, required, done, phase),
+                    position,
+                    n,
+                    required,
+                    done,
+                )
+                for occurrence in range(count):
+                    self.tasks[unit_id].append(_Task(index, target, occurrence))
 
     def _plan_coverage_item(
         self,
@@ -818,22 +844,22 @@ class _Planner:
         for unit_id in self.org.units_at_level.get(item.level, ()):
             if not self.org.doers(unit_id, item):
                 continue
-            sites = self.org.matching_sites(unit_id, item)
-            if not sites:
-                continue
             visits = self.history.stream(item.id, unit_id)
-            quota = _CoverageState(item, coverage, sites, visits, period, yesterday)
-            required = quota.target_at_start()
-            done = len(quota.visited)
-            extra = max(0, quota.open_picks() - max(0, required - done))
-            phase = _phase(item_hash, unit_id, _NO_TARGET)
-            count = _occurrences_today(position, len(period_days), required, done, phase, extra)
-            count = min(count, len(sites) - done)
-            for occurrence, site in enumerate(quota.pick(count)):
-                points: tuple[int, ...] = ()
-                if item.uses_transfer_points:
-                    points = self._points_for_check(item, unit_id, site.id, ())
-                self.tasks[unit_id].append(_Task(index, site.id, occurrence, points))
+            for pool, sites in self.org.pools(unit_id, item):
+                if not sites:
+                    continue
+                quota = _CoverageState(item, coverage, sites, visits, period, yesterday)
+                required = quota.target_at_start()
+                done = len(quota.visited)
+                extra = max(0, quota.open_picks() - max(0, required - done))
+                phase = _phase(item_hash, unit_id, pool)
+                count = _occurrences_today(position, len(period_days), required, done, phase, extra)
+                count = min(count, len(sites) - done)
+                for occurrence, site in enumerate(quota.pick(count)):
+                    points: tuple[int, ...] = ()
+                    if item.uses_transfer_points:
+                        points = self._points_for_check(item, unit_id, site.id, ())
+                    self.tasks[unit_id].append(_Task(index, site.id, occurrence, points))
 
     def _site_points(
         self,
@@ -1132,8 +1158,10 @@ class _Tally:
 
 
 class _Tallies:
+    """Rows by (item, unit, pool: a per-city item's city, else _NO_TARGET, requirement)."""
+
     def __init__(self) -> None:
-        self._rows: dict[tuple[int, int, Requirement], tuple[str, _Tally]] = {}
+        self._rows: dict[tuple[int, int, int, Requirement], tuple[str, _Tally]] = {}
 
     def add(
         self,
@@ -1147,8 +1175,9 @@ class _Tallies:
         *,
         base: int | None = None,
         percent: int | None = None,
+        pool: int = _NO_TARGET,
     ) -> None:
-        key = (item_index, unit_id, requirement)
+        key = (item_index, unit_id, pool, requirement)
         row = self._rows.get(key)
         if row is None:
             row = (item_id, _Tally(start=period.start, end=period.end, percent=percent))
@@ -1181,12 +1210,16 @@ class _Tallies:
                 percent=tally.percent,
                 uncovered=(item_id, unit_id) in uncovered,
                 partial=cut or (go_live is not None and tally.start < go_live),
+                city_id=None if pool == _NO_TARGET else pool,
             )
-            for (_, unit_id, requirement), (item_id, tally) in sorted(
+            for (_, unit_id, pool, requirement), (item_id, tally) in sorted(
                 self._rows.items(),
-                key=lambda row: (row[0][0], row[0][1], list(Requirement).index(row[0][2])),
+                key=lambda row: (*row[0][:3], _REQUIREMENT_ORDER[row[0][3]]),
             )
         ]
+
+
+_REQUIREMENT_ORDER: Final = {requirement: rank for rank, requirement in enumerate(Requirement)}
 
 
 def evaluate_period(
@@ -1226,10 +1259,10 @@ def evaluate_period(
             _evaluate_coverage_item(index, item, periods, org_index, done, tallies, start, end)
         else:
             for unit_id in org_index.units_at_level.get(item.level, ()):
-                if not org_index.matching_sites(unit_id, item):
-                    continue
-                checks = done.checks(item.id, unit_id, _NO_TARGET)
-                _tally_frequency(index, item, unit_id, periods, checks, tallies)
+                for pool, sites in org_index.pools(unit_id, item):
+                    if sites:
+                        checks = done.checks(item.id, unit_id, pool)
+                        _tally_frequency(index, item, unit_id, periods, checks, tallies, pool)
     gaps = {(gap.item_id, gap.unit_id) for gap in _uncovered(catalog, org_index)}
     # The range go-live cuts is partial for every item; a longer period it cuts, too.
     cut = go_live is not None and start < go_live <= end
@@ -1275,12 +1308,15 @@ def _tally_frequency(
     periods: list[tuple[Period, tuple[date, ...]]],
     checks: Sequence[date],
     tallies: _Tallies,
+    pool: int = _NO_TARGET,
 ) -> None:
     for period, period_days in periods:
         required = min(item.frequency.times, len(period_days))
         # A check outside the allowed window (after a by_day deadline) does not count.
         count = _count_between(checks, period.start, period_days[-1])
-        tallies.add(index, item.id, unit_id, Requirement.FREQUENCY, period, required, count)
+        tallies.add(
+            index, item.id, unit_id, Requirement.FREQUENCY, period, required, count, pool=pool
+        )
 
 
 def _evaluate_site_item(
@@ -1364,6 +1400,7 @@ def _tally_points_per_check(
     visits: Sequence[tuple[date, tuple[int, ...]]],
     points: Sequence[int],
     tallies: _Tallies,
+    pool: int = _NO_TARGET,
 ) -> None:
     """Checks of the period vs those that visited the minimum number of the site's points."""
     assert item.sample is not None
@@ -1380,6 +1417,7 @@ def _tally_points_per_check(
             period,
             len(checks),
             good,
+            pool=pool,
         )
 
 
@@ -1393,85 +1431,94 @@ def _evaluate_coverage_item(
     start: date,
     end: date,
 ) -> None:
+    for unit_id in org.units_at_level.get(item.level, ()):
+        for pool, sites in org.pools(unit_id, item):
+            if sites:
+                _evaluate_pool(
+                    index, item, periods, org, done, tallies, (start, end), unit_id, pool, sites
+                )
+
+
+def _evaluate_pool(
+    index: int,
+    item: CatalogItem,
+    periods: list[tuple[Period, tuple[date, ...]]],
+    org: _Org,
+    done: _History,
+    tallies: _Tallies,
+    bounds: tuple[date, date],
+    unit_id: int,
+    pool: int,
+    sites: list[_Site],
+) -> None:
+    """One unit's quotas over one pool of sites (all its matching sites, or a city's)."""
     coverage = item.coverage
     assert coverage is not None
-    for unit_id in org.units_at_level.get(item.level, ()):
-        sites = org.matching_sites(unit_id, item)
-        if not sites:
-            continue
-        visits = done.stream(item.id, unit_id)
-        urban = [site for site in sites if site.area == Area.URBAN]
-        rural = [site for site in sites if site.area == Area.RURAL]
-        min_pool = [
-            site
-            for site in sites
-            if coverage.min_sites_area is None or site.area == coverage.min_sites_area
-        ]
-        counties = {site.county_id for site in sites if site.county_id is not None}
+    start, end = bounds
+    visits = done.stream(item.id, unit_id)
+    urban = [site for site in sites if site.area == Area.URBAN]
+    rural = [site for site in sites if site.area == Area.RURAL]
+    min_pool = [
+        site
+        for site in sites
+        if coverage.min_sites_area is None or site.area == coverage.min_sites_area
+    ]
+    counties = {site.county_id for site in sites if site.county_id is not None}
 
-        for period, _ in periods:
-            if coverage.urban_percent is not None and urban:
-                tallies.add(
+    def add(requirement: Requirement, period: Period, required: int, count: int, **kw: int) -> None:
+        tallies.add(index, item.id, unit_id, requirement, period, required, count, pool=pool, **kw)
+
+    for period, _ in periods:
+        if coverage.urban_percent is not None and urban:
+            add(
+                Requirement.URBAN_PERCENT,
+                period,
+                _percent_of(coverage.urban_percent, len(urban)),
+                len(_visited(urban, visits, period)),
+                base=len(urban),
+                percent=coverage.urban_percent,
+            )
+        if coverage.rural_percent is not None and rural:
+            add(
+                Requirement.RURAL_PERCENT,
+                period,
+                _percent_of(coverage.rural_percent, len(rural)),
+                len(_visited(rural, visits, period)),
+                base=len(rural),
+                percent=coverage.rural_percent,
+            )
+        if coverage.min_sites is not None:
+            required = min(coverage.min_sites, len(min_pool))
+            add(Requirement.MIN_SITES, period, required, len(_visited(min_pool, visits, period)))
+        if coverage.counties_percent is not None and counties:
+            seen = {site.county_id for site in _visited(sites, visits, period)} & counties
+            add(
+                Requirement.COUNTIES_PERCENT,
+                period,
+                _percent_of(coverage.counties_percent, len(counties)),
+                len(seen),
+                base=len(counties),
+                percent=coverage.counties_percent,
+            )
+        if item.uses_transfer_points:
+            for site in sites:
+                site_visits = done.points.get((item.id, unit_id, site.id), [])
+                _tally_points_per_check(
                     index,
-                    item.id,
+                    item,
                     unit_id,
-                    Requirement.URBAN_PERCENT,
-                    period,
-                    _percent_of(coverage.urban_percent, len(urban)),
-                    len(_visited(urban, visits, period)),
-                    base=len(urban),
-                    percent=coverage.urban_percent,
+                    [(period, ())],
+                    site_visits,
+                    org.points.get(site.id, ()),
+                    tallies,
+                    pool,
                 )
-            if coverage.rural_percent is not None and rural:
-                tallies.add(
-                    index,
-                    item.id,
-                    unit_id,
-                    Requirement.RURAL_PERCENT,
-                    period,
-                    _percent_of(coverage.rural_percent, len(rural)),
-                    len(_visited(rural, visits, period)),
-                    base=len(rural),
-                    percent=coverage.rural_percent,
-                )
-            if coverage.min_sites is not None:
-                required = min(coverage.min_sites, len(min_pool))
-                count = len(_visited(min_pool, visits, period))
-                tallies.add(index, item.id, unit_id, Requirement.MIN_SITES, period, required, count)
-            if coverage.counties_percent is not None and counties:
-                seen = {site.county_id for site in _visited(sites, visits, period)} & counties
-                tallies.add(
-                    index,
-                    item.id,
-                    unit_id,
-                    Requirement.COUNTIES_PERCENT,
-                    period,
-                    _percent_of(coverage.counties_percent, len(counties)),
-                    len(seen),
-                    base=len(counties),
-                    percent=coverage.counties_percent,
-                )
-            if item.uses_transfer_points:
-                for site in sites:
-                    site_visits = done.points.get((item.id, unit_id, site.id), [])
-                    _tally_points_per_check(
-                        index,
-                        item,
-                        unit_id,
-                        [(period, ())],
-                        site_visits,
-                        org.points.get(site.id, ()),
-                        tallies,
-                    )
-        if coverage.all_sites_every is not None:
-            long = period_containing(coverage.all_sites_every, start)
-            while long.start <= end:
-                if start <= long.end <= end:
-                    count = len(_visited(sites, visits, long))
-                    tallies.add(
-                        index, item.id, unit_id, Requirement.ALL_SITES, long, len(sites), count
-                    )
-                long = period_containing(coverage.all_sites_every, long.end + _ONE_DAY)
+    if coverage.all_sites_every is not None:
+        long = period_containing(coverage.all_sites_every, start)
+        while long.start <= end:
+            if start <= long.end <= end:
+                add(Requirement.ALL_SITES, long, len(sites), len(_visited(sites, visits, long)))
+            long = period_containing(coverage.all_sites_every, long.end + _ONE_DAY)
 
 
 def _visited(

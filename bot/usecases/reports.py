@@ -45,7 +45,7 @@ from bot.services import Services
 from bot.usecases.coverage import list_gaps
 from bot.usecases.messages import enqueue_message
 from bot.views import texts
-from bot.views.cards import InspectorProgress, MonthFigures, Progress
+from bot.views.cards import CityCoverage, InspectorProgress, MonthFigures, Progress
 from db.checks import list_history, load_org_snapshot
 from db.highlights import count_highlights
 from db.jobs import claim_job
@@ -64,7 +64,7 @@ from db.reports import (
 )
 from db.staff import first_org_import_at, get_staff, list_staff_posts, load_org_units
 from scheduler.bulletin import Bulletin, UnitMonth, build_bulletin
-from scheduler.catalog import Catalog, CatalogItem
+from scheduler.catalog import Catalog, CatalogItem, Span
 from scheduler.complaints import StaffPost, escalation_chain, units_within
 from scheduler.monthly_report import (
     CheckTally,
@@ -79,7 +79,13 @@ from scheduler.monthly_report import (
     report_send_day,
 )
 from scheduler.org import Level, OrgUnit, Role
-from scheduler.planner import QuotaStatus, Requirement, evaluate_period
+from scheduler.planner import (
+    Period,
+    QuotaStatus,
+    Requirement,
+    evaluate_period,
+    period_containing,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -181,10 +187,11 @@ def _required(item: CatalogItem, statuses: Sequence[QuotaStatus]) -> int:
     frequency = [s for s in statuses if s.requirement is Requirement.FREQUENCY]
     if frequency or item.coverage is None:
         return sum(s.required for s in frequency)
-    per_unit: dict[int, dict[Requirement, int]] = defaultdict(dict)
+    # Per unit, and per city for a per-city item (each city its own quotas).
+    per_unit: dict[tuple[int, int | None], dict[Requirement, int]] = defaultdict(dict)
     for status in statuses:
         if status.requirement in _COVERAGE_VISITS:
-            per_unit[status.unit_id][status.requirement] = status.required
+            per_unit[status.unit_id, status.city_id][status.requirement] = status.required
     return sum(
         max(
             needs.get(Requirement.URBAN_PERCENT, 0) + needs.get(Requirement.RURAL_PERCENT, 0),
@@ -201,18 +208,22 @@ def quota_results(
     scope: Collection[int],
     units: Mapping[int, OrgUnit],
 ) -> list[QuotaResult]:
-    """Every requirement other than the frequency, for the scope's units, as report rows."""
+    """Every requirement other than the frequency, for the scope's units, as report rows;
+    a per-city item's rows name the city, its frequency too (each city's checks)."""
     items = {item.id: item for item in catalog}
     results: list[QuotaResult] = []
     for status in statuses:
-        if status.unit_id not in scope or status.requirement is Requirement.FREQUENCY:
+        if status.unit_id not in scope:
+            continue
+        if status.requirement is Requirement.FREQUENCY and status.city_id is None:
             continue
         if status.uncovered:
             continue  # listed with the checks nobody holds the duty for
         if not status.required and not status.base:
             continue  # nothing was required (e.g. no checks to count transfer points of)
         item = items[status.item_id]
-        unit = units[status.unit_id].name if status.unit_id in units else ""
+        named = status.unit_id if status.city_id is None else status.city_id
+        unit = units[named].name if named in units else ""
         percent = status.percent if status.base else None
         results.append(
             QuotaResult(
@@ -473,6 +484,7 @@ async def progress_today(services: Services, viewer: Staff) -> Progress:
         scope = units_within(viewer.unit_id, units)
         rows = await list_checks_on(session=session, unit_ids=scope, day=today)
         gaps = await list_gaps(services.catalog, session=session, scope=scope)
+        cities = await _city_coverage(services, session, scope, units, today)
     by_inspector: dict[int, tuple[Staff, Counter[AssignmentStatus]]] = {}
     for assignment, inspector in rows:
         assert inspector.id is not None
@@ -493,7 +505,74 @@ async def progress_today(services: Services, viewer: Staff) -> Progress:
         ),
         uncovered_checks=len(gaps),
         uncovered_units=len({gap.unit_id for gap in gaps}),
+        cities=cities,
     )
+
+
+async def _city_coverage(
+    services: Services,
+    session: AsyncSession,
+    scope: Collection[int],
+    units: Mapping[int, OrgUnit],
+    today: date,
+) -> tuple[CityCoverage, ...]:
+    """The scope's per-city region items in their current period: which cities are done."""
+    items = [item for item in services.catalog if item.per_city]
+    if not items or not any(units[u].level is Level.REGION for u in scope if u in units):
+        return ()
+    periods: dict[Span, Period] = {}
+    for item in items:
+        span = item.frequency.span
+        assert span is not None  # validated: per-city items have a calendar frequency
+        periods[span] = period_containing(span, today)
+    org = await load_org_snapshot(session=session, opening=services.settings.checks.opening())
+    history = await list_history(
+        session=session,
+        since=min(period.start for period in periods.values()),
+        before=today + timedelta(days=1),
+        item_ids=[item.id for item in items],
+    )
+
+    def evaluate() -> list[QuotaStatus]:
+        found: list[QuotaStatus] = []
+        for span, period in periods.items():
+            catalog = Catalog(
+                tuple(item for item in items if item.frequency.span is span),
+                duties=services.catalog.duties,
+            )
+            found += evaluate_period(
+                catalog,
+                org,
+                services.calendar,
+                history,
+                period.start,
+                period.end,
+                go_live=services.settings.checks.go_live,
+            )
+        return found
+
+    statuses = await asyncio.to_thread(evaluate)
+    met: dict[str, dict[int, bool]] = defaultdict(dict)
+    for status in statuses:
+        if status.unit_id in scope and status.city_id is not None and not status.uncovered:
+            by_city = met[status.item_id]
+            by_city[status.city_id] = by_city.get(status.city_id, True) and status.met
+    rows: list[CityCoverage] = []
+    for item in items:
+        done = met.get(item.id)
+        if not done:
+            continue
+        assert item.frequency.span is not None
+        rows.append(
+            CityCoverage(
+                title=item.title,
+                span=item.frequency.span,
+                covered=sum(done.values()),
+                cities=len(done),
+                missing=tuple(units[c].name for c, ok in sorted(done.items()) if not ok),
+            )
+        )
+    return tuple(rows)
 
 
 # --- the automatic monthly send -------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import date
 
 from db.models import Assignment, Complaint, DetailKind, Staff
 from scheduler import check_flow
-from scheduler.catalog import CatalogItem, Question
+from scheduler.catalog import CatalogItem, Question, Span
 from scheduler.monthly_report import MonthlyReport
 
 
@@ -67,9 +67,21 @@ class InspectorProgress:
 
 
 @dataclass(frozen=True)
+class CityCoverage:
+    """A per-city region item in its current period: the cities done so far."""
+
+    title: str
+    span: Span
+    covered: int
+    cities: int
+    missing: tuple[str, ...]  # the cities not yet covered, by unit id
+
+
+@dataclass(frozen=True)
 class Progress:
     day: date
     unit: str
     inspectors: tuple[InspectorProgress, ...]
     uncovered_checks: int = 0  # unit x item in the scope with nobody holding the duty
     uncovered_units: int = 0
+    cities: tuple[CityCoverage, ...] = ()

@@ -15,12 +15,19 @@ from typing import TYPE_CHECKING
 from db.org_import import EnumLabels, Problem, RowProblem
 from nlp.categories import Category
 from nlp.entities import mask_phone, mask_phones_in_text
-from scheduler.catalog import Question, QuestionType
+from scheduler.catalog import Question, QuestionType, Span
 from scheduler.check_flow import MAX_TEXT_ANSWER, Rejected
 from scheduler.org import Area, Department, Level, Role, SiteKind
 
 if TYPE_CHECKING:
-    from bot.views.cards import CheckView, ComplaintCard, MonthFigures, Progress, TodayLine
+    from bot.views.cards import (
+        CheckView,
+        CityCoverage,
+        ComplaintCard,
+        MonthFigures,
+        Progress,
+        TodayLine,
+    )
     from db.models import Complaint
     from scheduler.bulletin import Bulletin
     from scheduler.monthly_report import ComplaintStats, MonthlyReport
@@ -1177,6 +1184,7 @@ REPORT_OUT_OF_SCOPE = "您只能查看本单位及下属单位的报告（检查
 NO_PROGRESS = "今天您的范围内没有检查任务。"
 
 _QUOTA_LABELS: dict[str, str] = {
+    "frequency": "检查次数",  # a per-city region item's checks of one city
     "urban_percent": "城市{kind}",
     "rural_percent": "农村{kind}",
     "min_sites": "{kind}",
@@ -1333,9 +1341,33 @@ def progress_text(progress: Progress) -> str:
         lines.append(line + (f" ❌{row.missed}" if row.missed else ""))
     if len(rows) > _PROGRESS_LINES:
         lines.append(f"……另有 {len(rows) - _PROGRESS_LINES} 名检查员未列出。")
+    if progress.cities:
+        lines += ["", "<b>区公司各盟市检查覆盖</b>"]
+        lines += [city_coverage_line(row) for row in progress.cities]
     if progress.uncovered_checks:
         lines += ["", uncovered_progress_line(progress.uncovered_checks, progress.uncovered_units)]
     return "\n".join(lines)
+
+
+_SPAN_NOW: dict[Span, str] = {
+    Span.WEEK: "本周",
+    Span.MONTH: "本月",
+    Span.QUARTER: "本季度",
+    Span.HALF_YEAR: "本半年",
+    Span.YEAR: "本年",
+}
+_MISSING_CITIES = 6
+
+
+def city_coverage_line(row: CityCoverage) -> str:
+    """E.g. "· 区公司调审城市支局监控录像（本季度）：10/12 个盟市，未完成：包头市分公司、…"."""
+    period = _SPAN_NOW.get(row.span, "本期")
+    line = f"· {escape(row.title)}（{period}）：{row.covered}/{row.cities} 个盟市"
+    if not row.missing:
+        return line + " ✅"
+    names = "、".join(escape(name) for name in row.missing[:_MISSING_CITIES])
+    more = f"等 {len(row.missing)} 个" if len(row.missing) > _MISSING_CITIES else ""
+    return f"{line}，未完成：{names}{more}"
 
 
 _STATS_QUOTA_LINES = 10

@@ -173,6 +173,23 @@ def test_shipped_coverage_quotas() -> None:
     assert rural_points.coverage is not None and rural_points.coverage.all_transfer_points_monthly
 
 
+def test_shipped_region_items_per_city() -> None:
+    """第十一条 1–3 and 第十六条 2, 4 name every city; 11.4 and 16.1, 16.3 are the region's own."""
+    per_city = {item.id for item in CATALOG if item.per_city}
+    assert per_city == {
+        "region_counter_special_inspection",
+        "region_counter_report_review",
+        "region_counter_video_review",
+        "region_delivery_special_inspection",
+        "region_delivery_report_review",
+    }
+    video = CATALOG.get("region_counter_video_review")
+    assert video.area == Area.URBAN and video.coverage is not None
+    assert video.coverage.min_sites == 2
+    review = CATALOG.get("region_counter_report_review").sample
+    assert review is not None and review.min == 5
+
+
 def test_questions_and_findings() -> None:
     item = CATALOG.get("counter_illegal_acceptance")
     problem_type = item.question("problem_type")
@@ -368,6 +385,17 @@ BAD_ENTRIES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
             frequency={"kind": "quarterly", "times": 1},
         ),
         "field 'coverage.counties_percent': only for city or region items",
+    ),
+    ("per city at site level", _set("per_city", True), "field 'per_city': only for region"),
+    (
+        "per city daily",
+        lambda item: item.update(level="region", per_city=True, frequency={"kind": "daily"}),
+        "field 'per_city': needs a weekly or longer calendar frequency",
+    ),
+    (
+        "per city not a boolean",
+        lambda item: item.update(level="region", per_city="yes"),
+        "field 'per_city': must be true or false",
     ),
     ("empty coverage", _set("coverage", {}), "coverage sets no quota"),
     ("unknown coverage key", _set("coverage", {"urban": 30}), "field 'coverage.urban': unknown"),

@@ -14,8 +14,8 @@ import pytest
 
 from db.org_import import OrgRow, read_org_file
 from db.province import UNCOVERED, generate_province, snapshot_of
-from scheduler.catalog import load_catalog
-from scheduler.org import OperatingDays, OrgSnapshot, SiteKind
+from scheduler.catalog import Catalog, FrequencyKind, load_catalog
+from scheduler.org import Area, Level, OperatingDays, OrgSnapshot, SiteKind
 from scheduler.planner import (
     AssignmentStatus,
     HistoryEntry,
@@ -68,6 +68,56 @@ def statuses(city: str | None) -> list[QuotaStatus]:
     return evaluate_period(CATALOG, org, FakeCalendar(), history, GO_LIVE, END, go_live=GO_LIVE)
 
 
+def city_of(entry: HistoryEntry) -> int | None:
+    """The city a per-city item without site quotas was done for (its target)."""
+    item = CATALOG.get(entry.item_id)
+    return entry.target_site_id if item.per_city and not item.selects_sites else None
+
+
+def check_region_per_city(
+    org: OrgSnapshot, history: Sequence[HistoryEntry], found: Sequence[QuotaStatus]
+) -> None:
+    """第十一条 1–3, 第十六条 2, 4: every city covered in each period, ≥2 urban counter
+    branches of every city a quarter, and not one visit more than that."""
+    units = {unit.id: unit for unit in org.units}
+    cities = {unit.id for unit in org.units if unit.level is Level.CITY}
+
+    def city_above(unit_id: int) -> int:
+        while unit_id not in cities:
+            parent = units[unit_id].parent_id
+            assert parent is not None
+            unit_id = parent
+        return unit_id
+
+    per_city = [item for item in CATALOG if item.per_city]
+    assert {item.id for item in per_city} >= {
+        "region_counter_special_inspection",
+        "region_counter_report_review",
+        "region_counter_video_review",
+        "region_delivery_special_inspection",
+        "region_delivery_report_review",
+    }
+    for item in per_city:
+        rows = [s for s in found if s.item_id == item.id]
+        assert rows and all(s.met and not s.uncovered for s in rows), item.id
+        assert {s.city_id for s in rows} == cities, item.id
+        periods = 1 if item.frequency.kind is FrequencyKind.QUARTERLY else 3
+        assert all(s.periods == periods for s in rows), item.id
+    video = Counter(
+        city_above(entry.target_site_id)
+        for entry in history
+        if entry.item_id == "region_counter_video_review" and entry.target_site_id is not None
+    )
+    targets = [
+        units[entry.target_site_id]
+        for entry in history
+        if entry.item_id == "region_counter_video_review" and entry.target_site_id is not None
+    ]
+    assert all(t.site_kind is SiteKind.COUNTER and t.area is Area.URBAN for t in targets)
+    assert len(targets) == len(set(targets))  # never the same branch twice in the quarter
+    assert video == dict.fromkeys(cities, 2)
+
+
 def check_quarter(city: str | None) -> None:
     org, history, planned_days = quarter(city)
     found = statuses(city)
@@ -79,8 +129,8 @@ def check_quarter(city: str | None) -> None:
     for status in found:
         assert status.uncovered == ((status.item_id, status.unit_id) in gaps)
         assert status.uncovered or status.met, status
-    # Exactly what the frequencies require, no more: checks per item and unit.
-    done = Counter((entry.item_id, entry.unit_id, entry.day) for entry in history)
+    # Exactly what the frequencies require, no more: checks per item and unit (and city).
+    done = Counter((entry.item_id, entry.unit_id, city_of(entry), entry.day) for entry in history)
     for status in found:
         item = CATALOG.get(status.item_id)
         if status.requirement is not Requirement.FREQUENCY or item.selects_sites:
@@ -90,8 +140,9 @@ def check_quarter(city: str | None) -> None:
         days = (
             status.start + timedelta(days=n) for n in range((status.end - status.start).days + 1)
         )
-        count = sum(done[status.item_id, status.unit_id, day] for day in days)
+        count = sum(done[status.item_id, status.unit_id, status.city_id, day] for day in days)
         assert count == status.required, status
+    check_region_per_city(org, history, found)
     # 15.3②: at least 2 urban stations each month for every city with a doer.
     monthly = [
         s
@@ -108,6 +159,28 @@ def test_one_city_over_q4_meets_everything_or_says_who_is_missing() -> None:
     uncovered_units = {names[gap.unit_id] for gap in uncovered(CATALOG, org)}
     assert "乌海市分公司" in uncovered_units  # UNCOVERED.city_without_inspector
     assert UNCOVERED.city_without_inspector == "C03"
+
+
+def test_the_region_covers_every_city_of_the_province_each_quarter() -> None:
+    # Only the region's items, over the whole province: quick enough for the default run.
+    catalog = Catalog(tuple(i for i in CATALOG if i.level is Level.REGION), duties=CATALOG.duties)
+    whole = snapshot_of(generate_province(), CATALOG.duties, OPENING)
+    region = {unit.id for unit in whole.units if unit.level is Level.REGION}
+    # Without the transfer points and the staff below, whom the region's items never need.
+    org = OrgSnapshot(whole.units, (), tuple(i for i in whole.inspectors if i.unit_id in region))
+    calendar = FakeCalendar()
+    history: list[HistoryEntry] = []
+    day = GO_LIVE
+    while day <= END:
+        plan = plan_day(catalog, org, calendar, day, history, go_live=GO_LIVE)
+        history.extend(a.as_history(AssignmentStatus.DONE) for a in plan)
+        day += timedelta(days=1)
+    found = evaluate_period(catalog, org, calendar, history, GO_LIVE, END, go_live=GO_LIVE)
+    assert all(status.met for status in found)
+    check_region_per_city(org, history, found)
+    # Each city is its own stream: the 12 cities' special inspections spread over the quarter.
+    days = {e.day for e in history if e.item_id == "region_counter_special_inspection"}
+    assert len(days) > 6
 
 
 @pytest.mark.slow
