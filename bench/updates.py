@@ -125,6 +125,59 @@ async def register_directly(database: Database, codes: Sequence[str]) -> dict[st
     return ids
 
 
+async def seed_org(
+    url: str, workdir: Path, users: int
+) -> tuple[list[str], list[str], dict[str, int]]:
+    """A generated organisation with at least ``users`` counter staff, imported; those staff
+    and every handler registered. Returns the clerks' and handlers' codes and Telegram ids."""
+    counties = -(-users // 20)  # ceil: enough counter staff
+    org = generate_org(cities=1, counties_per_city=counties, sites_per_county=4, clerks_per_site=5)
+    clerk_codes = org.clerks[:users]
+    database = Database(url)
+    async with database.session() as session:
+        rows = read_org_file(org.write_csv(workdir / "org.csv"))
+        await import_org(rows, labels=texts.IMPORT_LABELS, session=session, now=BENCH_NOW)
+    telegram_ids = await register_directly(database, [*clerk_codes, *org.handlers])
+    await database.close()
+    return clerk_codes, org.handlers, telegram_ids
+
+
+def reporting(
+    watcher: ReplyWatcher, reports: Sequence[str], per_person: int, waits: list[float]
+) -> Script:
+    """Each person reports ``per_person`` complaints one after the other: the text, the
+    draft awaited, "确认提交" pressed, the confirmation awaited; every wait noted."""
+
+    async def report(n: int, clerk: SandboxUser) -> None:
+        for k in range(per_person):
+            sent = time.perf_counter()
+            await clerk.send(reports[(n * per_person + k) % len(reports)])
+            await watcher.until(clerk, 2 * k + 1)
+            waits.append(time.perf_counter() - sent)
+            draft = clerk.messages[2 * k]
+            if texts.BUTTON_CONFIRM not in draft.button_texts:
+                raise AssertionError(f"no confirm button: {draft.describe()}")
+            pressed = time.perf_counter()
+            await clerk.press(texts.BUTTON_CONFIRM, message=draft)
+            await watcher.until(clerk, 2 * k + 2)
+            waits.append(time.perf_counter() - pressed)
+
+    return report
+
+
+async def until_cards(handlers: Sequence[SandboxUser], expected: int, timeout: float) -> None:
+    """Until the handlers have their ``expected`` cards (the outbox sends them)."""
+    async with asyncio.timeout(timeout):
+        while sum(len(h.messages) for h in handlers) < expected:
+            await asyncio.sleep(0.05)
+
+
+async def count_opened(database: Database) -> int:
+    async with database.session() as session:
+        statement = select(func.count()).where(Complaint.status == ComplaintStatus.OPEN)
+        return int((await session.exec(statement)).one())
+
+
 async def our_bot(
     backend: str,
     args: argparse.Namespace,
@@ -133,57 +186,28 @@ async def our_bot(
     *,
     limited: bool,
 ) -> Result:
-    counties = -(-args.users // 20)  # ceil: enough counter staff
-    org = generate_org(cities=1, counties_per_city=counties, sites_per_county=4, clerks_per_site=5)
-    clerk_codes = org.clerks[: args.users]
     with fresh_database(backend) as url, tempfile.TemporaryDirectory() as workdir:
-        database = Database(url)
-        async with database.session() as session:
-            rows = read_org_file(org.write_csv(Path(workdir) / "org.csv"))
-            await import_org(rows, labels=texts.IMPORT_LABELS, session=session, now=BENCH_NOW)
-        telegram_ids = await register_directly(database, [*clerk_codes, *org.handlers])
-        await database.close()
-
+        clerk_codes, handler_codes, telegram_ids = await seed_org(url, Path(workdir), args.users)
         limits = RateLimits()
         async with SandboxServer(policy=limits if limited else None) as sandbox:
             clerks = [sandbox.user(telegram_ids[code], code) for code in clerk_codes]
-            handlers = [sandbox.user(telegram_ids[code], code) for code in org.handlers]
+            handlers = [sandbox.user(telegram_ids[code], code) for code in handler_codes]
             settings = bench_settings(url, Path(workdir), sandbox)
             async with (
                 simulate(settings, sandbox, ManualClock(BENCH_NOW), reader, checks=False) as bot,
                 ReplyWatcher(sandbox) as watcher,
             ):
                 waits: list[float] = []
-
-                async def report(n: int, clerk: SandboxUser) -> None:
-                    for k in range(args.reports):
-                        sent = time.perf_counter()
-                        await clerk.send(reports[(n * args.reports + k) % len(reports)])
-                        await watcher.until(clerk, 2 * k + 1)
-                        waits.append(time.perf_counter() - sent)
-                        draft = clerk.messages[2 * k]
-                        if texts.BUTTON_CONFIRM not in draft.button_texts:
-                            raise AssertionError(f"no confirm button: {draft.describe()}")
-                        pressed = time.perf_counter()
-                        await clerk.press(texts.BUTTON_CONFIRM, message=draft)
-                        await watcher.until(clerk, 2 * k + 2)
-                        waits.append(time.perf_counter() - pressed)
-
                 before = len(sent_messages(sandbox))
                 started = time.perf_counter()
                 cpu = time.process_time()
-                seconds = await burst(clerks, report)
+                seconds = await burst(clerks, reporting(watcher, reports, args.reports, waits))
                 cpu = time.process_time() - cpu
                 messages = len(sent_messages(sandbox)) - before
                 cards_expected = len(clerks) * args.reports
-                while sum(len(h.messages) for h in handlers) < cards_expected:
-                    if time.perf_counter() - started > seconds + 300:
-                        raise AssertionError("the handlers' cards did not all arrive")
-                    await asyncio.sleep(0.05)
+                await until_cards(handlers, cards_expected, seconds + 300)
                 cards_seconds = time.perf_counter() - started
-                async with bot.db.session() as session:
-                    statement = select(func.count()).where(Complaint.status == ComplaintStatus.OPEN)
-                    opened = int((await session.exec(statement)).one())
+                opened = await count_opened(bot.db)
         assert opened == cards_expected, (opened, cards_expected)
     updates = len(clerks) * args.reports * 2
     return Result(

@@ -70,7 +70,7 @@ class BotProcesses:
         }
         # Files, not pipes: nobody reads a pipe while the test waits, and a full pipe would
         # block the bot.
-        with (self.tmp_path / f"bot-{len(self.spawned) + 1}.log").open("wb") as log:
+        with self._log_path(len(self.spawned) + 1).open("wb") as log:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -110,12 +110,28 @@ class BotProcesses:
             process.terminate()
         return await asyncio.wait_for(process.wait(), 30)
 
+    def handled(self) -> int:
+        """Updates these processes handled, from their logs (one "handled …" line each)."""
+        return sum(self._log(number).count('msg="handled ') for number in self._numbers())
+
+    def logged(self, text: str) -> bool:
+        """Whether the current process has logged ``text``."""
+        return text in self._log(len(self.spawned))
+
     def logs(self) -> str:
-        parts = []
-        for number in range(1, len(self.spawned) + 1):
-            text = (self.tmp_path / f"bot-{number}.log").read_text(errors="replace")
-            parts.append(f"--- bot process {number} ---\n{text[-4000:]}")
-        return "\n".join(parts)
+        return "\n".join(
+            f"--- bot process {number} ---\n{self._log(number)[-4000:]}"
+            for number in self._numbers()
+        )
+
+    def _numbers(self) -> range:
+        return range(1, len(self.spawned) + 1)
+
+    def _log_path(self, number: int) -> Path:
+        return self.tmp_path / f"bot-{number}.log"
+
+    def _log(self, number: int) -> str:
+        return self._log_path(number).read_text(errors="replace")
 
 
 @asynccontextmanager

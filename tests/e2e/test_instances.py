@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.demo.processes import BotProcesses, bot_processes
+from bot.demo.processes import bot_processes
 from bot.sandbox import SandboxServer, SandboxUser
 from db.models import Complaint
 from db.session import Database
@@ -33,15 +33,6 @@ from tests.e2e.test_crash import (
 
 STAFF = ("C001", "C002", "I001", "I002", "I004", "I005", "H001", "H002")
 ROUNDS = 6
-
-
-def handled_lines(bots: BotProcesses) -> int:
-    """Updates this instance handled, from its log (one "handled …" line each)."""
-    return sum(
-        text.count('msg="handled ')
-        for number in range(1, len(bots.spawned) + 1)
-        if (text := (bots.tmp_path / f"bot-{number}.log").read_text(errors="replace"))
-    )
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -91,7 +82,7 @@ async def test_instances_share_one_inbox_in_chat_order(
         await idle(sandbox)
         for bots in everyone:
             assert await bots.stop() == 0
-        shares = [handled_lines(bots) for bots in everyone]
+        shares = [bots.handled() for bots in everyone]
 
     assert sum(shares) == total, shares
     assert sum(1 for share in shares if share > 0) >= 2, f"one instance did it all: {shares}"
