@@ -11,6 +11,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
+from bot.services import Services
 from bot.usecases import complaints
 from bot.views import texts
 from bot.views.buttons import (
@@ -280,12 +281,7 @@ async def _press(
             done = texts.COMPLAINT_CANCELLED if payload.action is Action.CANCEL else None
             await unless_unchanged(message.edit_text(done or texts.COMPLAINT_WITHDRAWN))
         case Action.ADD_DETAILS:
-            refusal = await complaints.begin_input(
-                services, complaint_id, staff, complaints.FLOW_DETAILS
-            )
-            if refusal:
-                return refusal
-            await message.reply_text(texts.ASK_DETAILS)
+            return await _ask(message, services, complaint_id, staff, complaints.FLOW_DETAILS)
         case Action.RESUBMIT:
             card = await complaints.resubmit_complaint(services, complaint_id, staff)
             if isinstance(card, complaints.Refusal):
@@ -299,11 +295,8 @@ async def _press(
             await drop_buttons(message)
             await message.reply_text(texts.THANKS_SATISFIED)
         case Action.DISSATISFIED:
-            refusal = await complaints.begin_dissatisfied(services, complaint_id, staff)
-            if refusal:
-                return refusal
-            await drop_buttons(message)
-            await message.reply_text(texts.ASK_DISSATISFIED_REASON)
+            flow = complaints.FLOW_DISSATISFIED
+            return await _ask(message, services, complaint_id, staff, flow, drop=True)
         case Action.VERDICT:
             if payload.value not in ("y", "n"):
                 return complaints.Refusal.NOT_FOUND
@@ -328,12 +321,7 @@ async def _press(
             text, keyboard = draft_reply(draft)
             await unless_unchanged(message.edit_text(text, reply_markup=keyboard))
         case Action.ANSWER:
-            refusal = await complaints.begin_input(
-                services, complaint_id, staff, complaints.FLOW_ANSWER
-            )
-            if refusal:
-                return refusal
-            await message.reply_text(texts.ASK_ANSWER)
+            return await _ask(message, services, complaint_id, staff, complaints.FLOW_ANSWER)
         case Action.REROUTE:
             refusal = await complaints.check_may_handle(services, complaint_id, staff)
             if refusal:
@@ -344,25 +332,39 @@ async def _press(
         case Action.REROUTE_TO:
             if payload.value not in Department._value2member_map_:
                 return complaints.Refusal.NOT_FOUND
-            refusal = await complaints.begin_input(
-                services, complaint_id, staff, complaints.FLOW_REROUTE_REASON, payload.value
+            flow = complaints.FLOW_REROUTE_REASON
+            return await _ask(
+                message, services, complaint_id, staff, flow, payload.value, drop=True
             )
-            if refusal:
-                return refusal
-            await drop_buttons(message)
-            await message.reply_text(texts.ASK_REROUTE_REASON)
         case Action.RETURN:
-            refusal = await complaints.begin_input(
-                services, complaint_id, staff, complaints.FLOW_RETURN_REASON
-            )
-            if refusal:
-                return refusal
-            await message.reply_text(texts.ASK_RETURN_REASON)
+            flow = complaints.FLOW_RETURN_REASON
+            return await _ask(message, services, complaint_id, staff, flow)
         case Action.CLAIM:
             card = await complaints.claim_complaint(services, complaint_id, staff)
             if isinstance(card, complaints.Refusal):
                 return card
             await message.reply_text(texts.complaint_claimed(complaint_id))
+    return None
+
+
+async def _ask(
+    message: Message,
+    services: Services,
+    complaint_id: int,
+    staff: Staff,
+    flow: str,
+    data: str | None = None,
+    *,
+    drop: bool = False,
+) -> complaints.Refusal | None:
+    """The person's next message is this flow's text for the complaint: ask for it (``drop``:
+    the pressed choice is made, its buttons go)."""
+    refusal = await complaints.begin_input(services, complaint_id, staff, flow, data)
+    if refusal:
+        return refusal
+    if drop:
+        await drop_buttons(message)
+    await message.reply_text(PROMPTS[flow])
     return None
 
 

@@ -730,6 +730,7 @@ async def add_details(
 # The event each question for a complaint leads to.
 _FLOW_EVENTS = {
     FLOW_DETAILS: Event.ADD_DETAILS,
+    FLOW_DISSATISFIED: Event.DISSATISFIED,
     FLOW_ANSWER: Event.ANSWER,
     FLOW_REROUTE_REASON: Event.REROUTE,
     FLOW_RETURN_REASON: Event.RETURN,
@@ -739,8 +740,8 @@ _FLOW_EVENTS = {
 async def begin_input(
     services: Services, complaint_id: int, staff: Staff, flow: str, data: str | None = None
 ) -> Refusal | None:
-    """Remember that the person's next message is the answer, reason or (补充说明) added detail
-    for this complaint."""
+    """Remember that the person's next message is the answer, reason, (补充说明) added detail
+    or (不满意) why the reporter is not satisfied, for this complaint."""
     assert staff.id is not None
     async with services.db.session() as session:
         acting = await _acting(session, complaint_id, staff, _FLOW_EVENTS[flow])
@@ -992,25 +993,6 @@ async def rate_answer(
         acting.complaint.satisfaction = "satisfied"
         session.add(acting.complaint)
         return await _card(session, acting.complaint)
-
-
-async def begin_dissatisfied(
-    services: Services, complaint_id: int, reporter: Staff
-) -> Refusal | None:
-    """不满意: the reporter's next message says why (then it is reopened)."""
-    assert reporter.id is not None
-    async with services.db.session() as session:
-        acting = await _acting(session, complaint_id, reporter, Event.DISSATISFIED)
-        if isinstance(acting, Refusal):
-            return acting
-        await set_chat_state(
-            session=session,
-            staff_id=reporter.id,
-            flow=FLOW_DISSATISFIED,
-            ref_id=complaint_id,
-            now=services.clock.now(),
-        )
-    return None
 
 
 async def reopen_complaint(
