@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from bot.views import texts
+from nlp.cache_files import default_cache_dir
 from nlp.categories import Category
 from scheduler.monthly_report import Element
 from scheduler.org import Department, OperatingDays, SiteKind, parse_open_days
@@ -276,6 +277,12 @@ class UpdatesSection(_Section):
     retention_days: int = Field(default=3, ge=1, le=6)
 
 
+class NlpSection(_Section):
+    # jieba's parsed dictionary and the trained model, kept between start-ups (nlp/
+    # cache_files.py); not the temp dir, which a host with PrivateTmp empties at each start.
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+
+
 class Settings(_Section):
     bot: BotSection
     database: DatabaseSection
@@ -288,6 +295,7 @@ class Settings(_Section):
     rate_limits: RateLimitsSection = RateLimitsSection()
     retention: RetentionSection = RetentionSection()
     updates: UpdatesSection = UpdatesSection()
+    nlp: NlpSection = NlpSection()
     complaints: ComplaintsSection
     routing: dict[Category, Department]
 
@@ -353,6 +361,9 @@ def load_settings(
     checks = dict(raw.get("checks", {}))
     if isinstance(checks.get("catalog"), str):
         checks["catalog"] = path.parent / checks["catalog"]
+    nlp = dict(raw.get("nlp", {}))
+    if isinstance(nlp.get("cache_dir"), str):
+        nlp["cache_dir"] = path.parent / Path(nlp["cache_dir"]).expanduser()
     try:
         return Settings.model_validate(
             {
@@ -361,6 +372,7 @@ def load_settings(
                 "database": database,
                 "calendar": calendar,
                 "checks": checks,
+                "nlp": nlp,
             }
         )
     except ValidationError as exc:

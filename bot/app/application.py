@@ -68,7 +68,7 @@ async def _post_init(application: BotApplication) -> None:
     if services.complaint_reader is None:
         # Polling starts meanwhile; a complaint that comes first waits for the reader.
         services.reader_building = asyncio.create_task(
-            build_reader(services.db), name="complaint-reader"
+            build_reader(services.db, services.settings.nlp.cache_dir), name="complaint-reader"
         )
     else:
         await refresh_names(services.db, services.complaint_reader)

@@ -51,7 +51,7 @@ async def classify(settings: Settings) -> int:
     """Reads stdin with the organisation's place names (when the database has them)."""
     database = Database(settings.database.url)
     try:
-        reader = await build_reader(database)
+        reader = await build_reader(database, settings.nlp.cache_dir)
     finally:
         await database.close()
     for result in classify_lines(sys.stdin, reader, settings):

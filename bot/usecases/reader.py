@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,13 +43,17 @@ def as_training_examples(stored: Sequence[StoredExample]) -> list[LabelledExampl
     return [LabelledExample(text=e.text, categories=(Category(e.category),)) for e in stored]
 
 
-async def build_reader(database: Database) -> ComplaintReader:
+async def build_reader(database: Database, cache_dir: Path) -> ComplaintReader:
+    """The reader for the stored examples and names; `cache_dir` keeps jieba's dictionary
+    and the trained model between start-ups ([nlp] cache_dir)."""
     async with database.session() as session:
         stored = await list_labelled_examples(session=session)
         names = await load_org_names(session)
     extra = as_training_examples(stored)
     # jieba's dictionary load and the training take about a second: keep the loop free.
-    reader = await asyncio.to_thread(ComplaintReader.create, names, extra_examples=extra)
+    reader = await asyncio.to_thread(
+        ComplaintReader.create, names, extra_examples=extra, cache_dir=cache_dir
+    )
     logger.info("complaint reader: %d stored examples, %d sites", len(extra), len(names.sites))
     return reader
 

@@ -24,12 +24,22 @@ end = 2027-02-12
 """
 
 
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reader's cache, shared by the module's tests (the first one parses and trains)."""
+    return tmp_path_factory.mktemp("reader-cache")
+
+
 @pytest.fixture
-def config(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+def config(
+    tmp_path: Path, database_url: str, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """The shipped config with this test's database and its own calendar directory."""
     text = (REPO / "config.toml").read_text(encoding="utf-8")
+    text = text.replace('admin_dir = "data/calendar"', 'admin_dir = "calendar"')
+    text = text.replace('cache_dir = "data/cache"', f'cache_dir = "{cache_dir}"')
     path = tmp_path / "config.toml"
-    path.write_text(text.replace('admin_dir = "data/calendar"', 'admin_dir = "calendar"'))
+    path.write_text(text)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     return path
@@ -40,7 +50,10 @@ def run(config: Path, *args: str) -> int:
 
 
 def test_import_invite_and_classify(
-    config: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    config: Path,
+    cache_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert run(config, "import-org", str(SAMPLE_ORG)) == 0
     out = capsys.readouterr().out
@@ -88,6 +101,8 @@ def test_import_invite_and_classify(
     assert (first["site"], first["segment"]) == ("察素齐投递部", "东2段")
     assert first["phones"] == ["139****5678"] and first["urgent"] is True
     assert second["category"] == "finance" and second["department"] == "finance"
+    # [nlp] cache_dir holds what the next start loads instead of parsing and training.
+    assert {path.name.split("-")[1] for path in cache_dir.glob("*.npz")} == {"dictionary", "model"}
 
 
 def test_a_broken_org_file_is_reported_by_line(

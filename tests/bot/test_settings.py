@@ -36,6 +36,17 @@ def test_relative_sqlite_path_is_resolved_next_to_the_config(tmp_path: Path) -> 
     assert settings.token is None
 
 
+def test_the_reader_cache_is_next_to_the_config_or_in_the_user_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings(REPO_CONFIG, {}).nlp.cache_dir == REPO_CONFIG.parent / "data" / "cache"
+    elsewhere = shipped_config_with(tmp_path, 'cache_dir = "data/cache"', 'cache_dir = "/srv/c"')
+    assert load_settings(elsewhere, {}).nlp.cache_dir == Path("/srv/c")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    unset = shipped_config_with(tmp_path, 'cache_dir = "data/cache"', "")
+    assert load_settings(unset, {}).nlp.cache_dir == tmp_path / "xdg" / "postal-inspection-bot"
+
+
 def test_api_file_url_is_derived_from_the_base_url(tmp_path: Path) -> None:
     path = shipped_config_with(
         tmp_path, 'api_base_url = ""', 'api_base_url = "http://127.0.0.1:8081/bot"'
@@ -55,6 +66,7 @@ def test_api_file_url_is_derived_from_the_base_url(tmp_path: Path) -> None:
         ('username = "postal_inspection_bot"', 'username = "a b"', "bot.username"),
         ("[registration]", "[registration]\nunknown_key = 1", "registration.unknown_key"),
         ("invite_valid_days = 7", "", "registration.invite_valid_days"),
+        ('cache_dir = "data/cache"', "cache_dir = 7", "nlp.cache_dir"),
     ],
 )
 def test_a_bad_value_stops_the_start_naming_the_key(
