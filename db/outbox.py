@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Dialect, text, update
+from sqlalchemy import ColumnElement, Dialect, case, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import col, or_, select
@@ -152,12 +152,19 @@ async def claim_due_messages(
 
 
 async def mark_sent(
-    *, session: AsyncSession, message_id: int, now: datetime, telegram_message_id: int | None
+    *, session: AsyncSession, telegram_message_ids: Mapping[int, int], now: datetime
 ) -> None:
+    """Rows Telegram accepted (outbox id → Telegram's message id), in one statement."""
+    if not telegram_message_ids:
+        return
     await session.exec(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
-        .values(sent_at=now, telegram_message_id=telegram_message_id, claimed_by=None)
+        .where(col(OutboxMessage.id).in_(list(telegram_message_ids)))
+        .values(
+            sent_at=now,
+            telegram_message_id=case(telegram_message_ids, value=col(OutboxMessage.id)),
+            claimed_by=None,
+        )
     )
 
 

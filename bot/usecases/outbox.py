@@ -12,9 +12,11 @@
   own worker (its later messages wait: order is kept); 403 (the person blocked the bot) and
   400 give up at once, 403 telling ``on_blocked`` and 400 ``on_refused`` (the row
   keeps Telegram's reason; nothing is given up silently).
-- A row is marked sent right after Telegram accepts it. The one case no Bot API client can
-  settle is a crash between Telegram accepting a message and that commit (milliseconds): the
-  row is sent again after the restart. Telegram has no idempotency key to prevent it.
+- A row is marked sent right after Telegram accepts it; sends accepted while one batch of
+  marks is being written are marked together by the next, in one statement. The one case no
+  Bot API client can settle is a crash between Telegram accepting a message and that commit
+  (milliseconds): the row is sent again after the restart. Telegram has no idempotency key
+  to prevent it.
 
 Backoff uses the monotonic clock; it is about the network, not the domain.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import random
 import time
@@ -109,6 +112,9 @@ class OutboxSender:
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._queued: set[int] = set()
         self._retry_at: dict[int, float] = {}  # message → monotonic time of its next attempt
+        # Sent rows waiting to be recorded: row → (Telegram's message id, when recorded).
+        self._unrecorded: dict[int, tuple[int, asyncio.Future[None]]] = {}
+        self._marker: asyncio.Task[None] | None = None
         self._on_the_wire = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -134,6 +140,8 @@ class OutboxSender:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), self._limits.drain_timeout)
         workers = list(self._workers.values())
+        if self._marker is not None:
+            workers.append(self._marker)
         for worker in workers:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
@@ -264,24 +272,38 @@ class OutboxSender:
         return False
 
     async def _mark_sent(self, message: OutboxMessage, telegram_message_id: int) -> None:
-        """Telegram has the message: record it, however long the database takes to answer —
-        sending it again would be the duplicate this table exists to prevent."""
+        """Telegram has the message: wait until that is recorded. Sends that finish while
+        one batch of marks is being written go together in the next (one statement)."""
         assert message.id is not None
+        recorded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._unrecorded[message.id] = (telegram_message_id, recorded)
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._record_sent(), name="outbox-marks")
+        await recorded
+
+    async def _record_sent(self) -> None:
+        """Record what Telegram accepted, however long the database takes to answer —
+        sending it again would be the duplicate this table exists to prevent."""
         delay = self._limits.first_backoff
-        while True:
+        while self._unrecorded:
+            batch = dict(itertools.islice(self._unrecorded.items(), self._limits.batch))
             try:
                 async with self._db.session() as session:
                     await mark_sent(
                         session=session,
-                        message_id=message.id,
+                        telegram_message_ids={row: sent for row, (sent, _) in batch.items()},
                         now=_utcnow(),
-                        telegram_message_id=telegram_message_id,
                     )
-                return
             except Exception:
-                logger.exception("outbox %s sent but not yet recorded; retrying", message.key)
+                logger.exception("outbox: %d sent messages not yet recorded; retrying", len(batch))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._limits.max_backoff)
+                continue
+            delay = self._limits.first_backoff
+            for row, (_, recorded) in batch.items():
+                del self._unrecorded[row]
+                if not recorded.done():  # its worker may have been cancelled meanwhile
+                    recorded.set_result(None)
 
     async def _record_failure(self, message: OutboxMessage, error: str, *, give_up: bool) -> int:
         assert message.id is not None

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import pytest
 import telegram
+from sqlalchemy import event
 from sqlmodel import col, select
 
 from bot.clock import ManualClock
@@ -248,7 +249,7 @@ async def test_a_restart_delivers_what_was_left_unsent(
 async def _crash(sender: OutboxSender) -> None:
     """What kill -9 leaves behind: tasks gone, claims in the table, the database connection
     that held the sender's lock cut (PostgreSQL then drops the lock)."""
-    tasks = [t for t in (sender._task, *sender._workers.values()) if t is not None]
+    tasks = [t for t in (sender._task, sender._marker, *sender._workers.values()) if t is not None]
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -320,3 +321,52 @@ async def test_a_crashed_senders_rows_are_taken_over_at_once(
             await successor.stop()
     assert time.monotonic() - started < 3
     assert len(delivered(sandbox)) == 3
+
+
+async def test_sends_that_finish_together_are_recorded_together(
+    database: Database, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """Thirty sends Telegram answers at once: a statement marks a batch of them sent (one
+    per row would be thirty commits), and each row keeps its own Telegram message id."""
+    recipients = chats(sandbox, 30)
+    await queue(database, clock, [(u.id, "早上好") for u in recipients])
+    arrived: list[ApiCall] = []
+    all_arrived = asyncio.Event()
+
+    async def together(call: ApiCall) -> ApiReply | None:
+        if call.method == "sendMessage":
+            arrived.append(call)
+            if len(arrived) == len(recipients):
+                all_arrived.set()
+            await all_arrived.wait()
+        return None
+
+    marks: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("UPDATE outbox SET") and "sent_at" in statement:
+            marks.append(statement)
+
+    sandbox.policy = together
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with telegram.Bot(sandbox.token, base_url=sandbox.base_url) as api:
+            sender = OutboxSender(database, api)
+            await sender.start()
+            try:
+                for user in recipients:
+                    await user.reply(timeout=15)
+                async with asyncio.timeout(15):
+                    while any(r.sent_at is None for r in await outbox_rows(database)):
+                        await asyncio.sleep(0.05)
+            finally:
+                await sender.stop()
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+    # Answered together, the replies are read one after another: the first is recorded
+    # at once, and the others that arrive meanwhile wait for that statement to finish.
+    assert 0 < len(marks) <= len(recipients) // 3, marks
+    rows = await outbox_rows(database)
+    sent = {u.id: u.messages[0].message_id for u in recipients}
+    assert {r.chat_id: r.telegram_message_id for r in rows} == sent
+    assert all(r.claimed_by is None for r in rows)
