@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nlp.segmenter import DICTIONARY_PREFIX, Segmenter
+from nlp.segmenter import DICTIONARY_PREFIX, NAMES_PREFIX, Segmenter
 
 TEXTS = ["东2段信件报刊积压三天了，用户多次打电话投诉", "丰巢快递柜的件被菜鸟驿站代签了"]
 
@@ -22,24 +22,25 @@ def test_cut_before_initialize_is_an_error_not_a_lazy_load() -> None:
         segmenter.cut("东2段积压")
 
 
-def _dictionary(directory: Path) -> Path:
-    (path,) = directory.glob(f"{DICTIONARY_PREFIX}*.npz")
+def _dictionary(directory: Path, prefix: str = DICTIONARY_PREFIX) -> Path:
+    (path,) = directory.glob(f"{prefix}*.npz")
     return path
 
 
 def _ready(directory: Path) -> Segmenter:
     segmenter = Segmenter(cache_dir=directory)
-    segmenter.set_names(["东2段"])
+    # "北京" is a dictionary word more frequent than a name needs to be: it keeps that.
+    segmenter.set_names(["东2段", "城关投递部", "北京"])
     segmenter.initialize()
     return segmenter
 
 
 def test_the_cached_dictionary_is_the_parsed_one(tmp_path: Path) -> None:
-    parsed = _ready(tmp_path)  # the cache is empty: parsed and written
-    path = _dictionary(tmp_path)
-    written = path.stat().st_mtime_ns
+    parsed = _ready(tmp_path)  # the cache is empty: parsed, names suggested, both written
+    paths = [_dictionary(tmp_path), _dictionary(tmp_path, NAMES_PREFIX)]
+    written = [path.stat().st_mtime_ns for path in paths]
     loaded = _ready(tmp_path)
-    assert path.stat().st_mtime_ns == written  # read, not written again
+    assert [path.stat().st_mtime_ns for path in paths] == written  # read, not written again
     for attribute in ("FREQ", "total", "user_word_tag_tab"):
         assert getattr(loaded._require(), attribute) == getattr(parsed._require(), attribute)
     assert [loaded.tokenize(t) for t in TEXTS] == [parsed.tokenize(t) for t in TEXTS]
