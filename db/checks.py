@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
@@ -14,6 +13,7 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Assignment, AssignmentStatus, CorrectiveAction, Staff, TransferPoint
+from db.session import read_in_batches
 from db.staff import load_org_units
 from scheduler.check_flow import Answers
 from scheduler.org import (
@@ -53,29 +53,40 @@ async def load_org_snapshot(
     """The organisation as the planner sees it; ``opening``: sites' default operating days
     per kind (see load_org_units)."""
     units = await load_org_units(session=session, opening=opening)
-    points = (await session.exec(select(TransferPoint))).all()
+    # Thousands of points and staff: plain columns in batches, not ORM objects at once.
+    points = columns(
+        col(TransferPoint.id), col(TransferPoint.name), col(TransferPoint.site_id)
+    ).order_by(col(TransferPoint.id))
     # Whoever holds a duty performs checks, whatever their role; inspectors without duties
     # do every check of their unit (organisation files from before duties).
-    doers = select(Staff).where(
-        or_(Staff.role == Role.INSPECTOR, col(Staff.duties) != ""), col(Staff.left_at).is_(None)
+    doers = (
+        columns(col(Staff.id), col(Staff.unit_id), col(Staff.duties))
+        .where(
+            or_(Staff.role == Role.INSPECTOR, col(Staff.duties) != ""),
+            col(Staff.left_at).is_(None),
+        )
+        .order_by(col(Staff.id))
     )
-    inspectors = (await session.exec(doers)).all()
+    transfer_points: list[OrgTransferPoint] = []
+    async for rows in read_in_batches(session, points):
+        transfer_points.extend(
+            OrgTransferPoint(id=point_id, name=name, site_id=site_id)
+            for point_id, name, site_id in rows
+        )
+    inspectors: list[OrgInspector] = []
+    async for rows in read_in_batches(session, doers):
+        inspectors.extend(
+            OrgInspector(
+                staff_id=staff_id,
+                unit_id=unit_id,
+                duties=frozenset(duty for duty in duties.split(",") if duty),
+            )
+            for staff_id, unit_id, duties in rows
+        )
     return OrgSnapshot(
         units=tuple(units[key] for key in sorted(units)),
-        transfer_points=tuple(
-            OrgTransferPoint(id=p.id, name=p.name, site_id=p.site_id)
-            for p in sorted(points, key=lambda p: p.id or 0)
-            if p.id is not None
-        ),
-        inspectors=tuple(
-            OrgInspector(
-                staff_id=s.id,
-                unit_id=s.unit_id,
-                duties=frozenset(duty for duty in s.duties.split(",") if duty),
-            )
-            for s in sorted(inspectors, key=lambda s: s.id or 0)
-            if s.id is not None
-        ),
+        transfer_points=tuple(transfer_points),
+        inspectors=tuple(inspectors),
     )
 
 
@@ -124,8 +135,7 @@ async def list_history(
     if item_ids is not None:
         statement = statement.where(col(Assignment.item_id).in_(sorted(item_ids)))
     history: list[HistoryEntry] = []
-    result = await session.stream(statement)
-    async for rows in result.partitions(_HISTORY_BATCH):
+    async for rows in read_in_batches(session, statement):
         history.extend(
             HistoryEntry(
                 day=day,
@@ -138,11 +148,7 @@ async def list_history(
             )
             for day, item_id, inspector_id, target_site_id, status, points, unit_id in rows
         )
-        await asyncio.sleep(0)
     return history
-
-
-_HISTORY_BATCH = 2000
 
 
 async def insert_planned(*, session: AsyncSession, planned: Sequence[PlannedAssignment]) -> None:

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from sqlalchemy import select as columns
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import InviteCode, OrgImport, Staff, Unit
+from db.session import read_in_batches
 from scheduler.complaints import StaffPost
 from scheduler.org import OperatingDays, OrgUnit, Role, SiteKind
 
@@ -134,33 +136,48 @@ async def load_org_units(
 ) -> dict[int, OrgUnit]:
     """Every unit as plain data, for the routing and planning rules; sites with their
     operating days (their own, else ``opening`` of their kind, else the business calendar)."""
-    units = (await session.exec(select(Unit))).all()
-    return {
-        unit.id: OrgUnit(
-            id=unit.id,
-            name=unit.name,
-            level=unit.level,
-            parent_id=unit.parent_id,
-            site_kind=unit.site_kind,
-            area=unit.area,
-            operating=_operating(unit, opening or {}),
-        )
-        for unit in units
-        if unit.id is not None
-    }
+    statement = columns(
+        col(Unit.id),
+        col(Unit.name),
+        col(Unit.level),
+        col(Unit.parent_id),
+        col(Unit.site_kind),
+        col(Unit.area),
+        col(Unit.open_days),
+        col(Unit.open_on_holidays),
+    )
+    units: dict[int, OrgUnit] = {}
+    # Plain columns in batches: a province's units as ORM objects would hold the loop.
+    async for rows in read_in_batches(session, statement):
+        for unit_id, name, level, parent_id, kind, area, open_days, on_holidays in rows:
+            units[unit_id] = OrgUnit(
+                id=unit_id,
+                name=name,
+                level=level,
+                parent_id=parent_id,
+                site_kind=kind,
+                area=area,
+                operating=_operating(kind, open_days, on_holidays, opening or {}),
+            )
+    return units
 
 
-def _operating(unit: Unit, opening: Mapping[SiteKind, OperatingDays]) -> OperatingDays | None:
-    if unit.site_kind is None:
+def _operating(
+    kind: SiteKind | None,
+    open_days: str | None,
+    open_on_holidays: bool | None,
+    opening: Mapping[SiteKind, OperatingDays],
+) -> OperatingDays | None:
+    if kind is None:
         return None
-    default = opening.get(unit.site_kind)
-    if unit.open_days is None and unit.open_on_holidays is None:
+    default = opening.get(kind)
+    if open_days is None and open_on_holidays is None:
         return default
     base = default or OperatingDays()
     weekdays = base.weekdays
-    if unit.open_days is not None:
-        weekdays = frozenset(int(day) - 1 for day in unit.open_days)
-    on_holidays = base.on_holidays if unit.open_on_holidays is None else unit.open_on_holidays
+    if open_days is not None:
+        weekdays = frozenset(int(day) - 1 for day in open_days)
+    on_holidays = base.on_holidays if open_on_holidays is None else open_on_holidays
     return OperatingDays(weekdays, on_holidays)
 
 
