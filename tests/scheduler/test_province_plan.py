@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import cache
+from itertools import pairwise
 
 import pytest
 
@@ -220,3 +221,83 @@ def test_the_sample_org_over_q4_meets_everything_or_lists_who_is_missing() -> No
         "伍什家营业所",
         "双河投递部",
     }
+
+
+# ───────────────── 15.3② over a whole year (Feb and Aug were once missed) ─────────────────
+
+YEAR_START, YEAR_END = date(2026, 1, 1), date(2026, 12, 31)
+# 赤峰市: 16 urban and 51 rural delivery stations. With the half-year's unseen stations
+# weighing as much as the month's urban ones, its June had one urban station, not two.
+LETTERS_CITY = "C04"
+LETTERS_ITEMS = ("city_letters_field_check", "county_letters_field_check")
+
+
+def year_of(catalog: Catalog, city: str) -> tuple[OrgSnapshot, list[HistoryEntry]]:
+    org = snapshot_of(one_city(generate_province(), city), CATALOG.duties, OPENING)
+    calendar = FakeCalendar()
+    history: list[HistoryEntry] = []
+    day = YEAR_START
+    while day <= YEAR_END:
+        # Live from 1 January: the week it falls in asks nothing of December 2025.
+        plan = plan_day(catalog, org, calendar, day, history, go_live=YEAR_START)
+        history.extend(a.as_history(AssignmentStatus.DONE) for a in plan)
+        day += timedelta(days=1)
+    return org, history
+
+
+def months_of_2026() -> list[tuple[date, date]]:
+    starts = [date(2026, month, 1) for month in range(1, 13)]
+    return [
+        (start, end - timedelta(days=1)) for start, end in pairwise([*starts, date(2027, 1, 1)])
+    ]
+
+
+def check_letters_every_month(
+    catalog: Catalog, org: OrgSnapshot, history: Sequence[HistoryEntry]
+) -> None:
+    calendar = FakeCalendar()
+    for start, end in months_of_2026():
+        found = evaluate_period(catalog, org, calendar, history, start, end, go_live=YEAR_START)
+        monthly = [
+            s
+            for s in found
+            if s.item_id in LETTERS_ITEMS and s.requirement is Requirement.MIN_SITES
+        ]
+        assert monthly, start
+        assert all(s.met for s in monthly), (start, [s for s in monthly if not s.met])
+        city = [s for s in monthly if s.item_id == "city_letters_field_check"]
+        assert [s.required for s in city] == [2], start
+    whole = evaluate_period(
+        catalog, org, calendar, history, YEAR_START, YEAR_END, go_live=YEAR_START
+    )
+    every = {
+        (s.item_id, s.unit_id): s
+        for s in whole
+        if s.item_id in LETTERS_ITEMS and s.requirement is Requirement.ALL_SITES
+    }
+    # The city's every half-year, each county's once in the year: all stations seen.
+    assert every and all(s.met for s in every.values())
+    city = [s for key, s in every.items() if key[0] == "city_letters_field_check"]
+    assert [s.periods for s in city] == [2]
+
+
+def test_letters_field_checks_meet_two_urban_stations_every_month_of_a_year() -> None:
+    # Only the two items of 15.3② (each unit's picks are its own): the year stays quick.
+    catalog = Catalog(tuple(i for i in CATALOG if i.id in LETTERS_ITEMS), duties=CATALOG.duties)
+    org, history = year_of(catalog, LETTERS_CITY)
+    check_letters_every_month(catalog, org, history)
+    # Visits stay what the quotas need: at most one a station a month.
+    visits = Counter((e.item_id, e.unit_id, e.target_site_id, e.day.month) for e in history)
+    assert max(visits.values()) == 1
+
+
+@pytest.mark.slow
+def test_one_city_over_a_year_with_the_whole_catalog_meets_every_month() -> None:
+    org, history = year_of(CATALOG, LETTERS_CITY)
+    check_letters_every_month(CATALOG, org, history)
+    gaps = {(gap.item_id, gap.unit_id) for gap in uncovered(CATALOG, org)}
+    calendar = FakeCalendar()
+    for start, end in months_of_2026():
+        found = evaluate_period(CATALOG, org, calendar, history, start, end, go_live=YEAR_START)
+        unmet = [s for s in found if not s.met and (s.item_id, s.unit_id) not in gaps]
+        assert unmet == [], start
