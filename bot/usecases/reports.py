@@ -23,7 +23,9 @@ is no level above). Sites send nothing: their figures are in their county's repo
 whose scope had no checks planned in the month (e.g. before the bot was introduced) has no
 inspection report to file and sends nothing. Each unit's report goes out once per month: a
 ``job_run`` key claims it and the outbox keys name unit, month and recipient, so a second tick,
-a restart or a second instance sends nothing again.
+a restart or a second instance sends nothing again. A report or 通报 that reaches nobody
+(nobody holds the receiving post, or its holders have not registered) is told to the admins
+over the unit, once, with the same claim.
 """
 
 from __future__ import annotations
@@ -62,7 +64,13 @@ from db.reports import (
     list_units_with_checks,
     unit_volumes,
 )
-from db.staff import first_org_import_at, get_staff, list_staff_posts, load_org_units
+from db.staff import (
+    first_org_import_at,
+    get_staff,
+    get_unit,
+    list_staff_posts,
+    load_org_units,
+)
 from scheduler.bulletin import Bulletin, UnitMonth, build_bulletin
 from scheduler.catalog import Catalog, CatalogItem, Span
 from scheduler.complaints import StaffPost, escalation_chain, units_within
@@ -613,6 +621,7 @@ async def send_monthly_reports(services: Services) -> int:
             session=session, first_day=month.first_day, last_day=month.last_day
         )
         managers = await list_staff_posts(session=session, role=Role.MANAGER)
+        admins = await list_staff_posts(session=session, role=Role.ADMIN)
     due = sorted(
         (
             unit
@@ -627,7 +636,9 @@ async def send_monthly_reports(services: Services) -> int:
     queued = 0
     for unit in due:
         try:
-            queued += await _send_one(services, unit, units, managers, month, f"{prefix}{unit.id}")
+            queued += await _send_one(
+                services, unit, units, (managers, admins), month, f"{prefix}{unit.id}"
+            )
         except Exception:
             # One unit's failure must not hold back the others; it is retried next tick.
             logger.exception("monthly report of unit %s for %s failed", unit.id, month_key(month))
@@ -670,11 +681,14 @@ async def _send_one(
     services: Services,
     unit: OrgUnit,
     units: Mapping[int, OrgUnit],
-    managers: Sequence[StaffPost],
+    posts: tuple[Sequence[StaffPost], Sequence[StaffPost]],
     month: ReportMonth,
     job_key: str,
 ) -> int:
+    """One unit's report to the level above and its 通报; what reaches nobody (nobody holds
+    the receiving post, or its holders have not registered) is told to the admins."""
     now = services.clock.now()
+    managers, admins = posts
     recipient_ids = report_recipients(unit, units, managers)
     # The 通报 ranks the units one level down; it goes with the report, and to them.
     ranked = [u for u in units.values() if u.parent_id == unit.id]
@@ -703,11 +717,19 @@ async def _send_one(
     async with services.db.session() as session:
         if not await claim_job(session=session, key=job_key, now=now):
             return 0  # another instance (or an earlier tick) sent it
-        if files is None:
-            logger.info("monthly report %s: no registered manager to send it to", job_key)
-            return 0
-        report = files.figures.report
         queued = 0
+        if not chats or (ranked and not bulletin_chats):
+            queued += await _tell_admins_unreceived(
+                services,
+                session,
+                unit,
+                units,
+                admins,
+                month,
+                job_key,
+                report=None if chats else [r.name for r in recipients],
+                bulletin=None if bulletin_chats or not ranked else [r.name for r in readers],
+            )
         if bulletin is not None:
             for staff_id, chat_id in bulletin_chats:
                 assert chat_id is not None
@@ -718,6 +740,9 @@ async def _send_one(
                     text=texts.bulletin_text(bulletin),
                     now=now,
                 )
+        if files is None:
+            return queued
+        report = files.figures.report
         for staff_id, chat_id in chats:
             assert chat_id is not None
             queued += await enqueue_message(
@@ -738,3 +763,46 @@ async def _send_one(
                 now=now,
             )
         return queued
+
+
+async def _tell_admins_unreceived(
+    services: Services,
+    session: AsyncSession,
+    unit: OrgUnit,
+    units: Mapping[int, OrgUnit],
+    admins: Sequence[StaffPost],
+    month: ReportMonth,
+    job_key: str,
+    *,
+    report: Sequence[str] | None,
+    bulletin: Sequence[str] | None,
+) -> int:
+    """The admins over ``unit`` hear that its report or 通报 reached nobody: None for what
+    was delivered, else the names of the receiving post's holders (none: nobody holds it)."""
+    now = services.clock.now()
+    code = (await get_unit(session=session, unit_id=unit.id)).code
+    text = texts.report_unreceived_notice(
+        unit.name, code, month.year, month.month, report=report, bulletin=bulletin
+    )
+    queued = 0
+    for admin in admins:
+        if unit.id not in units_within(admin.unit_id, units):
+            continue
+        person = await get_staff(session=session, staff_id=admin.staff_id)
+        if person.telegram_user_id is None:
+            continue
+        queued += await enqueue_message(
+            session=session,
+            key=f"{job_key}:{admin.staff_id}:unreceived",
+            chat_id=person.telegram_user_id,
+            text=text,
+            now=now,
+        )
+    lost = [name for name, part in (("report", report), ("bulletin", bulletin)) if part is not None]
+    logger.warning(
+        "monthly report %s: the %s reached nobody%s",
+        job_key,
+        " and the ".join(lost),
+        "" if queued else "; no registered admin could be told",
+    )
+    return queued

@@ -1268,6 +1268,35 @@ def bulletin_text(bulletin: Bulletin) -> str:
     return "\n".join(lines)
 
 
+def _unreceived_reason(holders: Sequence[str]) -> str:
+    if not holders:
+        return "没有人担任接收它的经理岗位"
+    return f"接收人 {'、'.join(escape(name) for name in holders)} 尚未注册机器人"
+
+
+def report_unreceived_notice(
+    unit: str,
+    code: str,
+    year: int,
+    month: int,
+    *,
+    report: Sequence[str] | None,
+    bulletin: Sequence[str] | None,
+) -> str:
+    """To the admins: a unit's monthly report or 通报 reached nobody. Each part is None when
+    delivered, else the names of the receiving post's holders (empty: nobody holds it)."""
+    lines = [f"⚠️ <b>{escape(unit)} {year}年{month}月的报送无人接收</b>"]
+    if report is not None:
+        lines.append(f"· 检查报告书：{_unreceived_reason(report)}")
+    if bulletin is not None:
+        lines.append(f"· 服务质量通报：{_unreceived_reason(bulletin)}")
+    lines.append(
+        "请在组织文件中配置经理或请接收人注册；"
+        f"报告可用 /report {year}-{month:02d} {escape(code)} 查看。"
+    )
+    return "\n".join(lines)
+
+
 def report_auto_caption(report: MonthlyReport) -> str:
     """The caption of the report sent on the bot's own initiative to the level above."""
     total = report.check_total

@@ -261,3 +261,54 @@ async def test_a_highlight_shows_in_the_scorecard_of_the_months_report(bot: Harn
     document, _ = await report_pair(county)
     elements = {row[0]: row for row in workbook_rows(document, "服务质量要素")}
     assert elements["亮点"][1] == 1
+
+
+async def test_an_admin_hears_of_a_report_or_bulletin_that_reaches_nobody(
+    settings: Settings,
+    sandbox: SandboxServer,
+    clock: ManualClock,
+    reader: ComplaintReader,
+    sample_org: None,
+) -> None:
+    clock.set(at(10, 30, 10))
+    async with run_bot(settings, sandbox, clock, reader, checks=False) as bot:
+        await seed_checks(
+            bot, "I003", "delivery_letters_urban", (date(2026, 10, 13), AssignmentStatus.DONE)
+        )
+        # The region's manager has left: nobody holds the post the city's and the region's
+        # reports go to. The city's manager never registered: the county's report waits.
+        async with bot.db.session() as session:
+            region = (await session.exec(select(Staff).where(Staff.code == "M001"))).one()
+            region.left_at = at(10, 30, 9)
+            session.add(region)
+        admin, county = await bot.register("A001"), await bot.register("M003")
+        bot.clock.set(at(11, 2, 8))
+        await bot.tick()
+        # The county's 通报 still reaches its own manager; the city's ranks him too.
+        bulletins = await county.replies(2, timeout=15)
+        assert [m.content.split("\n")[0] for m in bulletins] == [
+            "📊 土默特左旗局 2026年10月服务质量通报",
+            "📊 呼和浩特市分公司 2026年10月服务质量通报",
+        ]
+        # Besides whatever else an admin hears at this tick (the calendar, 无人承担).
+        notices: list[str] = []
+        while len(notices) < 3:
+            message = (await admin.reply(timeout=15)).content
+            if "的报送无人接收" in message:
+                notices.append(message)
+        assert notices == [
+            "⚠️ 土默特左旗局 2026年10月的报送无人接收\n"
+            "· 检查报告书：接收人 李春梅 尚未注册机器人\n"
+            "请在组织文件中配置经理或请接收人注册；报告可用 /report 2026-10 TZ 查看。",
+            "⚠️ 呼和浩特市分公司 2026年10月的报送无人接收\n"
+            "· 检查报告书：没有人担任接收它的经理岗位\n"
+            "请在组织文件中配置经理或请接收人注册；报告可用 /report 2026-10 HH 查看。",
+            "⚠️ 内蒙古邮政区公司 2026年10月的报送无人接收\n"
+            "· 检查报告书：没有人担任接收它的经理岗位\n"
+            "· 服务质量通报：接收人 李春梅 尚未注册机器人\n"
+            "请在组织文件中配置经理或请接收人注册；报告可用 /report 2026-10 NM 查看。",
+        ]
+        # Once: a later tick tells nobody again.
+        bot.clock.set(at(11, 2, 9))
+        await bot.tick()
+        await asyncio.gather(admin.no_reply(), county.no_reply())
