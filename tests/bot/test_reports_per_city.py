@@ -109,7 +109,7 @@ async def test_progress_shows_which_cities_are_covered_this_period(services: Ser
     )
     progress = await reports.progress_today(services, staff["M001"])
     assert progress.cities == (
-        CityCoverage("区公司营业网点服务质量专项检查（各盟市）", Span.QUARTER, 2, 2, ()),
+        CityCoverage("区公司各盟市营业网点服务质量专项检查", Span.QUARTER, 2, 2, ()),
         CityCoverage(
             "区公司调审盟市营业检查报告书", Span.MONTH, 0, 2, ("呼和浩特市分公司", "包头市分公司")
         ),
@@ -118,7 +118,7 @@ async def test_progress_shows_which_cities_are_covered_this_period(services: Ser
     text = texts.progress_text(progress)
     assert "区公司各盟市检查覆盖" in text
     assert "· 区公司调审城市支局监控录像（本季度）：1/2 个盟市，未完成：包头市分公司" in text
-    assert "· 区公司营业网点服务质量专项检查（各盟市）（本季度）：2/2 个盟市 ✅" in text
+    assert "· 区公司各盟市营业网点服务质量专项检查（本季度）：2/2 个盟市 ✅" in text
     # A county manager's scope holds no region: nothing about cities.
     county = await reports.progress_today(services, staff["M003"])
     assert county.cities == ()
