@@ -104,6 +104,11 @@ def check_region_per_city(
         assert {s.city_id for s in rows} == cities, item.id
         periods = 1 if item.frequency.kind is FrequencyKind.QUARTERLY else 3
         assert all(s.periods == periods for s in rows), item.id
+    # One check per city and period, not one more (history holds only this quarter).
+    checks = Counter((entry.item_id, entry.target_site_id) for entry in history)
+    for status in found:
+        if status.city_id is not None and status.requirement is Requirement.FREQUENCY:
+            assert checks[status.item_id, status.city_id] == status.required, status
     video = Counter(
         city_above(entry.target_site_id)
         for entry in history
