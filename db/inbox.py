@@ -22,6 +22,8 @@ every instance look at once instead of at their next idle poll.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -51,6 +53,19 @@ async def _announce(session: AsyncSession) -> None:
         await session.exec(select(func.pg_notify(ANNOUNCE_CHANNEL, "")))
 
 
+async def _listening(engine: AsyncEngine) -> AsyncConnection:
+    connection = await engine.connect()
+    try:
+        listening = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        driver = (await listening.get_raw_connection()).driver_connection
+        assert driver is not None
+        await driver.execute(f"LISTEN {ANNOUNCE_CHANNEL}")
+    except BaseException:
+        await connection.close()
+        raise
+    return listening
+
+
 async def announcements(url: str) -> AsyncGenerator[None, None]:
     """Yields once listening has begun (anything stored before is there to look at), then
     once per announcement, until the connection fails; on SQLite, nothing."""
@@ -58,14 +73,23 @@ async def announcements(url: str) -> AsyncGenerator[None, None]:
         return
     engine = create_async_engine(url, poolclass=NullPool)
     try:
-        async with engine.connect() as connection:
-            listening = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            driver = (await listening.get_raw_connection()).driver_connection
+        # Cancelled half-way, psycopg leaves the new connection to the garbage collector:
+        # the opening finishes whatever happens, and a cancelled one is closed at once.
+        opening = asyncio.ensure_future(_listening(engine))
+        try:
+            connection = await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await (await opening).close()
+            raise
+        try:
+            driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None
-            await driver.execute(f"LISTEN {ANNOUNCE_CHANNEL}")
             yield
             async for _ in driver.notifies():
                 yield
+        finally:
+            await connection.close()
     finally:
         await engine.dispose()
 
