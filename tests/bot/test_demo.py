@@ -151,7 +151,7 @@ def test_make_run_without_a_token_plays_the_demo_then_explains(tmp_path: Path) -
     check_the_day(out)
     assert out.index(texts.DEMO_SUMMARY_TITLE) < out.index(texts.NO_TOKEN_HELP)
     assert seconds < DEMO_TIME_LIMIT
-    assert not (tmp_path / "data").exists()  # the configured database was left alone
+    assert not (tmp_path / "data" / "bot.db").exists()  # the configured database was left alone
 
 
 def test_the_makefile_runs_the_bot_or_the_demo() -> None:
