@@ -1269,6 +1269,30 @@ def evaluate_period(
     return tallies.statuses(gaps, go_live, cut)
 
 
+def evaluation_start(
+    catalog: Catalog,
+    calendar: WorkingCalendar,
+    start: date,
+    end: date,
+    *,
+    go_live: date | None = None,
+) -> date:
+    """The first day whose checks ``evaluate_period`` (same arguments) can count: the
+    earliest start of the periods it evaluates (those ending in [start, end]: a week from
+    the month before, a quarter or a half-year from months before). History before it
+    changes nothing, so a month's report reads weeks, not the whole year."""
+    days = _Days(calendar, go_live)
+    first = start
+    for item in catalog.items:
+        periods = _periods_ending_in(item, days, start, end)
+        if item.coverage is not None and item.coverage.all_sites_every is not None:
+            periods += _spans_ending_in(item.coverage.all_sites_every, start, end)
+        if item.level == Level.SITE and item.uses_transfer_points and item.coverage is not None:
+            periods.append(period_containing(Span.MONTH, start))  # transfer points by month
+        first = min([first, *(period.start for period in periods)])
+    return first
+
+
 def _follows_opening(item: CatalogItem) -> bool:
     """Daily site items are done on the days the site opens (逐日 / 每日: 第九条, 第十四条),
     weekends and holidays included when it works then; other items follow the business
@@ -1283,14 +1307,9 @@ def _follows_opening(item: CatalogItem) -> bool:
 
 def _periods_ending_in(item: CatalogItem, days: _Days, start: date, end: date) -> list[Period]:
     span = item.frequency.span
-    found: list[Period] = []
     if span is not None:
-        period = period_containing(span, start)
-        while period.start <= end:
-            if start <= period.end <= end:
-                found.append(period)
-            period = period_containing(span, period.end + _ONE_DAY)
-        return found
+        return _spans_ending_in(span, start, end)
+    found: list[Period] = []
     size = item.frequency.days or 1
     for year in range(start.year, end.year + 1):
         year_days, _ = days.year(year, item.counts_calendar_days)
@@ -1298,6 +1317,17 @@ def _periods_ending_in(item: CatalogItem, days: _Days, start: date, end: date) -
             block = year_days[first : first + size]
             if start <= block[-1] <= end:
                 found.append(Period(block[0], block[-1]))
+    return found
+
+
+def _spans_ending_in(span: Span, start: date, end: date) -> list[Period]:
+    """The calendar periods of ``span`` whose last day is in [start, end]."""
+    found: list[Period] = []
+    period = period_containing(span, start)
+    while period.start <= end:
+        if start <= period.end <= end:
+            found.append(period)
+        period = period_containing(span, period.end + _ONE_DAY)
     return found
 
 
@@ -1514,11 +1544,8 @@ def _evaluate_pool(
                     pool,
                 )
     if coverage.all_sites_every is not None:
-        long = period_containing(coverage.all_sites_every, start)
-        while long.start <= end:
-            if start <= long.end <= end:
-                add(Requirement.ALL_SITES, long, len(sites), len(_visited(sites, visits, long)))
-            long = period_containing(coverage.all_sites_every, long.end + _ONE_DAY)
+        for long in _spans_ending_in(coverage.all_sites_every, start, end):
+            add(Requirement.ALL_SITES, long, len(sites), len(_visited(sites, visits, long)))
 
 
 def _visited(

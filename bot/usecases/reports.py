@@ -92,13 +92,12 @@ from scheduler.planner import (
     QuotaStatus,
     Requirement,
     evaluate_period,
+    evaluation_start,
     period_containing,
 )
 
 logger = logging.getLogger(__name__)
 
-# Calendar periods never reach back beyond the year's start, except a week from December.
-HISTORY_LOOKBACK: Final = timedelta(days=7)
 # Units whose report goes up automatically (sites' figures are in their county's report).
 REPORTING_LEVELS: Final = (Level.COUNTY, Level.CITY, Level.REGION)
 SCOPE_ROLES: Final = (Role.MANAGER, Role.ADMIN)
@@ -303,11 +302,16 @@ async def _statuses(
     first, last = month.first_day, month.last_day
     checks_settings = services.settings.checks
     org = await load_org_snapshot(session=session, opening=checks_settings.opening())
-    # Only the scope's checks: a county's report reads its own rows, not the province's.
-    # An IN list of a whole province's units is no narrower than none.
+    # Only the checks of the periods the month closes (weeks from the month before, or a
+    # quarter, half-year, year: evaluation_start), and only the scope's: a county's report
+    # reads its own rows, not the province's. An IN list of a whole province's units is no
+    # narrower than none.
+    since = evaluation_start(
+        services.catalog, services.calendar, first, last, go_live=checks_settings.go_live
+    )
     history = await list_history(
         session=session,
-        since=date(first.year, 1, 1) - HISTORY_LOOKBACK,
+        since=since,
         before=last + timedelta(days=1),
         unit_ids=scope if len(scope) <= _SCOPE_FILTER_LIMIT else None,
     )

@@ -37,6 +37,7 @@ from scheduler.planner import (
     Requirement,
     by_inspector,
     evaluate_period,
+    evaluation_start,
     period_containing,
     plan_day,
 )
@@ -266,6 +267,22 @@ def test_october_numbers_match_the_regulation() -> None:
     # The city's letters check: ≥2 urban delivery stations a month.
     city_letters = by_key[("city_letters_field_check", CITY, Requirement.MIN_SITES)]
     assert city_letters.required == 2 and city_letters.met
+
+
+def test_history_before_the_evaluation_start_changes_nothing() -> None:
+    """A month's report reads history from evaluation_start on, not the whole year."""
+    _, history = half_year()
+    for month in range(7, 13):
+        start, end = month_range(month)
+        first = evaluation_start(CATALOG, CALENDAR, start, end)
+        recent = [entry for entry in history if entry.day >= first]
+        found = evaluate_period(CATALOG, ORG, CALENDAR, recent, start, end)
+        assert found == evaluate_period(CATALOG, ORG, CALENDAR, history, start, end), month
+    # The week of November 1 starts in October; September closes the quarter; December the
+    # half-year and the year (every county's stations once in 2026).
+    assert evaluation_start(CATALOG, CALENDAR, *month_range(11)) == date(2026, 10, 26)
+    assert evaluation_start(CATALOG, CALENDAR, *month_range(9)) == date(2026, 7, 1)
+    assert evaluation_start(CATALOG, CALENDAR, *month_range(12)) == date(2026, 1, 1)
 
 
 def test_half_year_meets_every_frequency_and_quota() -> None:
