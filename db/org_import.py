@@ -116,6 +116,9 @@ class Problem(StrEnum):
     CHILD_KIND = "child_kind"  # value: a segment's code under it; wanted: SiteKind.DELIVERY
     CYCLE = "cycle"  # value: the units of the cycle, "A → B → A"
     DATABASE = "database"  # value: the database's own first line (no SQL, no parameters)
+    # The database refused this row (no check above foresaw it): wanted: a Refusal; column:
+    # the column it names, when it does; value: the row's value there.
+    DATABASE_ROW = "database_row"
     BAD_OPEN_DAYS = "bad_open_days"  # value: what the row says
     BAD_YES_NO = "bad_yes_no"  # value: what the row says
     BAD_VOLUME = "bad_volume"  # value: what the row says
@@ -128,6 +131,56 @@ class Problem(StrEnum):
     SITE_NOT_FOR_ITEM = "site_not_for_item"  # value: the site code
     SITE_NOT_IN_SCOPE = "site_not_in_scope"  # value: the site code; names: (the staff's unit,)
     UNKNOWN_POINT = "unknown_point"  # value: the code
+
+
+class Refusal(StrEnum):
+    """Why the database refused a row, from its error code (PostgreSQL's SQLSTATE) or its
+    message (SQLite's)."""
+
+    UNIQUE = "unique"
+    CHECK = "check"
+    NOT_NULL = "not_null"
+    FOREIGN_KEY = "foreign_key"
+    TOO_LONG = "too_long"
+    OTHER = "other"
+
+
+_SQLSTATES: Final = {
+    "23505": Refusal.UNIQUE,
+    "23514": Refusal.CHECK,
+    "23502": Refusal.NOT_NULL,
+    "23503": Refusal.FOREIGN_KEY,
+    "22001": Refusal.TOO_LONG,
+}
+_SQLITE_MESSAGE: Final = re.compile(
+    r"(UNIQUE|CHECK|NOT NULL|FOREIGN KEY) constraint failed(?:: (?:\w+\.)?(\w+))?"
+)
+_SQLITE_REFUSALS: Final = {
+    "UNIQUE": Refusal.UNIQUE,
+    "CHECK": Refusal.CHECK,
+    "NOT NULL": Refusal.NOT_NULL,
+    "FOREIGN KEY": Refusal.FOREIGN_KEY,
+}
+# PostgreSQL's detail of a unique violation: Key (phone)=(13900000001) already exists.
+_KEY_DETAIL: Final = re.compile(r"Key \((\w+)\)=")
+
+
+def refusal_of(error: DBAPIError) -> tuple[Refusal, str]:
+    """What kind of refusal, and the column it names ("" when it names none)."""
+    orig: Any = error.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is not None:
+        diag = orig.diag
+        column = diag.column_name or ""
+        if not column and (found := _KEY_DETAIL.search(diag.message_detail or "")):
+            column = found[1]
+        return _SQLSTATES.get(sqlstate, Refusal.OTHER), column
+    found = _SQLITE_MESSAGE.search(str(orig))
+    if found is None:
+        return Refusal.OTHER, ""
+    kind = _SQLITE_REFUSALS[found[1]]
+    # A CHECK constraint's name is no column.
+    return kind, (found[2] or "") if kind is not Refusal.CHECK else ""
 
 
 @dataclass(frozen=True)
@@ -457,15 +510,45 @@ async def import_org(
         await _check_tree(plan, existing_units, session=session)
     if plan.problems:
         raise OrgFileError(sorted(plan.problems, key=lambda p: p.line))
-    try:
-        summary = await _write(plan, existing_units, session=session)
-    except DBAPIError as error:
-        # Every check above passed, so this is the database's own limit or a race with
-        # another writer: say so in one line, never with the statement and its parameters.
-        detail = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
-        raise OrgFileError([RowProblem(0, "file", Problem.DATABASE, detail[:300])]) from None
+    # Written first: on SQLite the transaction begins with a write, so the savepoints below
+    # are nested in the caller's transaction (a first SAVEPOINT would begin one of its own).
     session.add(OrgImport(imported_at=now))
-    return summary
+    await session.flush()
+    try:
+        async with session.begin_nested():
+            return await _write(plan, existing_units, _Writing(), session=session)
+    except DBAPIError:
+        # Every check above passed, so the database has a rule of its own (a constraint
+        # added there, rows another writer stored meanwhile): which row? The write again,
+        # each row flushed alone, in a savepoint of its own.
+        pass
+    units = {unit.code: unit for unit in (await session.exec(select(Unit))).all()}
+    writing = _Writing(chunk=1)
+    try:
+        async with session.begin_nested():
+            return await _write(plan, units, writing, session=session)
+    except DBAPIError as error:
+        raise OrgFileError([_refused(writing.row, error)]) from None
+
+
+@dataclass
+class _Writing:
+    """Rows per flush, and the row written last: the one a failed flush of one row names."""
+
+    chunk: int = _CHUNK
+    row: OrgRow | None = None
+    added: int = 0
+
+
+def _refused(row: OrgRow | None, error: DBAPIError) -> RowProblem:
+    """The row the database refused, never with the statement and its parameters; a row
+    refused only in a batch (a limit on statements) is the file's problem."""
+    if row is None:
+        detail = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        return RowProblem(0, "file", Problem.DATABASE, detail[:300])
+    refusal, column = refusal_of(error)
+    value = row.get(column) if column in COLUMNS else ""
+    return RowProblem(row.line, column, Problem.DATABASE_ROW, value, wanted=refusal)
 
 
 def _check_references(
@@ -570,7 +653,9 @@ async def _children(
     return found
 
 
-async def _write(plan: _Plan, units: dict[str, Unit], *, session: AsyncSession) -> ImportSummary:
+async def _write(
+    plan: _Plan, units: dict[str, Unit], writing: _Writing, *, session: AsyncSession
+) -> ImportSummary:
     summary = ImportSummary()
 
     def count(record: RecordType, created: bool) -> None:
@@ -594,10 +679,13 @@ async def _write(plan: _Plan, units: dict[str, Unit], *, session: AsyncSession) 
             unit.parent_id = units[parent].id if parent else None
             session.add(unit)
             units[code] = unit
+            await _added(spec.row, writing, session)
         await session.flush()  # this level's ids, for the next level's parent_id
 
-    segments = await _write_places(Segment, plan.segments, units, session=session)
-    points = await _write_places(TransferPoint, plan.transfer_points, units, session=session)
+    segments = await _write_places(Segment, plan.segments, units, writing, session=session)
+    points = await _write_places(
+        TransferPoint, plan.transfer_points, units, writing, session=session
+    )
     for record, specs, created in (
         (RecordType.SEGMENT, plan.segments, segments),
         (RecordType.TRANSFER_POINT, plan.transfer_points, points),
@@ -608,7 +696,7 @@ async def _write(plan: _Plan, units: dict[str, Unit], *, session: AsyncSession) 
     existing_staff = {
         person.code: person for person in await _by_codes(Staff, list(plan.staff), session)
     }
-    for number, (code, staff_spec) in enumerate(plan.staff.items(), start=1):
+    for code, staff_spec in plan.staff.items():
         person = existing_staff.get(code)
         count(RecordType.STAFF, person is None)
         person = person or Staff(code=code, name="", role=staff_spec.role, unit_id=0)
@@ -619,10 +707,17 @@ async def _write(plan: _Plan, units: dict[str, Unit], *, session: AsyncSession) 
         person.phone = staff_spec.row.get("phone") or None
         person.duties = ",".join(duty.id for duty in staff_spec.duties)
         session.add(person)
-        if number % _CHUNK == 0:
-            await session.flush()
+        await _added(staff_spec.row, writing, session)
     await session.flush()
     return summary
+
+
+async def _added(row: OrgRow, writing: _Writing, session: AsyncSession) -> None:
+    """Flushes every ``writing.chunk`` rows (each row when looking for the one refused)."""
+    writing.row = row
+    writing.added += 1
+    if writing.added % writing.chunk == 0:
+        await session.flush()
 
 
 M = TypeVar("M", Unit, Segment, TransferPoint, Staff)
@@ -643,18 +738,18 @@ async def _write_places(
     model: type[Place],
     rows: Mapping[str, OrgRow],
     units: Mapping[str, Unit],
+    writing: _Writing,
     *,
     session: AsyncSession,
 ) -> int:
     """Create or update segments or transfer points; returns how many were created."""
     existing = {item.code: item for item in await _by_codes(model, list(rows), session)}
-    for number, (code, row) in enumerate(rows.items(), start=1):
+    for code, row in rows.items():
         item = existing.get(code) or model(code=code, name="", site_id=0)
         item.name = row.get("name")
         item.site_id = _id(units[row.get("parent")])
         session.add(item)
-        if number % _CHUNK == 0:
-            await session.flush()
+        await _added(row, writing, session)
     await session.flush()
     return len(set(rows) - set(existing))
 

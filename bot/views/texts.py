@@ -12,7 +12,7 @@ from enum import StrEnum
 from html import escape
 from typing import TYPE_CHECKING
 
-from db.org_import import EnumLabels, Problem, RowProblem
+from db.org_import import EnumLabels, Problem, Refusal, RowProblem
 from nlp.categories import Category
 from nlp.entities import mask_phone, mask_phones_in_text
 from scheduler.catalog import Question, QuestionType, Span
@@ -177,6 +177,15 @@ _ORG_PROBLEMS: dict[Problem, str] = {
     ),
     Problem.CYCLE: "上级关系形成了循环：{value}",
     Problem.DATABASE: "数据库拒绝写入：{value}（文件中的任何内容都没有写入）",
+    Problem.DATABASE_ROW: "数据库拒绝写入这一行：{refusal}（文件中的任何内容都没有写入）",
+}
+_REFUSALS = {
+    Refusal.UNIQUE: "与数据库中已有的记录重复{value_note}",
+    Refusal.CHECK: "不符合数据库的检查规则",
+    Refusal.NOT_NULL: "缺少数据库要求填写的内容",
+    Refusal.FOREIGN_KEY: "引用的记录在数据库中不存在",
+    Refusal.TOO_LONG: "内容超出数据库允许的长度",
+    Refusal.OTHER: "不符合数据库的限制，请联系系统管理员",
 }
 
 
@@ -195,9 +204,19 @@ def org_problem(problem: RowProblem) -> str:
         wanted=IMPORT_LABELS.get(type(wanted), {}).get(wanted, "") if wanted else "",
         names="、".join(problem.names),
         kind_note=f"（{SITE_KIND_LABELS[wanted]}）" if isinstance(wanted, SiteKind) else "",
+        refusal=_refusal(problem),
     )
     where = f"第 {problem.line} 行" if problem.line else "文件"
-    return f"{where}，列 {problem.column}：{message}"
+    # A database refusal may name no column.
+    column = f"，列 {problem.column}" if problem.column else ""
+    return f"{where}{column}：{message}"
+
+
+def _refusal(problem: RowProblem) -> str:
+    if not isinstance(problem.wanted, Refusal):
+        return ""
+    value_note = f"（“{problem.value}”）" if problem.value else ""
+    return _REFUSALS[problem.wanted].format(value_note=value_note)
 
 
 def org_import_failed(count: int) -> str:

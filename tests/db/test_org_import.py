@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
+from sqlalchemy import text
 from sqlmodel import func, select
 
 from bot.views import texts
@@ -12,6 +13,7 @@ from db.org_import import (
     OrgFileError,
     Problem,
     RecordType,
+    Refusal,
     RowProblem,
     import_org,
     read_org_file,
@@ -190,6 +192,46 @@ def test_every_import_problem_has_words() -> None:
             RowProblem(7, "name", problem, "X", (Level.CITY,), 5, Level.CITY)
         )
         assert worded.startswith("第 7 行，列 name：") and "{" not in worded
+
+
+def test_every_refusal_of_the_database_has_words() -> None:
+    for refusal in Refusal:
+        worded = texts.org_problem(RowProblem(7, "", Problem.DATABASE_ROW, "", wanted=refusal))
+        assert worded.startswith("第 7 行：数据库拒绝写入这一行：") and "{" not in worded
+
+
+async def test_a_row_the_database_itself_refuses_is_named_with_its_line(
+    database: Database, tmp_path: Path
+) -> None:
+    """A rule of the database's own that the checks cannot know (here a unique index on
+    phones, added by the database's administrators): the batch is written again row by
+    row to find which one, and nothing is written."""
+    async with database.session() as session:
+        await session.exec(text("CREATE UNIQUE INDEX one_phone_each ON staff (phone)"))  # type: ignore[call-overload]
+    body = (
+        "unit,R1,区公司,,region,,,,,\n"
+        "staff,E1,王芳,R1,,,,admin,,13900000001\n"
+        "staff,E2,李强,R1,,,,manager,,13900000002\n"
+        "staff,E3,赵敏,R1,,,,manager,,13900000001\n"
+    )
+    with pytest.raises(OrgFileError) as raised:
+        await import_file(database, write(tmp_path, body))
+    (problem,) = raised.value.problems
+    assert (problem.line, problem.column, problem.problem, problem.wanted) == (
+        5,
+        "phone",
+        Problem.DATABASE_ROW,
+        Refusal.UNIQUE,
+    )
+    assert texts.org_problem(problem) == (
+        "第 5 行，列 phone：数据库拒绝写入这一行：与数据库中已有的记录重复（“13900000001”）"
+        "（文件中的任何内容都没有写入）"
+    )
+    assert await table_counts(database) == {"Unit": 0, "Segment": 0, "TransferPoint": 0, "Staff": 0}
+    # The same file without the repeated phone goes in whole.
+    fixed = body.replace("赵敏,R1,,,,manager,,13900000001", "赵敏,R1,,,,manager,,13900000003")
+    await import_file(database, write(tmp_path, fixed, name="fixed.csv"))
+    assert (await table_counts(database))["Staff"] == 3
 
 
 DUTIES_HEADER = HEADER.rstrip("\n") + ",duties\n"
