@@ -26,7 +26,7 @@ from bot.clock import ManualClock
 from bot.demo.simulation import Simulation, simulate
 from bot.demo.transcript import Transcript
 from bot.sandbox import DEFAULT_TOKEN, SandboxServer, SandboxUser
-from bot.settings import DATABASE_URL_ENV, TOKEN_ENV, Settings, load_settings
+from bot.settings import DATABASE_URL_ENV, TOKEN_ENV, Settings, load_settings, with_async_driver
 from bot.views import texts
 from db.activity import Activity, count_activity, outbox_backlog
 from db.migrate import upgrade_database
@@ -255,9 +255,14 @@ def write_summary(result: DemoResult, write: Callable[[str], None]) -> None:
 
 def run_demo(config: Path, write: Callable[[str], None], database_url: str | None = None) -> int:
     """Play the demo day on a throw-away SQLite database (or on ``database_url``, which must
-    be empty); 0 when every step went as scripted."""
+    be empty; postgresql://… and sqlite:///… as the bot's settings accept them); 0 when every
+    step went as scripted."""
     with tempfile.TemporaryDirectory(prefix="postal-bot-demo-") as workdir:
-        url = database_url or f"sqlite+aiosqlite:///{Path(workdir) / 'demo.db'}"
+        url = (
+            with_async_driver(database_url)
+            if database_url
+            else f"sqlite+aiosqlite:///{Path(workdir) / 'demo.db'}"
+        )
         upgrade_database(url)
         try:
             result = asyncio.run(_play(config, url, write))
