@@ -33,7 +33,7 @@ from scheduler.org import Department
 # Ids per IN list: under every database's limit on parameters.
 _CHUNK = 5000
 
-_Place = TypeVar("_Place", Unit, Segment, TransferPoint)
+_Place = TypeVar("_Place", Segment, TransferPoint)
 
 
 class EventKind:
@@ -420,7 +420,6 @@ async def place_names(
 
 @dataclass(frozen=True)
 class Places:
-    units: dict[int, Unit]
     segments: dict[int, Segment]
     transfer_points: dict[int, TransferPoint]
 
@@ -440,14 +439,12 @@ async def _by_id(
 async def load_places(
     *,
     session: AsyncSession,
-    unit_ids: Collection[int],
     segment_ids: Collection[int],
     transfer_point_ids: Collection[int],
 ) -> Places:
-    """Units, segments and transfer points by id, a query each (none for an empty set):
-    the names on many complaint cards at once."""
+    """Segments and transfer points by id, a query each (none for an empty set): the names
+    on many complaint cards at once (units' names are in the bot's reference cache)."""
     return Places(
-        units=await _by_id(session, Unit, unit_ids) if unit_ids else {},
         segments=await _by_id(session, Segment, segment_ids) if segment_ids else {},
         transfer_points=(
             await _by_id(session, TransferPoint, transfer_point_ids) if transfer_point_ids else {}

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from sqlalchemy import inspect, update
 from sqlalchemy import select as columns
-from sqlalchemy import update
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -216,10 +217,26 @@ async def latest_org_import(*, session: AsyncSession) -> int | None:
     return (await session.exec(statement)).first()
 
 
+def _held(session: AsyncSession, staff_id: int) -> Staff | None:
+    """The staff row this session has loaded already, unless it was expired since."""
+    held = session.identity_map.get(identity_key(Staff, staff_id))
+    if not isinstance(held, Staff):
+        return None
+    state = inspect(held)
+    return None if state is None or state.expired_attributes else held
+
+
 async def load_staff(*, session: AsyncSession, staff_ids: Iterable[int]) -> dict[int, Staff]:
-    """Staff by id in one query (the morning push reaches thousands of people)."""
-    wanted = sorted(set(staff_ids))
+    """Staff by id in one query (the morning push reaches thousands of people); none for
+    those the session holds already (an update's sender, read by the access gate)."""
     found: dict[int, Staff] = {}
+    wanted = []
+    for staff_id in sorted(set(staff_ids)):
+        held = _held(session, staff_id)
+        if held is None:
+            wanted.append(staff_id)
+        else:
+            found[staff_id] = held
     # Chunks keep each IN list under the databases' parameter limits.
     for start in range(0, len(wanted), 5000):
         chunk = wanted[start : start + 5000]

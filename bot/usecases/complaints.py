@@ -119,18 +119,20 @@ async def _log(
     )
 
 
-async def _cards(session: AsyncSession, complaints: Sequence[Complaint]) -> list[ComplaintCard]:
+async def _cards(
+    services: Services, session: AsyncSession, complaints: Sequence[Complaint]
+) -> list[ComplaintCard]:
     """Names resolved in a few queries however many complaints there are: /overdue and the
-    escalation scan handle thousands after a long holiday."""
+    escalation scan handle thousands after a long holiday. Unit names come from the
+    reference cache, people the session holds already (the sender) are not read again."""
     people = await load_staff(
         session=session,
         staff_ids=[c.reporter_id for c in complaints]
         + [c.handler_id for c in complaints if c.handler_id is not None],
     )
+    reference = await services.reference.get(session)
     places = await load_places(
         session=session,
-        unit_ids={people[c.reporter_id].unit_id for c in complaints}
-        | {c.site_id for c in complaints if c.site_id is not None},
         segment_ids={c.segment_id for c in complaints if c.segment_id is not None},
         transfer_point_ids={
             c.transfer_point_id for c in complaints if c.transfer_point_id is not None
@@ -146,8 +148,6 @@ async def _cards(session: AsyncSession, complaints: Sequence[Complaint]) -> list
     cards = []
     for complaint in complaints:
         reporter = people[complaint.reporter_id]
-        reporter_unit = places.units.get(reporter.unit_id)
-        site = places.units.get(complaint.site_id) if complaint.site_id else None
         segment = places.segments.get(complaint.segment_id) if complaint.segment_id else None
         point = (
             places.transfer_points.get(complaint.transfer_point_id)
@@ -158,8 +158,8 @@ async def _cards(session: AsyncSession, complaints: Sequence[Complaint]) -> list
             ComplaintCard(
                 complaint=complaint,
                 reporter=reporter,
-                reporter_unit=reporter_unit.name if reporter_unit else "",
-                site=site.name if site else None,
+                reporter_unit=reference.unit_name(reporter.unit_id),
+                site=reference.unit_name(complaint.site_id) if complaint.site_id else None,
                 segment=segment.name if segment else None,
                 transfer_point=point.name if point else None,
                 handler=people.get(complaint.handler_id) if complaint.handler_id else None,
@@ -170,8 +170,8 @@ async def _cards(session: AsyncSession, complaints: Sequence[Complaint]) -> list
     return cards
 
 
-async def _card(session: AsyncSession, complaint: Complaint) -> ComplaintCard:
-    (card,) = await _cards(session, [complaint])
+async def _card(services: Services, session: AsyncSession, complaint: Complaint) -> ComplaintCard:
+    (card,) = await _cards(services, session, [complaint])
     return card
 
 
@@ -288,7 +288,7 @@ async def report_complaint(
             f"confidence={classification.confidence:.2f}",
         )
         await clear_chat_state(session=session, staff_id=reporter.id)
-        card = await _card(session, complaint)
+        card = await _card(services, session, complaint)
     return DraftReport(
         card, classification.low_confidence, classification.choices, classification.praise
     )
@@ -303,7 +303,7 @@ async def keep_as_complaint(
         acting = await _acting(session, complaint_id, reporter, Event.CONFIRM)
         if isinstance(acting, Refusal):
             return acting
-        card = await _card(session, acting.complaint)
+        card = await _card(services, session, acting.complaint)
     classification = reader.read(card.complaint.text).classification
     return DraftReport(card, classification.low_confidence, classification.choices, praise=False)
 
@@ -494,12 +494,13 @@ async def _tell_owner(
     acting: _Acting,
     managers: Sequence[int],
     now: datetime,
-) -> None:
+) -> ComplaintCard:
     """The complaint reached its owner: the handler gets the card; with no handler (or one
-    who cannot be reached) the nearest managers are told at once, and may claim it."""
+    who cannot be reached) the nearest managers are told at once, and may claim it. Returns
+    the card, for the reporter's answer too."""
     complaint = acting.complaint
     assert complaint.id is not None
-    card = await _card(session, complaint)
+    card = await _card(services, session, complaint)
     tz = services.settings.time.tz
     handler = card.handler
     stamp = acting.event_id
@@ -514,7 +515,7 @@ async def _tell_owner(
             buttons=handler_buttons(complaint.id),
             now=now,
         )
-        return
+        return card
     logger.warning(
         "complaint %s: no reachable %s handler; telling managers %s",
         complaint.id,
@@ -544,6 +545,7 @@ async def _tell_owner(
             buttons=escalation_buttons(complaint.id),
             now=now,
         )
+    return card
 
 
 async def choose_category(
@@ -559,7 +561,7 @@ async def choose_category(
             return acting
         complaint = acting.complaint
         if complaint.category == category.value and complaint.confidence == 1.0:
-            return await _card(session, complaint)  # chosen already (a repeated press)
+            return await _card(services, session, complaint)  # chosen already (a repeated press)
         complaint.category = category.value
         others = [c for c in complaint.categories.split(",") if c and c != category.value]
         complaint.categories = ",".join([category.value, *others])
@@ -584,7 +586,7 @@ async def choose_category(
             staff_id=reporter.id,
             now=now,
         )
-        return await _card(session, complaint)
+        return await _card(services, session, complaint)
 
 
 async def check_may_recategorise(
@@ -671,8 +673,7 @@ async def confirm_complaint(
         )
         if isinstance(outcome, Refusal):
             return outcome
-        await _tell_owner(services, session, acting, routing.managers, now)
-        return await _card(session, complaint)
+        return await _tell_owner(services, session, acting, routing.managers, now)
 
 
 async def resubmit_complaint(
@@ -701,8 +702,7 @@ async def resubmit_complaint(
         if isinstance(outcome, Refusal):
             return outcome
         await clear_chat_state(session=session, staff_id=reporter.id or 0)
-        await _tell_owner(services, session, acting, routing.managers, now)
-        return await _card(session, complaint)
+        return await _tell_owner(services, session, acting, routing.managers, now)
 
 
 async def add_details(
@@ -724,7 +724,7 @@ async def add_details(
         await add_complaint_detail(
             session=session, complaint_id=complaint_id, staff_id=reporter.id, text=text, now=now
         )
-        return await _card(session, acting.complaint)
+        return await _card(services, session, acting.complaint)
 
 
 # The event each question for a complaint leads to.
@@ -775,7 +775,7 @@ async def answer_complaint(
             return outcome
         complaint.answer, complaint.answered_by, complaint.answered_at = answer, staff.id, now
         session.add(complaint)
-        card = await _card(session, complaint)
+        card = await _card(services, session, complaint)
         reporter = card.reporter
         if reporter.telegram_user_id is not None:
             key = f"complaint:{complaint_id}:answered:reporter:{acting.event_id}"
@@ -836,8 +836,7 @@ async def reroute_complaint(
         )
         if isinstance(outcome, Refusal):
             return outcome
-        await _tell_owner(services, session, acting, routing.managers, now)
-        return await _card(session, complaint)
+        return await _tell_owner(services, session, acting, routing.managers, now)
 
 
 async def return_complaint(
@@ -855,7 +854,7 @@ async def return_complaint(
         outcome = await _apply(services, session, acting, Event.RETURN, staff, now, detail=reason)
         if isinstance(outcome, Refusal):
             return outcome
-        card = await _card(session, acting.complaint)
+        card = await _card(services, session, acting.complaint)
         if card.reporter.telegram_user_id is not None:
             key = f"complaint:{complaint_id}:returned:{acting.event_id}"
             # The reporter sees what the handler saw, photos included, to complete it.
@@ -898,7 +897,7 @@ async def claim_complaint(
                 text=texts.complaint_claimed_for_handler(complaint_id, manager.name),
                 now=now,
             )
-        return await _card(session, complaint)
+        return await _card(services, session, complaint)
 
 
 async def _queue_photos(
@@ -992,7 +991,7 @@ async def rate_answer(
             return outcome
         acting.complaint.satisfaction = "satisfied"
         session.add(acting.complaint)
-        return await _card(session, acting.complaint)
+        return await _card(services, session, acting.complaint)
 
 
 async def reopen_complaint(
@@ -1027,7 +1026,7 @@ async def reopen_complaint(
         managers: list[int] = []
         if complaint.handler_id is None and complaint.owner_id is not None:
             managers = [complaint.owner_id]  # the manager who owned it, told again
-        await _tell_owner(services, session, acting, managers, now)
+        card = await _tell_owner(services, session, acting, managers, now)
         answered_by = complaint.answered_by
         if answered_by is not None and answered_by not in (complaint.handler_id, *managers):
             other = await get_staff(session=session, staff_id=answered_by)
@@ -1039,7 +1038,7 @@ async def reopen_complaint(
                     text=texts.complaint_reopened_notice(complaint_id, reason),
                     now=now,
                 )
-        return await _card(session, complaint)
+        return card
 
 
 async def record_verdict(
@@ -1087,7 +1086,7 @@ async def escalate_overdue(services: Services) -> int:
             return 0
         reference = await services.reference.get(session)
         units, managers = reference.units, reference.managers
-        cards = await _cards(session, escalating)
+        cards = await _cards(services, session, escalating)
         chains = [
             escalation_chain(
                 card.complaint.handler_unit_id or card.reporter.unit_id, units, managers
@@ -1200,4 +1199,4 @@ async def overdue_in_scope(services: Services, viewer: Staff) -> OverdueListing:
         reference = await services.reference.get(session)
         scope = sorted(units_within(viewer.unit_id, reference.units))
         rows = await list_overdue_complaints(session=session, now=now, unit_ids=scope)
-        return OverdueListing(await _cards(session, rows[:OVERDUE_LISTED]), len(rows))
+        return OverdueListing(await _cards(services, session, rows[:OVERDUE_LISTED]), len(rows))
