@@ -64,6 +64,10 @@ async def seed_year(database: Database, settings_calendar: object, days: int) ->
         )
     async with database.session() as session:
         org = await load_org_snapshot(session=session)
+        # October's automatic reports count as sent: the bench measures one manager's
+        # report, not the monthly send to every unit, which would run meanwhile.
+        for unit in org.units:
+            await claim_job(session=session, key=f"report:2026-10:{unit.id}", now=NOW)
     history: list[HistoryEntry] = []
     working: list[date] = []
     day = NOW.date() - timedelta(days=1)
@@ -79,10 +83,6 @@ async def seed_year(database: Database, settings_calendar: object, days: int) ->
             await insert_planned(session=session, planned=plan)
         stored += len(plan)
     async with database.session() as session:
-        # October's automatic reports count as sent: the bench measures one manager's
-        # report, not the monthly send to every unit, which would run meanwhile.
-        for unit in (await session.exec(select(Unit))).all():
-            await claim_job(session=session, key=f"report:2026-10:{unit.id}", now=NOW)
         await session.exec(update(Assignment).values(status=AssignmentStatus.DONE))
         await session.exec(
             update(Assignment)
@@ -143,6 +143,9 @@ async def run(backend: str, days: int, months: list[str]) -> None:
 async def measure(sim: Simulation, backend: str, days: int, months: list[str]) -> None:
     started = time.perf_counter()
     stored, planned = await seed_year(sim.db, sim.services.calendar, days)
+    # The bot ran with the region's items only (checks=False: no province-wide morning push
+    # while seeding); the reports evaluate the whole catalog, as in production.
+    sim.services.catalog = load_catalog()
     seconds = time.perf_counter() - started
     print(f"{backend}: {stored:,} checks, {planned} working days, stored in {seconds:.0f} s")
     async with sim.db.session() as session:
