@@ -29,7 +29,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Dialect, delete, exists, func, update
+from sqlalchemy import ColumnElement, Dialect, case, delete, exists, func, literal, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -48,9 +48,11 @@ def _is_postgresql(session: AsyncSession) -> bool:
     return session.bind.dialect.name == "postgresql"
 
 
-async def _announce(session: AsyncSession) -> None:
-    if _is_postgresql(session):
-        await session.exec(select(func.pg_notify(ANNOUNCE_CHANNEL, "")))
+def _announced(session: AsyncSession) -> tuple[ColumnElement[object], ...]:
+    """What a statement that stores or finishes updates returns besides, so that the
+    announcement costs no round trip of its own: on PostgreSQL a NOTIFY per row it changed
+    (the same one sent twice in a transaction is delivered once)."""
+    return (func.pg_notify(ANNOUNCE_CHANNEL, ""),) if _is_postgresql(session) else ()
 
 
 async def _listening(engine: AsyncEngine) -> AsyncConnection:
@@ -181,14 +183,10 @@ async def store_update(
             update_id=update_id, chat_id=chat_id, payload=payload, received_at=now, turn=update_id
         )
         .on_conflict_do_nothing(index_elements=["update_id"])
-        # SQLAlchemy keeps an INSERT's rowcount only when asked: psycopg's is -1 otherwise.
-        .execution_options(preserve_rowcount=True)
+        # A row only when it was new: announced then, not for a redelivery.
+        .returning(col(InboxUpdate.update_id), *_announced(session))
     )
-    result = await session.exec(statement)
-    if not result.rowcount:
-        return False
-    await _announce(session)
-    return True
+    return (await session.exec(statement)).first() is not None
 
 
 async def claim_next_update(*, session: AsyncSession) -> ClaimedUpdate | None:
@@ -201,7 +199,7 @@ async def claim_next_update(*, session: AsyncSession) -> ClaimedUpdate | None:
         col(earlier.update_id) < col(InboxUpdate.update_id),
     )
     statement = (
-        select(InboxUpdate)
+        select(col(InboxUpdate.update_id), col(InboxUpdate.chat_id), col(InboxUpdate.payload))
         .where(col(InboxUpdate.done_at).is_(None), ~waits_behind)
         .order_by(col(InboxUpdate.turn), col(InboxUpdate.update_id))
         .limit(1)
@@ -210,31 +208,40 @@ async def claim_next_update(*, session: AsyncSession) -> ClaimedUpdate | None:
     row = (await session.exec(statement)).first()
     if row is None:
         return None
-    return ClaimedUpdate(row.update_id, row.chat_id, row.payload)
+    return ClaimedUpdate(*row)
 
 
 async def mark_update_done(
     *, session: AsyncSession, claimed: ClaimedUpdate, now: datetime, error: str | None = None
 ) -> None:
     """Done (with the error if its handling failed); the chat's next update, if one waits,
-    gets its turn behind every head already waiting."""
-    await session.exec(
-        update(InboxUpdate)
-        .where(col(InboxUpdate.update_id) == claimed.update_id)
-        .values(done_at=now, error=error[:2000] if error is not None else None)
-    )
+    gets its turn behind every head already waiting. One statement changes both rows."""
+    this = col(InboxUpdate.update_id) == claimed.update_id
     next_of_chat = (
         select(func.min(InboxUpdate.update_id))
-        .where(col(InboxUpdate.chat_id) == claimed.chat_id, col(InboxUpdate.done_at).is_(None))
+        .where(
+            col(InboxUpdate.chat_id) == claimed.chat_id,
+            col(InboxUpdate.done_at).is_(None),
+            col(InboxUpdate.update_id) > claimed.update_id,
+        )
         .scalar_subquery()
     )
     behind_everyone = select(func.max(InboxUpdate.update_id) + 1).scalar_subquery()
-    await session.exec(
+    # The values typed as their columns (AwareDateTime stores UTC).
+    columns = InboxUpdate.__table__.c  # type: ignore[attr-defined]
+    done_at = literal(now, columns.done_at.type)
+    failed = literal(error[:2000] if error is not None else None, columns.error.type)
+    statement = (
         update(InboxUpdate)
-        .where(col(InboxUpdate.update_id) == next_of_chat)
-        .values(turn=behind_everyone)
+        .where(or_(this, col(InboxUpdate.update_id) == next_of_chat))
+        .values(
+            done_at=case((this, done_at), else_=col(InboxUpdate.done_at)),
+            error=case((this, failed), else_=col(InboxUpdate.error)),
+            turn=case((this, col(InboxUpdate.turn)), else_=behind_everyone),
+        )
     )
-    await _announce(session)
+    announced = _announced(session)
+    await session.exec(statement.returning(*announced) if announced else statement)
 
 
 async def lock_chats(*, session: AsyncSession, chat_ids: Iterable[int]) -> None:
