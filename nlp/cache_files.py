@@ -49,30 +49,27 @@ def array_strings(array: np.ndarray) -> list[str]:
 def read_arrays(path: Path, what: str) -> dict[str, np.ndarray] | None:
     """Every array of the file at `path`, or None when it is missing, not ours, or
     unreadable (logged, naming `what` it holds)."""
-    if not path.exists():
-        return None
-    if not trusted(path):
-        logger.warning("%s cache %s not ours or writable by others: not used", what, path)
-        return None
     try:
-        # Opened here: np.load leaves the file open when it is not a zip archive.
+        # Opened here: np.load leaves the file open when it is not a zip archive. The
+        # owner is checked on the open file, so it cannot be swapped after the check.
         with path.open("rb") as file:
+            if not _trusted(os.fstat(file.fileno())):
+                logger.warning("%s cache %s not ours or writable by others: not used", what, path)
+                return None
             stored = np.load(file, allow_pickle=False)
             if not isinstance(stored, NpzFile):  # a single array
                 raise ValueError("not an .npz archive")
             with stored:
                 return {name: stored[name] for name in stored.files}
+    except FileNotFoundError:
+        return None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         logger.warning("%s cache %s unreadable (%s): not used", what, path, exc)
         return None
 
 
-def trusted(path: Path) -> bool:
+def _trusted(info: os.stat_result) -> bool:
     """The bot user's own file, writable by nobody else."""
-    try:
-        info = path.stat()
-    except OSError:  # removed meanwhile
-        return False
     ours = not hasattr(os, "getuid") or info.st_uid == os.getuid()
     return ours and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 

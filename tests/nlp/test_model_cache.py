@@ -4,6 +4,7 @@ model trained on anything else (other examples, names, code or a damaged file)."
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +94,12 @@ def test_old_files_are_pruned(trained: ComplaintReader, tmp_path: Path) -> None:
     assert len(kept) == KEEP
     assert cache_path(tmp_path, f"key {KEEP + 1}").name in kept  # the newest stays
     assert not list(tmp_path.glob(".tmp-*"))
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="only root gives away")
+def test_a_file_of_another_user_is_not_used(trained: ComplaintReader, tmp_path: Path) -> None:
+    key = training_key(load_corpus(), trained.segmenter.names)
+    save_model(tmp_path, key, trained.classifier.model)
+    assert load_model(tmp_path, key) is not None
+    os.chown(cache_path(tmp_path, key), 4242, -1)
+    assert load_model(tmp_path, key) is None
