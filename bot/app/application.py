@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -20,6 +19,7 @@ from bot.app.jobs import TICK_JOB, TICK_SECONDS, run_due_work, tick
 from bot.app.splitting_bot import SplittingBot
 from bot.app.webhook import WebhookOptions
 from bot.context import SERVICES_KEY, BotContext
+from bot.heap import freeze_start_up
 from bot.logs import hide_secrets
 from bot.ratelimit import PriorityRateLimiter
 from bot.services import Services
@@ -107,16 +107,8 @@ async def _post_init(application: BotApplication) -> None:
 
 async def _build_reader_and_settle(services: Services) -> ComplaintReader:
     reader = await build_reader(services.db, services.settings.nlp.cache_dir)
-    _settle_heap()
+    freeze_start_up()
     return reader
-
-
-def _settle_heap() -> None:
-    """What start-up built (jieba's dictionary, the trained model, the catalog, the
-    libraries) lives as long as the process: frozen out of the garbage collector's sight.
-    Otherwise every full collection walks it all on the event loop, which a large report's
-    allocations set off again and again (bench/report_at_size.py: stalls of 0.2-0.8 s)."""
-    gc.freeze()
 
 
 def _warn_if_another_bot(actual: str, configured: str) -> None:

@@ -43,6 +43,7 @@ from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.heap import collections_paused
 from bot.services import Services
 from bot.usecases.coverage import list_gaps
 from bot.usecases.messages import enqueue_message
@@ -309,22 +310,25 @@ async def _statuses(
     since = evaluation_start(
         services.catalog, services.calendar, first, last, go_live=checks_settings.go_live
     )
-    history = await list_history(
-        session=session,
-        since=since,
-        before=last + timedelta(days=1),
-        unit_ids=scope if len(scope) <= _SCOPE_FILTER_LIMIT else None,
-    )
-    # Evaluating a year of quotas is CPU work: off the event loop, other updates go on.
-    return await asyncio.to_thread(
-        partial(evaluate_period, go_live=checks_settings.go_live),
-        services.catalog,
-        org,
-        services.calendar,
-        history,
-        first,
-        last,
-    )
+    # A region's history is hundreds of thousands of rows (no cycles among them): the
+    # collector would walk them again and again on the loop (bot/heap.py).
+    with collections_paused():
+        history = await list_history(
+            session=session,
+            since=since,
+            before=last + timedelta(days=1),
+            unit_ids=scope if len(scope) <= _SCOPE_FILTER_LIMIT else None,
+        )
+        # Evaluating a year of quotas is CPU work: off the event loop, other updates go on.
+        return await asyncio.to_thread(
+            partial(evaluate_period, go_live=checks_settings.go_live),
+            services.catalog,
+            org,
+            services.calendar,
+            history,
+            first,
+            last,
+        )
 
 
 async def _compute(

@@ -1,0 +1,39 @@
+"""The garbage collector and the event loop: a full collection walks every live container
+object on whichever thread allocates, holding the GIL, so a large heap stalls the loop.
+
+Measured by bench/report_at_size.py on the generated province: full collections of
+0.2-0.8 s while a region's report was built, before start-up's objects were frozen, and
+0.05-0.2 s each, many times over, while the report's history was alive.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_paused = 0
+
+
+def freeze_start_up() -> None:
+    """What start-up built (jieba's dictionary, the trained model, the catalog, the
+    libraries) lives as long as the process: out of the collector's sight from now on."""
+    gc.freeze()
+
+
+@contextmanager
+def collections_paused() -> Iterator[None]:
+    """No automatic collection while the block runs (nested and concurrent blocks: until
+    the last ends). For work that builds many short-lived objects without cycles (a
+    report's history rows): reference counting frees them at the end, and the collector,
+    which would walk them again and again meanwhile, resumes then."""
+    global _paused
+    if _paused == 0:
+        gc.disable()
+    _paused += 1
+    try:
+        yield
+    finally:
+        _paused -= 1
+        if _paused == 0:
+            gc.enable()
