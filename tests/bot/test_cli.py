@@ -102,7 +102,11 @@ def test_import_invite_and_classify(
     assert first["phones"] == ["139****5678"] and first["urgent"] is True
     assert second["category"] == "finance" and second["department"] == "finance"
     # [nlp] cache_dir holds what the next start loads instead of parsing and training.
-    assert {path.name.split("-")[1] for path in cache_dir.glob("*.npz")} == {"dictionary", "model"}
+    assert {path.name.split("-")[1] for path in cache_dir.glob("*.npz")} == {
+        "dictionary",
+        "names",
+        "model",
+    }
 
 
 def test_a_broken_org_file_is_reported_by_line(
