@@ -16,14 +16,16 @@ changes a chat's conversation takes the same lock (``lock_chats``). SQLite has n
 locks: there one process runs one worker.
 
 On PostgreSQL a stored update and a finished one (its chat's next may now be a head) are
-announced (NOTIFY, delivered at commit); ``announcements`` listens, so the idle workers of
-every instance look at once instead of at their next idle poll.
+announced (NOTIFY, delivered at commit, in the statement that stores or finishes it);
+``announcements`` listens, so the idle workers of every other instance look at once instead
+of at their next idle poll.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -41,6 +43,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.models import InboxUpdate
 
 ANNOUNCE_CHANNEL = "inbox_update"
+# Names this process in what it announces: its own workers need no announcement of its own
+# updates (a stored one wakes them directly, a finishing worker looks again itself).
+ANNOUNCER = secrets.token_hex(8)
 
 
 def _is_postgresql(session: AsyncSession) -> bool:
@@ -52,7 +57,7 @@ def _announced(session: AsyncSession) -> tuple[ColumnElement[object], ...]:
     """What a statement that stores or finishes updates returns besides, so that the
     announcement costs no round trip of its own: on PostgreSQL a NOTIFY per row it changed
     (the same one sent twice in a transaction is delivered once)."""
-    return (func.pg_notify(ANNOUNCE_CHANNEL, ""),) if _is_postgresql(session) else ()
+    return (func.pg_notify(ANNOUNCE_CHANNEL, ANNOUNCER),) if _is_postgresql(session) else ()
 
 
 async def _listening(engine: AsyncEngine) -> AsyncConnection:
@@ -68,9 +73,10 @@ async def _listening(engine: AsyncEngine) -> AsyncConnection:
     return listening
 
 
-async def announcements(url: str) -> AsyncGenerator[None, None]:
-    """Yields once listening has begun (anything stored before is there to look at), then
-    once per announcement, until the connection fails; on SQLite, nothing."""
+async def announcements(url: str) -> AsyncGenerator[str, None]:
+    """Yields "" once listening has begun (anything stored before is there to look at),
+    then the announcer of each announcement, until the connection fails; on SQLite,
+    nothing."""
     if make_url(url).get_backend_name() != "postgresql":
         return
     engine = create_async_engine(url, poolclass=NullPool)
@@ -87,9 +93,9 @@ async def announcements(url: str) -> AsyncGenerator[None, None]:
         try:
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None
-            yield
-            async for _ in driver.notifies():
-                yield
+            yield ""
+            async for notification in driver.notifies():
+                yield notification.payload
         finally:
             await connection.close()
     finally:

@@ -36,6 +36,7 @@ from bot.app.sanitize import CleanInputApplication
 from bot.clock import Clock
 from bot.views import texts
 from db.inbox import (
+    ANNOUNCER,
     ChatHolder,
     ChatHolders,
     ClaimedUpdate,
@@ -215,8 +216,9 @@ class UpdateWorkers:
         """Updates stored or finished by any instance wake an idle worker here."""
         while not self._stopping:
             try:
-                async for _ in announcements(self._db.url):
-                    self.wake()
+                async for announcer in announcements(self._db.url):
+                    if announcer != ANNOUNCER:
+                        self.wake()
                 if self._db.is_sqlite:
                     return
             except Exception:
