@@ -12,9 +12,10 @@ sandbox, for each month of ``--months`` (default 2026-11; 2026-06 closes the hal
 its report reads January to June) the region's manager asks ``/report`` for the region and
 for a county while a clerk sends ``/help`` every 50 ms. Printed: each report's time to the
 chart, the clerk's worst reply time meanwhile, and the event loop's worst stall (a task that
-wakes every 10 ms and records how late it woke). The reference, measured in the same run, is
-the quota evaluation of the province's whole year called on the event loop, as /report used
-to: the stall it would cause.
+wakes every 10 ms and records how late it woke). The references, measured in the same run:
+the same two figures for a few seconds without a report (what the machine's load alone
+causes), and the quota evaluation of the province's whole year called on the event loop, as
+/report used to: the stall it would cause.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ NOW = datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)
 # Working days planned and stored: a month's, or every one of 2026 before NOW (seed_year
 # stops at the year's start).
 HORIZONS = {"month": 21, "year": 366}
+IDLE_SECONDS = 5
 
 
 async def seed_year(database: Database, settings_calendar: object, days: int) -> tuple[int, int]:
@@ -162,6 +164,17 @@ async def measure(sim: Simulation, backend: str, days: int, months: list[str]) -
         clerk_code = (await session.exec(clerks)).first()
     assert head is not None and clerk_code is not None
     manager, clerk = await sim.register(head.code), await sim.register(clerk_code)
+    # The machine's own noise: the same watch and clerk while nobody asks for a report.
+    stop = asyncio.Event()
+    with LoopWatch() as watch:
+        meanwhile = asyncio.create_task(clerk_meanwhile(clerk, stop))
+        await asyncio.sleep(IDLE_SECONDS)
+        stop.set()
+        worst_reply = await meanwhile
+    print(
+        f"  reference: no report for {IDLE_SECONDS} s: the clerk's worst reply "
+        f"{worst_reply * 1000:.0f} ms, the loop's worst stall {watch.worst * 1000:.0f} ms"
+    )
     for month in months:
         for unit in (region.code, county.code):
             stop = asyncio.Event()
