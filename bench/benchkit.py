@@ -11,7 +11,7 @@ import csv
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-from bot.sandbox import SandboxServer, SandboxUser
+from bot.demo.processes import BotProcesses
+from bot.sandbox import SandboxServer, SandboxUser, SentMessage
 from bot.settings import Settings, load_settings
 from db.migrate import scratch_postgres_schema, upgrade_database
 
@@ -153,17 +154,24 @@ def bench_settings(
     return loaded.model_copy(update={"bot": bot, "calendar": calendar, "log": log})
 
 
+async def until_ready(everyone: Sequence[BotProcesses], timeout: float) -> None:
+    """Until every bot process handles updates with its reader built."""
+    async with asyncio.timeout(timeout):
+        while not all(bots.ready() for bots in everyone):
+            await asyncio.sleep(0.2)
+
+
 class ReplyWatcher:
     """Waits for "user X has N messages from the bot" for many users at once.
 
     SandboxUser.replies makes every waiting user wake on every message the bot sends; with
     hundreds of users waiting that is most of the event loop's work and would be measured as
-    the bot's. Here one task wakes per change and checks the waiting users' counts.
+    the bot's. Here one task wakes per change and checks what the waiting users wait for.
     """
 
     def __init__(self, sandbox: SandboxServer) -> None:
         self._world = sandbox.world
-        self._waiting: dict[asyncio.Future[None], tuple[SandboxUser, int]] = {}
+        self._waiting: dict[asyncio.Future[None], Callable[[], bool]] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> ReplyWatcher:
@@ -177,16 +185,45 @@ class ReplyWatcher:
 
     async def until(self, user: SandboxUser, count: int, timeout: float = 120.0) -> None:
         """Until the bot has sent ``count`` messages in all to the user's chat."""
-        if len(user.messages) >= count:
+        await self._until(
+            lambda: len(user.messages) >= count,
+            lambda: f"{user!r}: {len(user.messages)} messages after {timeout} s, expected {count}",
+            timeout,
+        )
+
+    async def until_sent(
+        self,
+        user: SandboxUser,
+        since: int,
+        accept: Callable[[SentMessage], bool],
+        timeout: float = 120.0,
+    ) -> SentMessage:
+        """The first message to the user's chat, from its ``since``-th on, that ``accept``s
+        (others, say a push arriving meanwhile, are passed over)."""
+
+        def found() -> SentMessage | None:
+            return next((m for m in user.messages[since:] if accept(m)), None)
+
+        def missing() -> str:
+            seen = [m.describe() for m in user.messages[since:]]
+            return f"{user!r}: no such message after {timeout} s; got {seen}"
+
+        await self._until(lambda: found() is not None, missing, timeout)
+        message = found()
+        assert message is not None
+        return message
+
+    async def _until(
+        self, done: Callable[[], bool], missing: Callable[[], str], timeout: float
+    ) -> None:
+        if done():
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting[future] = (user, count)
+        self._waiting[future] = done
         try:
             await asyncio.wait_for(future, timeout)
         except TimeoutError:
-            raise AssertionError(
-                f"{user!r}: {len(user.messages)} messages after {timeout} s, expected {count}"
-            ) from None
+            raise AssertionError(missing()) from None
         finally:
             self._waiting.pop(future, None)
 
@@ -195,6 +232,6 @@ class ReplyWatcher:
         async with changed:
             while True:
                 await changed.wait()
-                for future, (user, count) in list(self._waiting.items()):
-                    if not future.done() and len(user.messages) >= count:
+                for future, done in list(self._waiting.items()):
+                    if not future.done() and done():
                         future.set_result(None)

@@ -32,7 +32,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchkit import BENCH_NOW, ReplyWatcher, fresh_database
+from benchkit import BENCH_NOW, ReplyWatcher, fresh_database, until_ready
 from updates import (
     burst,
     confident_reports,
@@ -49,7 +49,6 @@ from bot.sandbox import RateLimits, SandboxServer
 from db.session import Database
 from nlp.reader import ComplaintReader
 
-READY_MARKS = ("update workers started", "complaint reader:")
 START_TIMEOUT = 180.0  # several cold starts at once on a loaded machine
 
 
@@ -62,13 +61,7 @@ class Run:
     messages: int
     refused: int
     shares: tuple[int, ...]  # updates each instance handled
-
-
-async def until_ready(everyone: list[BotProcesses]) -> None:
-    """Until every process logged that its workers run and its reader is built."""
-    async with asyncio.timeout(START_TIMEOUT):
-        while not all(bots.logged(mark) for bots in everyone for mark in READY_MARKS):
-            await asyncio.sleep(0.2)
+    cpu_seconds: float  # of the bot processes, from the burst's start to the last card
 
 
 async def our_bots(
@@ -89,17 +82,19 @@ async def our_bots(
                 everyone.append(await stack.enter_async_context(processes))
             for bots in everyone:
                 await bots.start()
-            await until_ready(everyone)
+            await until_ready(everyone, START_TIMEOUT)
             await sandbox.updates.until_polled(timeout=START_TIMEOUT)
             clerks = [sandbox.user(telegram_ids[code], code) for code in clerk_codes]
             handlers = [sandbox.user(telegram_ids[code], code) for code in handler_codes]
             async with ReplyWatcher(sandbox) as watcher:
                 waits: list[float] = []
                 before = len(sent_messages(sandbox))
+                cpu = sum(bots.cpu_seconds() for bots in everyone)
                 seconds = await burst(clerks, reporting(watcher, reports, args.reports, waits))
                 messages = len(sent_messages(sandbox)) - before
                 expected = len(clerks) * args.reports
                 await until_cards(handlers, expected, timeout=300)
+                cpu = sum(bots.cpu_seconds() for bots in everyone) - cpu
             for bots in everyone:
                 await bots.stop()
             shares = tuple(bots.handled() for bots in everyone)
@@ -110,7 +105,9 @@ async def our_bots(
             await database.close()
     assert opened == expected, (opened, expected)
     updates = len(clerks) * args.reports * 2
-    return Run(instances, updates, seconds, tuple(waits), messages, limits.total_refused, shares)
+    return Run(
+        instances, updates, seconds, tuple(waits), messages, limits.total_refused, shares, cpu
+    )
 
 
 def describe(label: str, updates: int, seconds: float, waits: tuple[float, ...]) -> str:
@@ -143,7 +140,8 @@ async def main_async(args: argparse.Namespace) -> None:
                 )
                 + f"; {per_second / reference:.2f}× echo; {run.messages / run.seconds:.1f} "
                 f"messages/s, {run.refused} × 429; updates handled per instance "
-                f"{'/'.join(map(str, run.shares))}"
+                f"{'/'.join(map(str, run.shares))}; the bots' CPU "
+                f"{run.cpu_seconds / run.updates * 1000:.0f} ms per update (all instances)"
             )
             print(lines[-1])
     print()

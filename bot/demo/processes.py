@@ -18,6 +18,8 @@ from pathlib import Path
 from bot.sandbox import SandboxServer
 
 REPO = Path(__file__).resolve().parents[2]
+# What bot/app/inbox.py and bot/usecases/reader.py log once they are running.
+READY_MARKS = ("update workers started", "complaint reader:")
 
 
 def sandbox_config(sandbox: SandboxServer, directory: Path) -> Path:
@@ -114,9 +116,16 @@ class BotProcesses:
         """Updates these processes handled, from their logs (one "handled …" line each)."""
         return sum(self._log(number).count('msg="handled ') for number in self._numbers())
 
-    def logged(self, text: str) -> bool:
-        """Whether the current process has logged ``text``."""
-        return text in self._log(len(self.spawned))
+    def cpu_seconds(self) -> float:
+        """CPU time the current process has used so far (user and system; Linux)."""
+        fields = Path(f"/proc/{self.current.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def ready(self) -> bool:
+        """Whether the current process runs its update workers and has built its complaint
+        reader (built in the background after start: until then a complaint waits)."""
+        log = self._log(len(self.spawned))
+        return all(mark in log for mark in READY_MARKS)
 
     def logs(self) -> str:
         return "\n".join(
