@@ -1,21 +1,33 @@
-"""Several bot instances on one PostgreSQL: one receives (polling), the others only handle
-what it stores (mode = "worker"), all taking updates from the same inbox. Interleaved
-updates of the same chats: each handled once (counted in the database and at the sandbox),
-each chat's replies in the order of its updates, and the work shared between instances."""
+"""Several bot instances on one PostgreSQL, all taking updates from the same inbox: one
+receives (polling) and the others only handle what it stores (mode = "worker"); or two
+webhook instances behind a proxy, both receiving. Interleaved updates of the same chats:
+each handled once (counted in the database and at the sandbox), each chat's replies in the
+order of its updates, and the work shared between instances."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from collections import Counter
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
+import httpx
 import pytest
+from aiohttp import web
 from sqlmodel import select
 
+from bot.app.webhook import WebhookOptions
+from bot.clock import ManualClock
 from bot.demo.processes import bot_processes
 from bot.sandbox import SandboxServer, SandboxUser
+from bot.sandbox.webhook import SECRET_HEADER
+from bot.settings import Settings
 from db.models import Complaint
 from db.session import Database
+from nlp.reader import ComplaintReader
+from tests.e2e.harness import run_bot
 from tests.e2e.test_crash import (
     FIRST_CHAT,
     START_TIMEOUT,
@@ -30,6 +42,7 @@ from tests.e2e.test_crash import (
     token_of,
     until,
 )
+from tests.e2e.test_webhook import SECRET, free_port
 
 STAFF = ("C001", "C002", "I001", "I002", "I004", "I005", "H001", "H002")
 ROUNDS = 6
@@ -86,6 +99,14 @@ async def test_instances_share_one_inbox_in_chat_order(
 
     assert sum(shares) == total, shares
     assert sum(1 for share in shares if share > 0) >= 2, f"one instance did it all: {shares}"
+    await assert_each_once_in_chat_order(database, users, before)
+
+
+async def assert_each_once_in_chat_order(
+    database: Database, users: dict[str, SandboxUser], before: dict[str, int]
+) -> None:
+    """Every round's complaint stored once; every reply exactly once, in the order of the
+    chat's updates (no kills here)."""
     async with database.session() as session:
         drafts = Counter((await session.exec(select(Complaint.text))).all())
     expected_texts = {
@@ -93,7 +114,86 @@ async def test_instances_share_one_inbox_in_chat_order(
     }
     assert set(drafts) == expected_texts
     assert [text for text, times in drafts.items() if times != 1] == []
-    # No kills here: every reply exactly once, in the order of the chat's updates.
     for code, user in users.items():
         got = [token_of(code, m.content) for m in user.messages[before[code] :]]
         assert got == [reply_token(code, n) for n in range(ROUNDS) if n % 3 != 2]
+
+
+@asynccontextmanager
+async def round_robin_proxy(backends: list[str]) -> AsyncIterator[tuple[str, list[int]]]:
+    """A reverse proxy in front of several webhook instances (nginx's upstream with several
+    servers): each request goes to the next backend in turn, its answer back to Telegram.
+    Yields its URL and how many requests each backend got."""
+    forwarded = [0] * len(backends)
+    turns = itertools.cycle(range(len(backends)))
+    port = free_port()
+    async with httpx.AsyncClient(timeout=30) as http:
+
+        async def forward(request: web.Request) -> web.Response:
+            backend = next(turns)
+            forwarded[backend] += 1
+            headers = {
+                name: value
+                for name, value in request.headers.items()
+                if name.lower() in ("content-type", SECRET_HEADER.lower())
+            }
+            answer = await http.post(
+                backends[backend], content=await request.read(), headers=headers
+            )
+            return web.Response(status=answer.status_code, body=answer.content)
+
+        app = web.Application()
+        app.router.add_post("/telegram/hook", forward)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            yield f"http://127.0.0.1:{port}/telegram/hook", forwarded
+        finally:
+            await runner.cleanup()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_two_webhook_instances_behind_a_proxy_share_one_inbox(
+    settings: Settings,
+    database: Database,
+    sandbox: SandboxServer,
+    clock: ManualClock,
+    reader: ComplaintReader,
+    sample_org: None,
+) -> None:
+    """Both instances receive (the proxy alternates: each stores every other update of a
+    chat) and both take from the one inbox: interleaved updates of the same chats are each
+    handled once, in chat order, whichever instance stored them."""
+    ports = [free_port(), free_port()]
+    async with (
+        round_robin_proxy([f"http://127.0.0.1:{p}/telegram/hook" for p in ports]) as (url, got),
+        AsyncExitStack() as stack,
+    ):
+        bots = [
+            await stack.enter_async_context(
+                run_bot(
+                    settings,
+                    sandbox,
+                    clock,
+                    reader,
+                    checks=False,
+                    webhook=WebhookOptions(url=url, secret_token=SECRET, port=port),
+                )
+            )
+            for port in ports
+        ]
+        users = {code: await bots[0].register(code) for code in STAFF}
+        welcomes = {code: user.messages[-1].message_id for code, user in users.items()}
+        before = {code: len(user.messages) for code, user in users.items()}
+        for n in range(ROUNDS):
+            for code, user in users.items():
+                await send_round(user, code, n, welcomes[code])
+        total = len(STAFF) * (1 + ROUNDS)
+        await until(lambda: has_handled(database, total), "every update handled", 60)
+        for user in users.values():
+            await user.replies(sum(1 for n in range(ROUNDS) if n % 3 != 2), timeout=30)
+        await asyncio.sleep(0.3)  # nothing more arrives
+    assert sum(got) == total and min(got) >= total // 2, got
+    assert [d.status for d in sandbox.webhook.deliveries] == [200] * total
+    await assert_each_once_in_chat_order(database, users, before)
