@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.presses import PressMemory
 from bot.reference import ReferenceCache
 from bot.settings import Settings
 from db.session import Database
-from nlp.reader import ComplaintReader
 from scheduler.business_calendar import SHIPPED_CALENDAR_DIR, BusinessCalendar, WorkingHours
 from scheduler.catalog import Catalog, load_catalog
+
+if TYPE_CHECKING:
+    # The reader's module imports numpy and jieba: loaded where the reader is built.
+    from nlp.reader import ComplaintReader
 
 
 @dataclass

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from bot.views import texts
-from nlp.cache_files import default_cache_dir
+from nlp.cache_dir import default_cache_dir
 from nlp.categories import Category
 from scheduler.monthly_report import Element
 from scheduler.org import Department, OperatingDays, SiteKind, parse_open_days
@@ -279,7 +279,7 @@ class UpdatesSection(_Section):
 
 class NlpSection(_Section):
     # jieba's parsed dictionary and the trained model, kept between start-ups (nlp/
-    # cache_files.py); not the temp dir, which a host with PrivateTmp empties at each start.
+    # cache_dir.py); not the temp dir, which a host with PrivateTmp empties at each start.
     cache_dir: Path = Field(default_factory=default_cache_dir)
 
 

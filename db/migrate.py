@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
@@ -44,6 +43,9 @@ def upgrade_database(url: str) -> None:
 def scratch_postgres_schema(dsn: str, prefix: str) -> Iterator[str]:
     """A migrated PostgreSQL schema of its own, dropped at the end (tests and benches): the
     URL's search_path puts every table, alembic's included, into it."""
+    # Tests' and benches' helper: a bot on SQLite need not load the PostgreSQL driver.
+    import psycopg
+
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute(f'CREATE SCHEMA "{schema}"')

@@ -21,16 +21,8 @@ from numpy.lib.npyio import NpzFile
 
 logger = logging.getLogger(__name__)
 
-APP_DIR_NAME = "postal-inspection-bot"
 # Between the strings of one stored list (features, words): none of them holds a newline.
 _SEPARATOR = "\n"
-
-
-def default_cache_dir() -> Path:
-    """$XDG_CACHE_HOME/postal-inspection-bot (~/.cache/… without it): it survives
-    restarts, unlike a temp dir that a host with PrivateTmp empties at every start."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / APP_DIR_NAME
 
 
 def strings_array(strings: Sequence[str]) -> np.ndarray | None:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nlp.cache_files import default_cache_dir
+from nlp.cache_dir import default_cache_dir
 from nlp.categories import Category
 from nlp.classifier import DEFAULT_LOW_CONFIDENCE, Classification, ComplaintClassifier
 from nlp.corpus import LabelledExample, load_corpus

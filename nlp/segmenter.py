@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from nlp.cache_dir import default_cache_dir
 from nlp.cache_files import (
     array_strings,
-    default_cache_dir,
     read_arrays,
     strings_array,
     write_arrays,

@@ -8,7 +8,7 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
@@ -42,7 +42,10 @@ from handlers import (
     repeats,
     reports,
 )
-from nlp.reader import ComplaintReader
+
+if TYPE_CHECKING:
+    # numpy and jieba come with it: loaded where the reader is built (bot/usecases/reader.py).
+    from nlp.reader import ComplaintReader
 
 logger = logging.getLogger(__name__)
 

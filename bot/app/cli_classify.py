@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from bot.usecases.reader import build_reader
 from db.session import Database
 from nlp.entities import Place
-from nlp.reader import ComplaintReader
+
+if TYPE_CHECKING:
+    # numpy and jieba come with it: `python -m bot run` should not load them at start.
+    from nlp.reader import ComplaintReader
 
 
 def _name(place: Place | None) -> str | None:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -55,7 +56,6 @@ from db.models import Complaint, ComplaintStatus, DetailKind, HighlightSource, S
 from db.staff import get_staff, get_unit, load_staff
 from nlp.categories import Category
 from nlp.channels import find_channel
-from nlp.reader import ComplaintReader, ComplaintReading
 from scheduler import complaint_lifecycle as lifecycle
 from scheduler.complaint_lifecycle import (
     AWAITING_REPORTER,
@@ -69,6 +69,10 @@ from scheduler.complaint_lifecycle import (
 )
 from scheduler.complaints import escalation_chain, resolve_handler, units_within
 from scheduler.org import Department
+
+if TYPE_CHECKING:
+    # numpy and jieba come with it: loaded where the reader is built (bot/usecases/reader.py).
+    from nlp.reader import ComplaintReader, ComplaintReading
 
 logger = logging.getLogger(__name__)
 

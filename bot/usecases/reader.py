@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,8 +17,10 @@ from db.session import Database
 from nlp.categories import Category
 from nlp.corpus import LabelledExample
 from nlp.entities import OrgNames, Place
-from nlp.reader import ComplaintReader
 from scheduler.org import Level
+
+if TYPE_CHECKING:
+    from nlp.reader import ComplaintReader
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +46,16 @@ def as_training_examples(stored: Sequence[StoredExample]) -> list[LabelledExampl
     return [LabelledExample(text=e.text, categories=(Category(e.category),)) for e in stored]
 
 
+def _create_reader(
+    names: OrgNames, extra: list[LabelledExample], cache_dir: Path
+) -> ComplaintReader:
+    # Imported here, in the reader's thread: numpy and jieba were a large part of the bot's
+    # start-up, and polling need not wait for them.
+    from nlp.reader import ComplaintReader
+
+    return ComplaintReader.create(names, extra_examples=extra, cache_dir=cache_dir)
+
+
 async def build_reader(database: Database, cache_dir: Path) -> ComplaintReader:
     """The reader for the stored examples and names; `cache_dir` keeps jieba's dictionary
     and the trained model between start-ups ([nlp] cache_dir)."""
@@ -51,9 +64,7 @@ async def build_reader(database: Database, cache_dir: Path) -> ComplaintReader:
         names = await load_org_names(session)
     extra = as_training_examples(stored)
     # jieba's dictionary load and the training take about a second: keep the loop free.
-    reader = await asyncio.to_thread(
-        ComplaintReader.create, names, extra_examples=extra, cache_dir=cache_dir
-    )
+    reader = await asyncio.to_thread(_create_reader, names, extra, cache_dir)
     logger.info("complaint reader: %d stored examples, %d sites", len(extra), len(names.sites))
     return reader
 

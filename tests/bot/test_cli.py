@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -197,3 +199,15 @@ def test_offboard_a_leaver(config: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert capsys.readouterr().out.strip() == texts.offboard_already("陈明", "I003")
     assert run(config, "offboard", "NOBODY") == 1
     assert "找不到人员" in capsys.readouterr().out
+
+
+def test_the_entry_point_loads_no_heavy_library() -> None:
+    """Nothing heavy on the way to the first poll: the reader's numpy and jieba load in the
+    thread that builds it, the report's matplotlib and openpyxl where a report is made, the
+    PostgreSQL driver only for a PostgreSQL database."""
+    heavy = ("numpy", "jieba", "matplotlib", "openpyxl", "sklearn", "scipy", "psycopg")
+    probe = f"import sys, bot.app.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
