@@ -38,7 +38,6 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import Enum
-from functools import partial
 from typing import Final
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -89,6 +88,7 @@ from scheduler.monthly_report import (
 )
 from scheduler.org import Level, OrgUnit, Role
 from scheduler.planner import (
+    HistoryEntry,
     Period,
     QuotaStatus,
     Requirement,
@@ -311,7 +311,8 @@ async def _statuses(
         services.catalog, services.calendar, first, last, go_live=checks_settings.go_live
     )
     # A region's history is hundreds of thousands of rows (no cycles among them): the
-    # collector would walk them again and again on the loop (bot/heap.py).
+    # collector would walk them again and again on the loop (bot/heap.py), and once more
+    # when it resumes if they were still there then.
     with collections_paused():
         history = await list_history(
             session=session,
@@ -319,16 +320,33 @@ async def _statuses(
             before=last + timedelta(days=1),
             unit_ids=scope if len(scope) <= _SCOPE_FILTER_LIMIT else None,
         )
+
+        def evaluate() -> list[QuotaStatus]:
+            try:
+                return evaluate_period(
+                    services.catalog,
+                    org,
+                    services.calendar,
+                    history,
+                    first,
+                    last,
+                    go_live=checks_settings.go_live,
+                )
+            finally:
+                _drop(history)
+
         # Evaluating a year of quotas is CPU work: off the event loop, other updates go on.
-        return await asyncio.to_thread(
-            partial(evaluate_period, go_live=checks_settings.go_live),
-            services.catalog,
-            org,
-            services.calendar,
-            history,
-            first,
-            last,
-        )
+        return await asyncio.to_thread(evaluate)
+
+
+def _drop(rows: list[HistoryEntry]) -> None:
+    """Free the rows a slice at a time: freeing them all at once is one step that holds the
+    GIL, and so the event loop, for as long as it takes (a province's year: a while)."""
+    while rows:
+        del rows[-_DROP_SLICE:]
+
+
+_DROP_SLICE = 5000
 
 
 async def _compute(
