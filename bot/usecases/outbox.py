@@ -9,9 +9,11 @@
   up thousands of requests.
 - A 429 the limiter's retries did not get past holds that chat's worker for ``retry_after``;
   5xx, timeouts and dropped connections are retried with exponential backoff in the chat's
-  own worker (its later messages wait: order is kept); 403 (the person blocked the bot) and
-  400 give up at once, 403 telling ``on_blocked`` and 400 ``on_refused`` (the row
-  keeps Telegram's reason; nothing is given up silently).
+  own worker (its later messages wait: order is kept), until ``max_attempts``; 403 (the
+  person blocked the bot) and 400 give up at once. Giving up tells a listener first, then
+  marks the row failed (it keeps Telegram's reason): 403 ``on_blocked``, 400 and the last
+  failed retry ``on_refused``. Nothing is given up silently, not even by a crash between
+  the two (the row is tried again, and the notice's key is taken already).
 - A row is marked sent right after Telegram accepts it; sends accepted while one batch of
   marks is being written are marked together by the next, in one statement. The one case no
   Bot API client can settle is a crash between Telegram accepting a message and that commit
@@ -239,13 +241,13 @@ class OutboxSender:
             return False
         except Forbidden as error:
             logger.warning("outbox %s: chat %s blocked the bot", message.key, message.chat_id)
-            await self._record_failure(message, str(error), give_up=True)
             await self._tell_blocked(message.chat_id, message.id)
+            await self._record_failure(message, str(error), give_up=True)
             return True
         except BadRequest as error:
             logger.error("outbox %s refused by Telegram: %s", message.key, error)
-            await self._record_failure(message, str(error), give_up=True)
             await self._tell_refused(message, str(error))
+            await self._record_failure(message, str(error), give_up=True)
             return True
         except TelegramError as error:  # NetworkError, TimedOut, 5xx and the like
             return await self._retry_later(message, str(error))
@@ -256,8 +258,9 @@ class OutboxSender:
         assert message.id is not None
         attempts = await self._record_failure(message, error, give_up=False)
         if attempts >= self._limits.max_attempts:
-            await self._record_failure(message, error, give_up=True)
             logger.error("outbox %s: giving up after %d attempts", message.key, attempts)
+            await self._tell_refused(message, f"gave up after {attempts} attempts: {error}")
+            await self._record_failure(message, error, give_up=True)
             return True
         backoff = min(self._limits.first_backoff * 2 ** (attempts - 1), self._limits.max_backoff)
         backoff *= random.uniform(0.8, 1.2)  # chats that failed together retry apart
