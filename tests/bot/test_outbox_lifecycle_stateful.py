@@ -1,26 +1,45 @@
-"""The outbox against a fake Telegram whose answers each chat scripts: a row given up is
-always told, and told before it is marked failed."""
+"""An outbox row's lifecycle under random sequences of events, on a real database (SQLite
+and PostgreSQL): messages queued through the use cases' door (long ones split into parts,
+photos, buttons), a fake Telegram that answers each chat's sends as scripted (accepted, 429,
+a network error or 5xx before delivery, a timeout after delivery, 400, 403 for a chat that
+blocked the bot), the sender restarted, people unblocking (a crash is tests/e2e/test_crash.py's
+and test_outbox.py's: cancelled in the middle of a statement, a connection of this process
+would hold its locks). After every step:
+
+- a row is delivered at most once, unless Telegram may have had it already when the sender
+  retried (a timeout after delivery): then once more for each such time;
+- a chat's messages arrive in the order queued, so the parts of a split message too;
+- a sent row was delivered and carries the id Telegram gave; a failed one has a reason,
+  was not delivered (but for those same uncertain cases) and was said: a 400 to the admins,
+  a 403 as the person blocking the bot (their manager told);
+- no row is held by a sender that stopped; and once Telegram behaves, every row ends sent
+  or failed and unclaimed (nothing stays queued forever).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlalchemy import delete, update
-from sqlmodel import select
+from sqlmodel import col, select
 from telegram import Bot, Chat, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.clock import ManualClock
 from bot.services import Services
 from bot.settings import load_settings
-from bot.usecases.blocked import staff_blocked_bot
+from bot.usecases.blocked import staff_blocked_bot, staff_is_back
 from bot.usecases.messages import enqueue_message
 from bot.usecases.outbox import BlockedListener, OutboxSender, RefusedListener, SenderLimits
 from bot.usecases.refused import REFUSED_KEY, message_refused
@@ -152,6 +171,222 @@ async def start_sender(
     )
     await sender.start()
     return sender
+
+
+class OutboxMachine(RuleBasedStateMachine):
+    database_url = ""
+    calendar_dir = Path()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.services = services_for(self.database_url, self.calendar_dir)
+        self.staff = self.run(prepare(self.services))
+        self.chats = {code: self.staff[code].telegram_user_id or 0 for code in RECIPIENTS}
+        self.telegram = FakeTelegram()
+        self.sender = self.run(self._start_sender())
+        self.queued = 0
+        # When each chat was last known to be back (a 403 before that is forgiven).
+        self.back_at: dict[int, datetime] = {}
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coroutine)
+
+    async def _start_sender(self) -> OutboxSender:
+        return await start_sender(self.services, self.telegram)
+
+    def teardown(self) -> None:
+        self.run(self.sender.stop())
+        self.run(self.services.db.close())
+        self.loop.close()
+
+    async def _rows(self) -> list[OutboxMessage]:
+        async with self.services.db.session() as session:
+            statement = select(OutboxMessage).order_by(col(OutboxMessage.id))
+            return list((await session.exec(statement)).all())
+
+    # -- rules -----------------------------------------------------------------------------
+
+    @rule(
+        messages=st.lists(
+            st.tuples(
+                st.sampled_from(RECIPIENTS),
+                st.sampled_from([1, 3, 700]),
+                st.booleans(),
+                st.booleans(),
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    def queue(self, messages: list[tuple[str, int, bool, bool]]) -> None:
+        """Composed messages queued in one transaction, each as (recipient, lines, with a
+        photo, with buttons); 700 lines take two or more parts (every line is its own, so
+        no two parts read alike)."""
+        self.run(self._queue(messages))
+
+    async def _queue(self, messages: list[tuple[str, int, bool, bool]]) -> None:
+        async with self.services.db.session() as session:
+            for who, lines, photo, buttons in messages:
+                self.queued += 1
+                number = self.queued
+                await enqueue_message(
+                    session=session,
+                    key=f"test:{number}",
+                    chat_id=self.chats[who],
+                    text="\n".join(f"第{number}条消息 第{line}行" for line in range(lines)),
+                    now=self.services.clock.now(),
+                    buttons=[[("打开", "kopen:1")]] if buttons else None,
+                    photo_file_ids=["photo-1"] if photo else None,
+                )
+
+    @rule(
+        who=st.sampled_from(RECIPIENTS),
+        answers=st.lists(st.sampled_from(list(Answer)), min_size=1, max_size=6),
+    )
+    def telegram_will_answer(self, who: str, answers: list[Answer]) -> None:
+        self.telegram.scripts[self.chats[who]].extend(answers)
+
+    @rule(who=st.sampled_from(RECIPIENTS))
+    def telegram_is_unreachable(self, who: str) -> None:
+        """Long enough for the sender to give up on the chat's next message."""
+        script = self.telegram.scripts[self.chats[who]]
+        script.extend([Answer.NETWORK] * LIMITS.max_attempts)
+
+    @rule(who=st.sampled_from(RECIPIENTS))
+    def blocks_the_bot(self, who: str) -> None:
+        self.telegram.blocked.add(self.chats[who])
+
+    @precondition(lambda self: self.telegram.blocked)
+    @rule(data=st.data())
+    def unblocks_and_writes(self, data: st.DataObject) -> None:
+        """They unblock and write to the bot again: it knows they are back."""
+        chat_id = data.draw(st.sampled_from(sorted(self.telegram.blocked)))
+        self.telegram.blocked.discard(chat_id)
+        self.back_at[chat_id] = datetime.now(UTC)
+        code = next(c for c, chat in self.chats.items() if chat == chat_id)
+        self.run(self._back(code))
+
+    async def _back(self, code: str) -> None:
+        async with self.services.db.session() as session:
+            person = await session.get(Staff, self.staff[code].id)
+            assert person is not None
+        await staff_is_back(self.services, person)
+
+    @rule(seconds=st.sampled_from([0.0, 0.002, 0.02]))
+    def a_moment_passes(self, seconds: float) -> None:
+        """The sender runs for a moment: some rows go, some are on the wire or waiting."""
+        self.run(asyncio.sleep(seconds))
+
+    @rule()
+    def restart(self) -> None:
+        self.run(self.sender.stop())
+        self.sender = self.run(self._start_sender())
+
+    @rule()
+    def telegram_behaves_again(self) -> None:
+        """Scripts run out and blocked chats stay blocked: everything ends sent or failed."""
+        for script in self.telegram.scripts.values():
+            script.clear()
+        self.run(self._settle())
+        rows = self.run(self._rows())
+        assert all(r.sent_at is not None or r.failed_at is not None for r in rows), rows
+        assert all(r.claimed_by is None for r in rows), rows
+        delivered = {message_id: (chat, text) for chat, text, message_id in self.telegram.delivered}
+        for row in rows:
+            if row.sent_at is not None:
+                assert row.telegram_message_id is not None
+                assert delivered[row.telegram_message_id] == (row.chat_id, row.text), row
+
+    async def _settle(self) -> None:
+        """Until no row is waiting and the sender holds nothing (its listeners are done)."""
+        async with asyncio.timeout(SETTLE_TIMEOUT):
+            while True:
+                rows = await self._rows()
+                waiting = [r for r in rows if r.sent_at is None and r.failed_at is None]
+                # The sender's own record of what it holds: a failed row's listeners have
+                # run once it lets go of the row.
+                if not waiting and not self.sender._queued:
+                    return
+                await asyncio.sleep(0.005)
+
+    async def _check_told(self, rows: list[OutboxMessage]) -> None:
+        """A failed row the sender has let go of (its listeners have run) was told: a 403
+        marks the person as blocking the bot, anything else is told to the admins."""
+        async with self.services.db.session() as session:
+            people = {s.telegram_user_id: s for s in (await session.exec(select(Staff))).all()}
+        keys = {r.key for r in rows}
+        admin = self.staff[ADMIN]
+        held = self.sender._queued
+        for row in rows:
+            if row.failed_at is None or row.id in held:
+                continue
+            assert row.last_error, row
+            if row.last_error.startswith("Forbidden"):
+                person = people.get(row.chat_id)
+                back = self.back_at.get(row.chat_id)
+                if person is not None and (back is None or row.failed_at > back):
+                    assert person.blocked_bot_at is not None, row
+            elif not row.key.startswith(f"{REFUSED_KEY}:"):
+                assert f"{REFUSED_KEY}:{row.id}:{admin.id}" in keys, row
+
+    # -- invariants ------------------------------------------------------------------------
+
+    @invariant()
+    def rows_hold(self) -> None:
+        rows = self.run(self._rows())
+        deliveries = Counter((chat, text) for chat, text, _ in self.telegram.delivered)
+        rows_of: Counter[tuple[int, str]] = Counter((r.chat_id, r.text) for r in rows)
+        uncertain = self.telegram.unanswered
+        for key, count in deliveries.items():
+            assert count <= rows_of[key] + uncertain[key], (key, count)
+        # A stopped sender hands its claims back.
+        holders = {None, self.sender.sender_id}
+        for row in rows:
+            if row.sent_at is None and row.failed_at is None:
+                assert row.claimed_by in holders, row
+            key = (row.chat_id, row.text)
+            if row.failed_at is not None:
+                assert row.sent_at is None and row.last_error, row
+                if rows_of[key] == 1:
+                    assert deliveries[key] <= uncertain[key], row
+        self._check_order(rows)
+        self.run(self._check_told(rows))
+
+    def _check_order(self, rows: list[OutboxMessage]) -> None:
+        """Each chat gets its queued messages in order (a message sent again right after
+        itself aside)."""
+        row_of = {(r.chat_id, r.text): r.id or 0 for r in rows if r.key.startswith("test:")}
+        last: dict[int, int] = {}
+        for chat, text, _ in self.telegram.delivered:
+            row_id = row_of.get((chat, text))
+            if row_id is None:
+                continue
+            assert row_id >= last.get(chat, 0), (chat, row_id, last)
+            last[chat] = row_id
+
+
+def run_machine(database_url: str, calendar_dir: Path, examples: int) -> None:
+    OutboxMachine.database_url = database_url
+    OutboxMachine.calendar_dir = calendar_dir
+    machine = OutboxMachine.TestCase
+    machine.settings = settings(
+        max_examples=examples,
+        stateful_step_count=25,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    machine().runTest()
+
+
+def test_an_outbox_row_holds_its_invariants(database_url: str, tmp_path: Path) -> None:
+    run_machine(database_url, tmp_path, 30)
+
+
+@pytest.mark.slow
+def test_an_outbox_row_holds_its_invariants_at_length(database_url: str, tmp_path: Path) -> None:
+    run_machine(database_url, tmp_path, 300)
 
 
 async def _queue_one(services: Services, chat_id: int) -> None:
