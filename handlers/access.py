@@ -43,11 +43,12 @@ async def gate(update: Update, context: BotContext) -> None:
             # notice that they blocked it arrives as an update from them too.
             await staff_is_back(context.services, context.staff)
     if context.staff is not None:
-        role = context.staff.role
         command = _command(update, in_caption=True)
-        if command in texts.COMMAND_DESCRIPTIONS and command not in commands_for(role):
+        if command in texts.COMMAND_DESCRIPTIONS and command not in commands_for(context.staff):
             assert update.effective_message is not None
-            await update.effective_message.reply_text(texts.command_not_for_role(role))
+            await update.effective_message.reply_text(
+                texts.command_not_for_role(context.staff.role)
+            )
             raise ApplicationHandlerStop
         return
     if _command(update) == "start":

@@ -9,8 +9,8 @@ from bot.context import BotContext
 from bot.permissions import COMMON_COMMANDS, commands_for
 from bot.usecases.registration import register, unit_name
 from bot.views import texts
+from db.models import Staff
 from db.staff import Redemption
-from scheduler.org import Role
 
 REFUSALS = {
     Redemption.UNKNOWN: texts.INVITE_UNKNOWN,
@@ -25,9 +25,9 @@ def bot_commands(names: tuple[str, ...]) -> list[BotCommand]:
     return [BotCommand(name, texts.COMMAND_DESCRIPTIONS[name]) for name in names]
 
 
-async def set_role_menu(context: BotContext, chat_id: int, role: Role) -> None:
+async def set_menu(context: BotContext, chat_id: int, staff: Staff) -> None:
     await context.bot.set_my_commands(
-        bot_commands(commands_for(role)), scope=BotCommandScopeChat(chat_id)
+        bot_commands(commands_for(staff)), scope=BotCommandScopeChat(chat_id)
     )
 
 
@@ -50,15 +50,17 @@ async def start(update: Update, context: BotContext) -> None:
         await message.reply_text(REFUSALS[result.outcome])
         return
     # The menu first: once the welcome arrives, the person's menu is already theirs.
-    await set_role_menu(context, message.chat_id, result.staff.role)
+    await set_menu(context, message.chat_id, result.staff)
     await message.reply_text(texts.welcome(result.staff.name, result.staff.role, result.unit_name))
 
 
 async def show_help(update: Update, context: BotContext) -> None:
     """Lists what the sender's role does and the commands it may use."""
     assert update.effective_message is not None
-    role = context.registered_staff.role
-    await update.effective_message.reply_text(texts.help_text(role, list(commands_for(role))))
+    staff = context.registered_staff
+    await update.effective_message.reply_text(
+        texts.help_text(staff.role, list(commands_for(staff)))
+    )
 
 
 def default_menu() -> list[BotCommand]:

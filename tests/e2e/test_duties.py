@@ -13,6 +13,7 @@ from bot.views import texts
 from db.models import Assignment, Staff
 from db.org_import import COLUMNS, import_org, read_org_file
 from scheduler.catalog import FrequencyKind
+from scheduler.org import Role
 from tests.conftest import SHANGHAI
 from tests.e2e.harness import Harness
 
@@ -70,3 +71,22 @@ async def test_a_branch_head_gets_his_counter_checks_on_a_saturday_his_branch_is
     }
     assert "营业终了调阅监控录像" in push.content
     assert f"您有 {len(rows)} 项检查任务" in push.content
+
+
+async def test_a_handler_with_a_check_duty_works_through_checks_with_today_and_skip(
+    bot: Harness,
+) -> None:
+    """林海 handles complaints and holds 函件专业、报刊专业: he gets checks, so the checks'
+    commands are his too (menu, /help and the gate agree)."""
+    handler = await bot.register("H004")
+    await handler.send("/help")
+    (help_reply,) = await handler.replies(1)
+    assert "/today" in help_reply.content and "/skip" in help_reply.content
+    refusal = texts.command_not_for_role(Role.HANDLER)
+    for command in ("/today", "/skip"):
+        await handler.send(command)
+        (reply,) = await handler.replies(1)
+        assert reply.content != refusal, command
+    await handler.send("/overdue")
+    (refused,) = await handler.replies(1)
+    assert refused.content == refusal
