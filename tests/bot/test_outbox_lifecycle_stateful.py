@@ -81,11 +81,14 @@ class FakeTelegram:
         self.delivered: list[tuple[int, str, int]] = []  # chat, text, Telegram's message id
         # Deliveries the sender cannot know of (timed out after), per (chat, text).
         self.unanswered: Counter[tuple[int, str]] = Counter()
+        # When a 403 was last answered, per (chat, text).
+        self.forbidden_at: dict[tuple[int, str], datetime] = {}
         self.next_id = 1
 
     async def _answer(self, chat_id: int, text: str | None) -> Message:
         await asyncio.sleep(0)  # a request takes a turn of the loop, as on the wire
         if chat_id in self.blocked:
+            self.forbidden_at[(chat_id, text or "")] = datetime.now(UTC)
             raise Forbidden("Forbidden: bot was blocked by the user")
         script = self.scripts[chat_id]
         answer = script.popleft() if script else Answer.ACCEPTED
@@ -186,7 +189,7 @@ class OutboxMachine(RuleBasedStateMachine):
         self.telegram = FakeTelegram()
         self.sender = self.run(self._start_sender())
         self.queued = 0
-        # When each chat was last known to be back (a 403 before that is forgiven).
+        # When each chat was last known to be back (a 403 answered before is forgiven).
         self.back_at: dict[int, datetime] = {}
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -325,7 +328,8 @@ class OutboxMachine(RuleBasedStateMachine):
             if row.last_error.startswith("Forbidden"):
                 person = people.get(row.chat_id)
                 back = self.back_at.get(row.chat_id)
-                if person is not None and (back is None or row.failed_at > back):
+                refused = self.telegram.forbidden_at[(row.chat_id, row.text)]
+                if person is not None and (back is None or refused > back):
                     assert person.blocked_bot_at is not None, row
             elif not row.key.startswith(f"{REFUSED_KEY}:"):
                 assert f"{REFUSED_KEY}:{row.id}:{admin.id}" in keys, row
