@@ -169,12 +169,18 @@ async def mark_sent(
 
 
 async def mark_attempt_failed(
-    *, session: AsyncSession, message_id: int, error: str, give_up_at: datetime | None
+    *,
+    session: AsyncSession,
+    message_id: int,
+    error: str,
+    give_up_at: datetime | None,
+    recorded: bool = False,
 ) -> int:
     """Record a failed attempt and return how many there were; with give_up_at the message
-    is never tried again. The claim stays while this sender retries."""
+    is never tried again (``recorded``: that attempt was counted already, only the giving up
+    is new). The claim stays while this sender retries."""
     values: dict[str, object] = {
-        "attempts": OutboxMessage.attempts + 1,
+        "attempts": OutboxMessage.attempts + (0 if recorded else 1),
         "last_error": error[:1000],
         "failed_at": give_up_at,
     }

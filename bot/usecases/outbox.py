@@ -260,7 +260,7 @@ class OutboxSender:
         if attempts >= self._limits.max_attempts:
             logger.error("outbox %s: giving up after %d attempts", message.key, attempts)
             await self._tell_refused(message, f"gave up after {attempts} attempts: {error}")
-            await self._record_failure(message, error, give_up=True)
+            await self._record_failure(message, error, give_up=True, recorded=True)
             return True
         backoff = min(self._limits.first_backoff * 2 ** (attempts - 1), self._limits.max_backoff)
         backoff *= random.uniform(0.8, 1.2)  # chats that failed together retry apart
@@ -308,7 +308,9 @@ class OutboxSender:
                 if not recorded.done():  # its worker may have been cancelled meanwhile
                     recorded.set_result(None)
 
-    async def _record_failure(self, message: OutboxMessage, error: str, *, give_up: bool) -> int:
+    async def _record_failure(
+        self, message: OutboxMessage, error: str, *, give_up: bool, recorded: bool = False
+    ) -> int:
         assert message.id is not None
         async with self._db.session() as session:
             return await mark_attempt_failed(
@@ -316,6 +318,7 @@ class OutboxSender:
                 message_id=message.id,
                 error=error,
                 give_up_at=_utcnow() if give_up else None,
+                recorded=recorded,
             )
 
     async def _tell_blocked(self, chat_id: int, message_id: int) -> None:

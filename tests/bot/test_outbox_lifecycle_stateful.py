@@ -434,6 +434,7 @@ async def test_a_message_given_up_after_its_retries_is_told_to_the_admins(
         await sender.stop()
         await services.db.close()
     assert row.last_error == "Bad Gateway"
+    assert row.attempts == LIMITS.max_attempts  # giving up is no further attempt
     assert chat_id not in [chat for chat, _, _ in telegram.delivered]
     assert f"{REFUSED_KEY}:{row.id}:{people[ADMIN].id}" in keys
 
