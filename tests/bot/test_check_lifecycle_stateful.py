@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sqlalchemy import delete, update
@@ -68,6 +67,7 @@ from scheduler.catalog import CatalogItem, Question, QuestionType
 from scheduler.complaints import escalation_chain
 from scheduler.org import Level, OrgUnit
 from tests.conftest import REPO, SAMPLE_ORG, SHANGHAI
+from tests.stateful import run_seeded
 
 T = TypeVar("T")
 START = datetime(2026, 9, 28, 7, 0, tzinfo=SHANGHAI)  # Monday; National Day is Thursday
@@ -692,17 +692,13 @@ class CheckMachine(RuleBasedStateMachine):
 
 
 def run_machine(database_url: str, calendar_dir: Path, examples: int) -> None:
-    CheckMachine.database_url = database_url
-    CheckMachine.calendar_dir = calendar_dir
-    machine = CheckMachine.TestCase
-    machine.settings = settings(
-        max_examples=examples,
-        stateful_step_count=25,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=[HealthCheck.too_slow],
+    run_seeded(
+        CheckMachine,
+        examples=examples,
+        steps=25,
+        database_url=database_url,
+        calendar_dir=calendar_dir,
     )
-    machine().runTest()
 
 
 def test_a_check_holds_its_invariants(database_url: str, tmp_path: Path) -> None:

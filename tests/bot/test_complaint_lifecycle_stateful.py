@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -53,6 +52,7 @@ from nlp.reader import ComplaintReader
 from scheduler.complaint_lifecycle import ACTIVE, State, violations
 from scheduler.org import Department
 from tests.conftest import REPO, SAMPLE_ORG
+from tests.stateful import run_seeded
 
 T = TypeVar("T")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -377,18 +377,14 @@ class ComplaintMachine(RuleBasedStateMachine):
 
 
 def run_machine(database_url: str, calendar_dir: Path, reader: ComplaintReader, n: int) -> None:
-    ComplaintMachine.database_url = database_url
-    ComplaintMachine.calendar_dir = calendar_dir
-    ComplaintMachine.reader = reader
-    machine = ComplaintMachine.TestCase
-    machine.settings = settings(
-        max_examples=n,
-        stateful_step_count=20,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=[HealthCheck.too_slow],
+    run_seeded(
+        ComplaintMachine,
+        examples=n,
+        steps=20,
+        database_url=database_url,
+        calendar_dir=calendar_dir,
+        reader=reader,
     )
-    machine().runTest()
 
 
 def test_the_lifecycle_holds_its_invariants(

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlalchemy import delete, update
@@ -47,6 +46,7 @@ from bot.views import texts
 from db.models import ChatState, InviteCode, JobRun, OutboxMessage, Staff
 from db.org_import import import_org, read_org_file
 from tests.conftest import REPO, SAMPLE_ORG, SHANGHAI
+from tests.stateful import run_seeded
 
 T = TypeVar("T")
 START = datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI)
@@ -371,17 +371,13 @@ class OutboxMachine(RuleBasedStateMachine):
 
 
 def run_machine(database_url: str, calendar_dir: Path, examples: int) -> None:
-    OutboxMachine.database_url = database_url
-    OutboxMachine.calendar_dir = calendar_dir
-    machine = OutboxMachine.TestCase
-    machine.settings = settings(
-        max_examples=examples,
-        stateful_step_count=25,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=[HealthCheck.too_slow],
+    run_seeded(
+        OutboxMachine,
+        examples=examples,
+        steps=25,
+        database_url=database_url,
+        calendar_dir=calendar_dir,
     )
-    machine().runTest()
 
 
 def test_an_outbox_row_holds_its_invariants(database_url: str, tmp_path: Path) -> None:

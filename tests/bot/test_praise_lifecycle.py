@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlalchemy import delete
@@ -36,6 +35,7 @@ from nlp.categories import Category
 from nlp.reader import ComplaintReader
 from tests.bot.services import services_for
 from tests.conftest import SAMPLE_ORG
+from tests.stateful import run_seeded
 
 T = TypeVar("T")
 TEXTS = st.sampled_from(
@@ -229,17 +229,13 @@ class DraftMachine(RuleBasedStateMachine):
 
 
 def run_machine(database_url: str, reader: ComplaintReader, examples: int) -> None:
-    DraftMachine.database_url = database_url
-    DraftMachine.reader = reader
-    machine = DraftMachine.TestCase
-    machine.settings = settings(
-        max_examples=examples,
-        stateful_step_count=20,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=[HealthCheck.too_slow],
+    run_seeded(
+        DraftMachine,
+        examples=examples,
+        steps=20,
+        database_url=database_url,
+        reader=reader,
     )
-    machine().runTest()
 
 
 def test_drafts_hold_their_invariants(database_url: str, reader: ComplaintReader) -> None:

@@ -12,7 +12,6 @@ from functools import partial
 from typing import Any, TypeVar
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlalchemy import delete
@@ -32,6 +31,7 @@ from db.jobs import claim_job
 from db.models import InboxUpdate, JobRun
 from db.session import Database, SharedTransaction
 from tests.conftest import SHANGHAI
+from tests.stateful import run_seeded
 
 START = datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI)
 CHATS = st.integers(min_value=1, max_value=4).map(lambda n: 8_000_000_000 + n)
@@ -299,16 +299,12 @@ class InboxMachine(RuleBasedStateMachine):
 
 
 def run_machine(database_url: str, examples: int) -> None:
-    InboxMachine.database_url = database_url
-    machine = InboxMachine.TestCase
-    machine.settings = settings(
-        max_examples=examples,
-        stateful_step_count=25,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=[HealthCheck.too_slow],
+    run_seeded(
+        InboxMachine,
+        examples=examples,
+        steps=25,
+        database_url=database_url,
     )
-    machine().runTest()
 
 
 def test_inbox_holds_its_invariants(database_url: str) -> None:
