@@ -264,6 +264,22 @@ class UpdateWorkers:
                 )
                 async with holder.holding(claimed.chat_id):
                     error = await self._process(claimed)
+                    if error is not None and not shared.has_changes:
+                        # Nothing to undo: done with its error in this transaction, whose
+                        # row lock keeps other workers off it (after a rollback, one could
+                        # take it before the failure is recorded, and handle it again).
+                        shared.before_first_commit(
+                            partial(
+                                mark_update_done,
+                                session=shared.session,
+                                claimed=claimed,
+                                now=self._clock.now(),
+                                error=str(_Failed(error)),
+                            )
+                        )
+                        await shared.commit()
+                        logger.warning("update %s failed and is done: %s", claimed.update_id, error)
+                        return True
                     if error is not None:
                         raise _Failed(error)
                     await shared.commit()
