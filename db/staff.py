@@ -243,3 +243,17 @@ async def load_staff(*, session: AsyncSession, staff_ids: Iterable[int]) -> dict
         rows = (await session.exec(select(Staff).where(col(Staff.id).in_(chunk)))).all()
         found.update({s.id: s for s in rows if s.id is not None})
     return found
+
+
+async def registered_holders(
+    *, session: AsyncSession, posts: Iterable[StaffPost]
+) -> list[tuple[StaffPost, Staff]]:
+    """The posts whose holders have registered (there is a chat to reach them), with the
+    holder, read in one query."""
+    posts = list(posts)
+    people = await load_staff(session=session, staff_ids=[post.staff_id for post in posts])
+    return [
+        (post, people[post.staff_id])
+        for post in posts
+        if people[post.staff_id].telegram_user_id is not None
+    ]

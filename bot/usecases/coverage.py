@@ -15,7 +15,7 @@ from bot.services import Services
 from bot.usecases.messages import enqueue_message
 from bot.views import texts
 from db.checks import load_org_snapshot
-from db.staff import get_staff, latest_org_import, list_staff_posts, load_org_units
+from db.staff import latest_org_import, list_staff_posts, load_org_units, registered_holders
 from scheduler.catalog import Catalog
 from scheduler.complaints import units_within
 from scheduler.org import Role
@@ -63,10 +63,10 @@ async def tell_admins_about_gaps(services: Services) -> int:
         units = await load_org_units(session=session)
         queued = 0
         told = False
-        for admin in await list_staff_posts(session=session, role=Role.ADMIN):
+        admins = await list_staff_posts(session=session, role=Role.ADMIN)
+        for admin, person in await registered_holders(session=session, posts=admins):
             scope = units_within(admin.unit_id, units)
             mine = [gap for gap in gaps if gap.unit_id in scope]
-            person = await get_staff(session=session, staff_id=admin.staff_id)
             if not mine or person.telegram_user_id is None:
                 continue
             told = True

@@ -10,7 +10,7 @@ from bot.services import Services
 from bot.usecases.messages import enqueue_message
 from bot.views import texts
 from db.models import OutboxMessage
-from db.staff import get_staff_by_telegram_id, list_staff_posts, load_staff
+from db.staff import get_staff_by_telegram_id, list_staff_posts, registered_holders
 from scheduler.org import Role
 
 logger = logging.getLogger(__name__)
@@ -31,9 +31,8 @@ async def message_refused(services: Services, message: OutboxMessage, error: str
         person = await get_staff_by_telegram_id(session=session, telegram_user_id=message.chat_id)
         recipient = (person.name, person.role) if person is not None else None
         posts = await list_staff_posts(session=session, role=Role.ADMIN)
-        admins = await load_staff(session=session, staff_ids=[p.staff_id for p in posts])
         text = texts.message_refused(recipient, kind, error)
-        for admin in admins.values():
+        for _, admin in await registered_holders(session=session, posts=posts):
             if admin.telegram_user_id is None or admin.blocked_bot_at is not None:
                 continue
             queued += await enqueue_message(

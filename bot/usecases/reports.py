@@ -70,6 +70,7 @@ from db.staff import (
     get_unit,
     list_staff_posts,
     load_org_units,
+    registered_holders,
 )
 from scheduler.bulletin import Bulletin, UnitMonth, build_bulletin
 from scheduler.catalog import Catalog, CatalogItem, Span
@@ -811,11 +812,8 @@ async def _tell_admins_unreceived(
         unit.name, code, month.year, month.month, report=report, bulletin=bulletin
     )
     queued = 0
-    for admin in admins:
-        if unit.id not in units_within(admin.unit_id, units):
-            continue
-        person = await get_staff(session=session, staff_id=admin.staff_id)
-        if person.telegram_user_id is None:
+    for admin, person in await registered_holders(session=session, posts=admins):
+        if unit.id not in units_within(admin.unit_id, units) or person.telegram_user_id is None:
             continue
         queued += await enqueue_message(
             session=session,
