@@ -10,7 +10,7 @@ its reply and a short pause for what follows the reply (the commit, the outbox's
 /help, a complaint report (read, stored, the draft), its 确认提交 (routed, history, the
 handler's card), opening a check (a button) and a typed answer. Prints the process's CPU
 per update (bot, sandbox and the simulated person: the same for the reference) and the SQL
-statements the update ran (its own: an idle worker's look for work is not counted), beside
+statements the update ran (its own and the look that took it: idle looks are timing), beside
 a bare python-telegram-bot echo bot answering a text the same way in the same run.
 --profile DIR writes a cProfile file per kind (its wall clock includes the pauses).
 """
@@ -27,10 +27,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from benchkit import BENCH_NOW, REPO, SHANGHAI, backends, bench_settings, fresh_database
-from sqlalchemy import event
 from sqlmodel import col, select
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
@@ -38,6 +36,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 from bot.app.application import running
 from bot.clock import ManualClock
 from bot.demo.simulation import Simulation, simulate
+from bot.demo.statements import recorded_statements, statement_count
 from bot.sandbox import SandboxServer, SentMessage
 from bot.views import texts
 from bot.views.buttons import Action, encode
@@ -49,8 +48,6 @@ from nlp.reader import ComplaintReader
 REPORT = "东2段信件报刊积压三天了，用户很着急"
 # After each reply: the update's commit, the outbox's card and the worker's next look.
 SETTLE = 0.2
-# An idle worker's look for work, timing rather than this update's (tests/e2e/test_round_trips.py).
-LOOK = "SELECT inbox."
 
 Act = Callable[[], Awaitable[object]]
 
@@ -91,7 +88,7 @@ async def measure(kind: Kind, rounds: int, seen: list[str] | None, profile: Path
             profiler.disable()
         cpu += time.process_time() - started
         if seen is not None:
-            statements += len([s for s in seen if not s.startswith(LOOK)]) + 1
+            statements += statement_count(seen)
     if profiler is not None and profile is not None:
         profiler.dump_stats(profile)
     return Figure(cpu / rounds * 1000, round(statements / rounds))
@@ -202,23 +199,12 @@ async def kinds_measured(
         Kind("opening a check (button)", open_check),
         Kind("a typed answer", answer, before=open_check),
     ]
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        task = asyncio.current_task()
-        if task is None or not task.get_name().startswith("outbox"):
-            seen.append(statement)
-
-    engine = bot.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(bot.db) as seen:
         figures = {}
         for n, kind in enumerate(kinds):
             path = profile / f"{backend}-{n}.prof" if profile is not None else None
             figures[kind.name] = await measure(kind, rounds, seen, path)
         return figures
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def main_async(args: argparse.Namespace) -> None:

@@ -5,18 +5,15 @@ per update at 30,000 units. The units and posts come from the reference cache
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from bot.clock import ManualClock
+from bot.demo.statements import is_worker_look, own_statements, recorded_statements, statement_count
 from bot.sandbox import SandboxUser, SentMessage
 from bot.views import texts
 from bot.views.buttons import Action, encode
@@ -41,10 +38,6 @@ MOST_STATEMENTS = {
     "a complaint report": 10,
     "confirming a complaint": 13,
 }
-# Workers look for the next update whenever they are idle and woken (by any update stored
-# or done) or their idle poll comes round: how often is timing, not this update's work.
-# Each update is counted with the one look that took it.
-LOOK = re.compile(r"^SELECT inbox\.")
 
 
 @pytest.fixture
@@ -52,29 +45,10 @@ def clock() -> ManualClock:
     return ManualClock(datetime(2026, 11, 25, 7, 30, tzinfo=SHANGHAI))
 
 
-@contextmanager
-def statements(bot: Harness) -> Iterator[list[str]]:
-    """The SQL the bot runs while the block runs, but the outbox sender's (its own tasks
-    poll and mark rows whenever they like)."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        task = asyncio.current_task()
-        if task is None or not task.get_name().startswith("outbox"):
-            seen.append(statement)
-
-    engine = bot.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 async def measured(
     bot: Harness, user: SandboxUser, act: Callable[[], Awaitable[object]]
 ) -> tuple[SentMessage, list[str]]:
-    with statements(bot) as seen:
+    with recorded_statements(bot.db) as seen:
         await act()
         reply = await user.reply(timeout=15)  # a loaded machine is no failure here
         await user.no_reply(within=0.2)  # the update's commit, after its reply
@@ -84,10 +58,11 @@ async def measured(
 def assert_few_and_narrow(what: str, seen: list[str]) -> None:
     whole = [s for s in seen if WHOLE_TABLE.search(s)]
     assert not whole, f"{what} read whole tables:\n" + "\n".join(whole)
-    assert any(LOOK.match(s) for s in seen), f"{what}: no worker took it"
-    own = [s for s in seen if not LOOK.match(s)]
-    count = len(own) + 1
-    assert count <= MOST_STATEMENTS[what], f"{what}: {count} statements:\n" + "\n".join(own)
+    assert any(is_worker_look(s) for s in seen), f"{what}: no worker took it"
+    count = statement_count(seen)
+    assert count <= MOST_STATEMENTS[what], f"{what}: {count} statements:\n" + "\n".join(
+        own_statements(seen)
+    )
 
 
 async def test_a_check_step_and_a_complaint_take_a_handful_of_narrow_statements(
