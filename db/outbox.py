@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ColumnElement, Dialect, case, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,6 +26,22 @@ from db.models import OutboxMessage
 from db.session import OUTBOX_WRITTEN
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
+
+
+class GiveUp(StrEnum):
+    """Why the sender gave a row up (the row keeps Telegram's own words in ``last_error``)."""
+
+    REFUSED = "refused"  # 400: Telegram will never take it as it is
+    RETRIES_SPENT = "retries_spent"  # 5xx, timeouts, dropped connections, every attempt
+    BLOCKED = "blocked"  # 403 from a chat the bot knows nobody by
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    reason: GiveUp
+    detail: str  # Telegram's description, or the last attempt's error
+    attempts: int = 1  # more than one only when the retries were spent
+
 
 # First key of the two-key advisory locks that mark live sender instances (PostgreSQL).
 SENDER_LOCK_CLASS = 0x6F62  # "ob"

@@ -19,12 +19,14 @@ async def staff_blocked_bot(services: Services, telegram_user_id: int, occasion:
     """Mark the person; queue one notice to the nearest managers who can be reached.
     ``occasion`` names what revealed the blocking (Telegram's update saying so, or the
     outbox row refused with 403), so each blocking gets its own notice.
-    True when this call recorded the block (False: unknown chat, or already known)."""
+    False when the chat is nobody's: nobody's manager can be told."""
     now = services.clock.now()
     async with services.db.session() as session:
         staff = await get_staff_by_telegram_id(session=session, telegram_user_id=telegram_user_id)
-        if staff is None or staff.blocked_bot_at is not None:
+        if staff is None:
             return False
+        if staff.blocked_bot_at is not None:
+            return True  # told when it was first seen
         assert staff.id is not None
         staff.blocked_bot_at = now
         session.add(staff)

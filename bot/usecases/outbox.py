@@ -11,9 +11,10 @@
   5xx, timeouts and dropped connections are retried with exponential backoff in the chat's
   own worker (its later messages wait: order is kept), until ``max_attempts``; 403 (the
   person blocked the bot) and 400 give up at once. Giving up tells a listener first, then
-  marks the row failed (it keeps Telegram's reason): 403 ``on_blocked``, 400 and the last
-  failed retry ``on_refused``. Nothing is given up silently, not even by a crash between
-  the two (the row is tried again, and the notice's key is taken already).
+  marks the row failed (it keeps Telegram's reason): 403 ``on_blocked``; 400, the last
+  failed retry and a 403 from a chat ``on_blocked`` knows nobody by ``on_refused``, with
+  why (``Undelivered``). Nothing is given up silently, not even by a crash between the two
+  (the row is tried again, and the notice's key is taken already).
 - A row is marked sent right after Telegram accepts it; sends accepted while one batch of
   marks is being written are marked together by the next, in one statement. The one case no
   Bot API client can settle is a crash between Telegram accepting a message and that commit
@@ -43,6 +44,8 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from bot.ratelimit import bulk_sends
 from db.models import OutboxMessage
 from db.outbox import (
+    GiveUp,
+    Undelivered,
     claim_due_messages,
     decode_buttons,
     decode_photo_file_ids,
@@ -57,10 +60,11 @@ from db.session import Database
 
 logger = logging.getLogger(__name__)
 
-# (chat id, what revealed it: the outbox row that Telegram refused with 403)
-BlockedListener = Callable[[int, str], Awaitable[object]]
-# (the outbox row Telegram refused with 400, its reason)
-RefusedListener = Callable[[OutboxMessage, str], Awaitable[object]]
+# (chat id, what revealed it: the outbox row that Telegram refused with 403) → whether the
+# chat is someone the bot knows (and so tells of the blocking itself)
+BlockedListener = Callable[[int, str], Awaitable[bool]]
+# (the outbox row given up, why)
+RefusedListener = Callable[[OutboxMessage, Undelivered], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -241,12 +245,13 @@ class OutboxSender:
             return False
         except Forbidden as error:
             logger.warning("outbox %s: chat %s blocked the bot", message.key, message.chat_id)
-            await self._tell_blocked(message.chat_id, message.id)
+            if not await self._tell_blocked(message.chat_id, message.id):
+                await self._tell_refused(message, Undelivered(GiveUp.BLOCKED, str(error)))
             await self._record_failure(message, str(error), give_up=True)
             return True
         except BadRequest as error:
             logger.error("outbox %s refused by Telegram: %s", message.key, error)
-            await self._tell_refused(message, str(error))
+            await self._tell_refused(message, Undelivered(GiveUp.REFUSED, str(error)))
             await self._record_failure(message, str(error), give_up=True)
             return True
         except TelegramError as error:  # NetworkError, TimedOut, 5xx and the like
@@ -259,7 +264,7 @@ class OutboxSender:
         attempts = await self._record_failure(message, error, give_up=False)
         if attempts >= self._limits.max_attempts:
             logger.error("outbox %s: giving up after %d attempts", message.key, attempts)
-            await self._tell_refused(message, f"gave up after {attempts} attempts: {error}")
+            await self._tell_refused(message, Undelivered(GiveUp.RETRIES_SPENT, error, attempts))
             await self._record_failure(message, error, give_up=True, recorded=True)
             return True
         backoff = min(self._limits.first_backoff * 2 ** (attempts - 1), self._limits.max_backoff)
@@ -321,19 +326,21 @@ class OutboxSender:
                 recorded=recorded,
             )
 
-    async def _tell_blocked(self, chat_id: int, message_id: int) -> None:
+    async def _tell_blocked(self, chat_id: int, message_id: int) -> bool:
+        """False when the chat is nobody the listener knows (nobody was told)."""
         if self._on_blocked is None:
-            return
+            return False
         try:
-            await self._on_blocked(chat_id, f"outbox:{message_id}")
+            return await self._on_blocked(chat_id, f"outbox:{message_id}")
         except Exception:
             logger.exception("could not record that chat %s blocked the bot", chat_id)
+            return True  # logged: telling the admins as well would say the same twice
 
-    async def _tell_refused(self, message: OutboxMessage, error: str) -> None:
+    async def _tell_refused(self, message: OutboxMessage, undelivered: Undelivered) -> None:
         if self._on_refused is None:
             return
         try:
-            await self._on_refused(message, error)
+            await self._on_refused(message, undelivered)
         except Exception:
             logger.exception("could not tell the admins that outbox %s was refused", message.key)
 

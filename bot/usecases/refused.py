@@ -1,6 +1,7 @@
-"""Telegram refused a message for good (400: too long, bad markup, a chat that does not
-exist …): the outbox row is marked failed with the reason, and the admins are told, since
-the person it was for gets nothing and does not know it."""
+"""The outbox gave a message up (Telegram refused it for good: too long, bad markup, a chat
+that does not exist …; or every retry failed; or a chat nobody is known by blocked the bot):
+the row is marked failed with Telegram's reason, and the admins are told why in their words,
+since the person it was for gets nothing and does not know it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from bot.services import Services
 from bot.usecases.messages import enqueue_message
 from bot.views import texts
 from db.models import OutboxMessage
+from db.outbox import Undelivered
 from db.staff import get_staff_by_telegram_id, list_staff_posts, registered_holders
 from scheduler.org import Role
 
@@ -18,11 +20,18 @@ logger = logging.getLogger(__name__)
 REFUSED_KEY = "refused"
 
 
-async def message_refused(services: Services, message: OutboxMessage, error: str) -> int:
+async def message_refused(
+    services: Services, message: OutboxMessage, undelivered: Undelivered
+) -> int:
     """Queue one notice per reachable admin; how many were queued. A refused notice is not
     reported again (it would be refused the same way, for ever)."""
     if message.key.startswith(f"{REFUSED_KEY}:"):
-        logger.error("outbox %s: a refusal notice was refused too: %s", message.key, error)
+        logger.error(
+            "outbox %s: a refusal notice was given up too (%s): %s",
+            message.key,
+            undelivered.reason,
+            undelivered.detail,
+        )
         return 0
     now = services.clock.now()
     kind = message.key.partition(":")[0]
@@ -31,7 +40,7 @@ async def message_refused(services: Services, message: OutboxMessage, error: str
         person = await get_staff_by_telegram_id(session=session, telegram_user_id=message.chat_id)
         recipient = (person.name, person.role) if person is not None else None
         posts = await list_staff_posts(session=session, role=Role.ADMIN)
-        text = texts.message_refused(recipient, kind, error)
+        text = texts.message_refused(recipient, kind, undelivered)
         for _, admin in await registered_holders(session=session, posts=posts):
             if admin.telegram_user_id is None or admin.blocked_bot_at is not None:
                 continue
@@ -43,5 +52,10 @@ async def message_refused(services: Services, message: OutboxMessage, error: str
                 now=now,
             )
     if not queued:
-        logger.error("outbox %s refused (%s) and no admin can be told", message.key, error)
+        logger.error(
+            "outbox %s given up (%s: %s) and no admin can be told",
+            message.key,
+            undelivered.reason,
+            undelivered.detail,
+        )
     return queued

@@ -13,6 +13,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from db.org_import import EnumLabels, Problem, Refusal, RowProblem
+from db.outbox import GiveUp, Undelivered
 from nlp.categories import Category
 from nlp.entities import mask_phone, mask_phones_in_text
 from scheduler.catalog import Question, QuestionType, Span
@@ -946,12 +947,21 @@ def more_buttons(number: int, total: int) -> str:
     return f"（续 {number}/{total}）更多选项："
 
 
-def message_refused(recipient: tuple[str, Role] | None, kind: str, error: str) -> str:
-    """To admins: Telegram refused a message the bot composed; it was not delivered."""
+def message_refused(recipient: tuple[str, Role] | None, kind: str, undelivered: Undelivered) -> str:
+    """To admins: a message the bot composed was given up; it was not delivered."""
     who = f"{escape(recipient[0])}（{ROLE_LABELS[recipient[1]]}）" if recipient else "未登记的聊天"
+    match undelivered.reason:
+        case GiveUp.REFUSED:
+            what = "被 Telegram 拒收，未能送达"
+            detail = f"Telegram 的说明：{escape(undelivered.detail)}"
+        case GiveUp.RETRIES_SPENT:
+            what = f"连续 {undelivered.attempts} 次发送失败（网络或 Telegram 故障），已停止重试"
+            detail = f"最后一次的错误：{escape(undelivered.detail)}"
+        case GiveUp.BLOCKED:
+            what = "未能送达：对方已屏蔽本机器人"
+            detail = f"Telegram 的说明：{escape(undelivered.detail)}"
     return (
-        f"⚠️ 发给 {who} 的一条消息被 Telegram 拒收，未能送达。\n"
-        f"消息类别：{escape(kind)}\n原因：{escape(error)}\n请转告技术人员处理。"
+        f"⚠️ 发给 {who} 的一条消息{what}。\n消息类别：{escape(kind)}\n{detail}\n请转告技术人员处理。"
     )
 
 

@@ -45,6 +45,7 @@ from bot.usecases.refused import REFUSED_KEY, message_refused
 from bot.views import texts
 from db.models import ChatState, InviteCode, JobRun, OutboxMessage, Staff
 from db.org_import import import_org, read_org_file
+from db.outbox import Undelivered
 from tests.conftest import REPO, SAMPLE_ORG, SHANGHAI
 from tests.stateful import run_seeded
 
@@ -413,6 +414,14 @@ async def _keys(services: Services) -> set[str]:
         return set((await session.exec(select(OutboxMessage.key))).all())
 
 
+async def _notice(services: Services, key: str) -> str:
+    """The text queued under `key` (a notice to someone)."""
+    async with services.db.session() as session:
+        return (
+            (await session.exec(select(OutboxMessage).where(OutboxMessage.key == key))).one().text
+        )
+
+
 async def test_a_message_given_up_after_its_retries_is_told_to_the_admins(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -425,14 +434,40 @@ async def test_a_message_given_up_after_its_retries_is_told_to_the_admins(
     sender = await start_sender(services, telegram)
     try:
         row = await _given_up(services, sender)
-        keys = await _keys(services)
+        notice = await _notice(services, f"{REFUSED_KEY}:{row.id}:{people[ADMIN].id}")
     finally:
         await sender.stop()
         await services.db.close()
-    assert row.last_error == "Bad Gateway"
+    assert row.last_error == "Bad Gateway"  # the row keeps Telegram's own words
     assert row.attempts == LIMITS.max_attempts  # giving up is no further attempt
     assert chat_id not in [chat for chat, _, _ in telegram.delivered]
-    assert f"{REFUSED_KEY}:{row.id}:{people[ADMIN].id}" in keys
+    # The admins read why in Chinese: not refused by Telegram, retried until given up.
+    assert f"连续 {LIMITS.max_attempts} 次发送失败" in notice and "已停止重试" in notice
+    assert "拒收" not in notice and "gave up" not in notice
+    assert "最后一次的错误：Bad Gateway" in notice
+
+
+async def test_a_chat_nobody_is_known_by_blocking_the_bot_is_told_to_the_admins(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A 403 from a chat no staff record has (they left and were unbound after the message
+    was queued): no manager of theirs can be told of the blocking, so the admins are."""
+    services = services_for(database_url, tmp_path)
+    people = await prepare(services)
+    telegram = FakeTelegram()
+    stranger = 7_399_999_999
+    telegram.blocked.add(stranger)
+    await _queue_one(services, stranger)
+    sender = await start_sender(services, telegram)
+    try:
+        row = await _given_up(services, sender)
+        notice = await _notice(services, f"{REFUSED_KEY}:{row.id}:{people[ADMIN].id}")
+    finally:
+        await sender.stop()
+        await services.db.close()
+    assert row.last_error == "Forbidden: bot was blocked by the user"
+    assert "发给 未登记的聊天 的一条消息未能送达：对方已屏蔽本机器人" in notice
+    assert "拒收" not in notice
 
 
 async def test_a_refusal_and_a_block_are_told_before_the_row_is_marked_failed(
@@ -454,13 +489,13 @@ async def test_a_refusal_and_a_block_are_told_before_the_row_is_marked_failed(
             assert row is not None
             failed_when_told.append(row.failed_at is not None)
 
-    async def on_refused(message: OutboxMessage, error: str) -> None:
+    async def on_refused(message: OutboxMessage, undelivered: Undelivered) -> None:
         await still_queued(message.id or 0)
-        await message_refused(services, message, error)
+        await message_refused(services, message, undelivered)
 
-    async def on_blocked(chat_id: int, occasion: str) -> None:
+    async def on_blocked(chat_id: int, occasion: str) -> bool:
         await still_queued(int(occasion.removeprefix("outbox:")))
-        await staff_blocked_bot(services, chat_id, occasion)
+        return await staff_blocked_bot(services, chat_id, occasion)
 
     for chat_id in (refused, blocked):
         async with services.db.session() as session:
