@@ -245,15 +245,22 @@ async def load_staff(*, session: AsyncSession, staff_ids: Iterable[int]) -> dict
     return found
 
 
-async def registered_holders(
+@dataclass(frozen=True)
+class Reachable:
+    post: StaffPost
+    chat_id: int
+
+
+async def reachable_holders(
     *, session: AsyncSession, posts: Iterable[StaffPost]
-) -> list[tuple[StaffPost, Staff]]:
-    """The posts whose holders have registered (there is a chat to reach them), with the
-    holder, read in one query."""
+) -> list[Reachable]:
+    """The posts whose holders can be reached, with their chat, read in one query: holders
+    registered (there is a chat) and not blocking the bot (a send would be refused)."""
     posts = list(posts)
     people = await load_staff(session=session, staff_ids=[post.staff_id for post in posts])
     return [
-        (post, people[post.staff_id])
+        Reachable(post, person.telegram_user_id)
         for post in posts
-        if people[post.staff_id].telegram_user_id is not None
+        if (person := people[post.staff_id]).telegram_user_id is not None
+        and person.blocked_bot_at is None
     ]

@@ -15,7 +15,7 @@ from bot.services import Services
 from bot.usecases.messages import enqueue_message
 from bot.views import texts
 from db.checks import load_org_snapshot
-from db.staff import latest_org_import, list_staff_posts, load_org_units, registered_holders
+from db.staff import latest_org_import, list_staff_posts, load_org_units, reachable_holders
 from scheduler.catalog import Catalog
 from scheduler.complaints import units_within
 from scheduler.org import Role
@@ -64,27 +64,29 @@ async def tell_admins_about_gaps(services: Services) -> int:
         queued = 0
         told = False
         admins = await list_staff_posts(session=session, role=Role.ADMIN)
-        for admin, person in await registered_holders(session=session, posts=admins):
-            scope = units_within(admin.unit_id, units)
+        for admin in await reachable_holders(session=session, posts=admins):
+            scope = units_within(admin.post.unit_id, units)
             mine = [gap for gap in gaps if gap.unit_id in scope]
-            if not mine or person.telegram_user_id is None:
+            if not mine:
                 continue
             told = True
             # One message per admin per import and start (the start is part of the key).
             queued += await enqueue_message(
                 session=session,
-                key=f"uncovered:{latest}:{now:%Y%m%dT%H%M}:{admin.staff_id}",
-                chat_id=person.telegram_user_id,
+                key=f"uncovered:{latest}:{now:%Y%m%dT%H%M}:{admin.post.staff_id}",
+                chat_id=admin.chat_id,
                 text=texts.uncovered_notice(
                     [(gap.unit_id, gap.unit, gap.duty, gap.item) for gap in mine]
                 ),
                 now=now,
             )
     if gaps:
-        logger.warning(
-            "%d unit x item checks have nobody holding their duty (无人承担)%s",
+        logger.warning("%d unit x item checks have nobody holding their duty (无人承担)", len(gaps))
+    if gaps and not told:
+        logger.error(
+            "no admin can be told of the %d 无人承担 checks: none registered over them, "
+            "or all blocked the bot",
             len(gaps),
-            "" if told else "; no registered admin could be told",
         )
     services.gaps_told = (latest,)
     return queued

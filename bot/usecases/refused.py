@@ -12,7 +12,7 @@ from bot.usecases.messages import enqueue_message
 from bot.views import texts
 from db.models import OutboxMessage
 from db.outbox import Undelivered
-from db.staff import get_staff_by_telegram_id, list_staff_posts, registered_holders
+from db.staff import get_staff_by_telegram_id, list_staff_posts, reachable_holders
 from scheduler.org import Role
 
 logger = logging.getLogger(__name__)
@@ -41,19 +41,18 @@ async def message_refused(
         recipient = (person.name, person.role) if person is not None else None
         posts = await list_staff_posts(session=session, role=Role.ADMIN)
         text = texts.message_refused(recipient, kind, undelivered)
-        for _, admin in await registered_holders(session=session, posts=posts):
-            if admin.telegram_user_id is None or admin.blocked_bot_at is not None:
-                continue
+        for admin in await reachable_holders(session=session, posts=posts):
             queued += await enqueue_message(
                 session=session,
-                key=f"{REFUSED_KEY}:{message.id}:{admin.id}",
-                chat_id=admin.telegram_user_id,
+                key=f"{REFUSED_KEY}:{message.id}:{admin.post.staff_id}",
+                chat_id=admin.chat_id,
                 text=text,
                 now=now,
             )
     if not queued:
         logger.error(
-            "outbox %s given up (%s: %s) and no admin can be told",
+            "outbox %s given up (%s: %s) and no admin can be told: none registered, "
+            "or all blocked the bot",
             message.key,
             undelivered.reason,
             undelivered.detail,

@@ -70,7 +70,7 @@ from db.staff import (
     get_unit,
     list_staff_posts,
     load_org_units,
-    registered_holders,
+    reachable_holders,
 )
 from scheduler.bulletin import Bulletin, UnitMonth, build_bulletin
 from scheduler.catalog import Catalog, CatalogItem, Span
@@ -812,21 +812,22 @@ async def _tell_admins_unreceived(
         unit.name, code, month.year, month.month, report=report, bulletin=bulletin
     )
     queued = 0
-    for admin, person in await registered_holders(session=session, posts=admins):
-        if unit.id not in units_within(admin.unit_id, units) or person.telegram_user_id is None:
+    for admin in await reachable_holders(session=session, posts=admins):
+        if unit.id not in units_within(admin.post.unit_id, units):
             continue
         queued += await enqueue_message(
             session=session,
-            key=f"{job_key}:{admin.staff_id}:unreceived",
-            chat_id=person.telegram_user_id,
+            key=f"{job_key}:{admin.post.staff_id}:unreceived",
+            chat_id=admin.chat_id,
             text=text,
             now=now,
         )
     lost = [name for name, part in (("report", report), ("bulletin", bulletin)) if part is not None]
-    logger.warning(
-        "monthly report %s: the %s reached nobody%s",
-        job_key,
-        " and the ".join(lost),
-        "" if queued else "; no registered admin could be told",
-    )
+    logger.warning("monthly report %s: the %s reached nobody", job_key, " and the ".join(lost))
+    if not queued:
+        logger.error(
+            "monthly report %s: no admin can be told that it reached nobody: none registered "
+            "over the unit, or all blocked the bot",
+            job_key,
+        )
     return queued
