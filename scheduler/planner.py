@@ -1486,8 +1486,14 @@ def _evaluate_pool(
     assert coverage is not None
     start, end = bounds
     visits = done.stream(item.id, unit_id)
-    urban = [site for site in sites if site.area == Area.URBAN]
-    rural = [site for site in sites if site.area == Area.RURAL]
+    area_percents = [
+        (requirement, percent, [site for site in sites if site.area == area])
+        for requirement, percent, area in (
+            (Requirement.URBAN_PERCENT, coverage.urban_percent, Area.URBAN),
+            (Requirement.RURAL_PERCENT, coverage.rural_percent, Area.RURAL),
+        )
+        if percent is not None
+    ]
     min_pool = [
         site
         for site in sites
@@ -1499,24 +1505,16 @@ def _evaluate_pool(
         tallies.add(index, item.id, unit_id, requirement, period, required, count, pool=pool, **kw)
 
     for period, _ in periods:
-        if coverage.urban_percent is not None and urban:
-            add(
-                Requirement.URBAN_PERCENT,
-                period,
-                _percent_of(coverage.urban_percent, len(urban)),
-                len(_visited(urban, visits, period)),
-                base=len(urban),
-                percent=coverage.urban_percent,
-            )
-        if coverage.rural_percent is not None and rural:
-            add(
-                Requirement.RURAL_PERCENT,
-                period,
-                _percent_of(coverage.rural_percent, len(rural)),
-                len(_visited(rural, visits, period)),
-                base=len(rural),
-                percent=coverage.rural_percent,
-            )
+        for requirement, percent, area_sites in area_percents:
+            if area_sites:
+                add(
+                    requirement,
+                    period,
+                    _percent_of(percent, len(area_sites)),
+                    len(_visited(area_sites, visits, period)),
+                    base=len(area_sites),
+                    percent=percent,
+                )
         if coverage.min_sites is not None:
             required = min(coverage.min_sites, len(min_pool))
             add(Requirement.MIN_SITES, period, required, len(_visited(min_pool, visits, period)))
