@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import String, type_coerce, update
+from sqlalchemy import Connection, Row, Select, String, type_coerce, update
 from sqlalchemy import select as columns
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, or_, select
@@ -99,21 +100,12 @@ _HISTORY_STATUS = {
 }
 
 
-async def list_history(
-    *,
-    session: AsyncSession,
+def _history_statement(
     since: date,
     before: date,
-    unit_ids: Collection[int] | None = None,
-    item_ids: Collection[str] | None = None,
-) -> list[HistoryEntry]:
-    """Planned checks (not re-checks) in [since, before), as the planner's history; with
-    ``unit_ids``, only the checks of those units or on their sites (a report's scope); with
-    ``item_ids``, only those catalog items' checks.
-
-    A province's year is hundreds of thousands of rows: read as plain columns (no ORM
-    objects) and streamed in batches, handing the event loop back between them, so other
-    people's updates are answered while a report reads."""
+    unit_ids: Collection[int] | None,
+    item_ids: Collection[str] | None,
+) -> Select[Any]:
     statement = (
         columns(
             col(Assignment.day),
@@ -136,21 +128,58 @@ async def list_history(
         )
     if item_ids is not None:
         statement = statement.where(col(Assignment.item_id).in_(sorted(item_ids)))
-    history: list[HistoryEntry] = []
-    async for rows in read_in_batches(session, statement):
-        history.extend(
-            HistoryEntry(
-                day,
-                item_id,
-                inspector_id,
-                target_site_id,
-                _HISTORY_STATUS[status],
-                decode_ids(points) if points else (),  # most checks visit no transfer point
-                unit_id,
-            )
-            for day, item_id, inspector_id, target_site_id, status, points, unit_id in rows
+    return statement
+
+
+def _history_entries(rows: Iterable[Row[Any]]) -> Iterator[HistoryEntry]:
+    return (
+        HistoryEntry(
+            day,
+            item_id,
+            inspector_id,
+            target_site_id,
+            _HISTORY_STATUS[status],
+            decode_ids(points) if points else (),  # most checks visit no transfer point
+            unit_id,
         )
+        for day, item_id, inspector_id, target_site_id, status, points, unit_id in rows
+    )
+
+
+async def list_history(
+    *,
+    session: AsyncSession,
+    since: date,
+    before: date,
+    unit_ids: Collection[int] | None = None,
+    item_ids: Collection[str] | None = None,
+) -> list[HistoryEntry]:
+    """Planned checks (not re-checks) in [since, before), as the planner's history; with
+    ``unit_ids``, only the checks of those units or on their sites (a report's scope); with
+    ``item_ids``, only those catalog items' checks.
+
+    A province's year is hundreds of thousands of rows: read as plain columns (no ORM
+    objects) and streamed in batches, handing the event loop back between them, so other
+    people's updates are answered while a report reads."""
+    history: list[HistoryEntry] = []
+    statement = _history_statement(since, before, unit_ids, item_ids)
+    async for rows in read_in_batches(session, statement):
+        history.extend(_history_entries(rows))
     return history
+
+
+def read_history(
+    *,
+    connection: Connection,
+    since: date,
+    before: date,
+    unit_ids: Collection[int] | None = None,
+) -> list[HistoryEntry]:
+    """``list_history``, blocking, on a connection of a worker thread
+    (``Database.blocking_read``): a region's report reads hundreds of thousands of rows, and
+    an async driver builds every one of them on the event loop."""
+    rows = connection.execute(_history_statement(since, before, unit_ids, None))
+    return list(_history_entries(rows))
 
 
 async def insert_planned(*, session: AsyncSession, planned: Sequence[PlannedAssignment]) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
-from sqlalchemy import Row, Select, event, text
+from sqlalchemy import Connection, Engine, Row, Select, create_engine, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,6 +18,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 # Set in session.info by db.outbox.enqueue_message; kept here to avoid an import cycle.
 OUTBOX_WRITTEN = "outbox_written"
 RECYCLE_SECONDS = 1800
+# The blocking drivers of Database.blocking_read, by the async driver of the bot's URL.
+_BLOCKING_DRIVERS = {
+    "sqlite+aiosqlite": "sqlite+pysqlite",
+    "postgresql+psycopg": "postgresql+psycopg",
+}
+T = TypeVar("T")
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -172,6 +179,8 @@ class Database:
         )
         self._outbox_listeners: list[Callable[[], None]] = []
         self._lock_file: TextIO | None = None
+        self._blocking_engine: Engine | None = None
+        self._blocking_engine_made = threading.Lock()
 
     def on_outbox_written(self, listener: Callable[[], None]) -> None:
         """Call listener after every commit that queued outgoing messages (wakes the sender)."""
@@ -194,6 +203,29 @@ class Database:
             async with session.begin():
                 yield session
             self.committed(session)
+
+    def blocking_read(self, read: Callable[[Connection], T]) -> T:
+        """``read`` on a blocking connection of its own, in the calling thread: a worker
+        thread's, never the event loop's. For reads of hundreds of thousands of rows: an async
+        driver hands each row to the event loop to build (SQLAlchemy's result processing runs
+        there), which holds it as long as that takes, and on SQLite a session holds the
+        process's one writer meanwhile. The connection sees what is committed (SQLite's WAL
+        lets it read while another writes) and goes back to its pool when ``read`` returns."""
+        with self._blocking_engine_made:
+            if self._blocking_engine is None:
+                self._blocking_engine = self._make_blocking_engine()
+            engine = self._blocking_engine
+        with engine.connect() as connection:
+            return read(connection)
+
+    def _make_blocking_engine(self) -> Engine:
+        url = self.engine.url
+        engine = create_engine(
+            url.set(drivername=_BLOCKING_DRIVERS[url.drivername]), pool_recycle=RECYCLE_SECONDS
+        )
+        if self.is_sqlite:
+            event.listen(engine, "connect", _configure_sqlite)
+        return engine
 
     def committed(self, session: AsyncSession) -> None:
         if session.info.pop(OUTBOX_WRITTEN, False):
@@ -250,6 +282,9 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._blocking_engine is not None:
+            await asyncio.to_thread(self._blocking_engine.dispose)
+            self._blocking_engine = None
         if self._lock_file is not None:
             self._lock_file.close()  # closing releases the flock
             self._lock_file = None

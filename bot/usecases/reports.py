@@ -40,6 +40,7 @@ from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Final
 
+from sqlalchemy import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.heap import collections_paused
@@ -48,7 +49,7 @@ from bot.usecases.coverage import list_gaps
 from bot.usecases.messages import enqueue_message
 from bot.views import texts
 from bot.views.cards import CityCoverage, InspectorProgress, MonthFigures, Progress
-from db.checks import list_history, load_org_snapshot
+from db.checks import list_history, load_org_snapshot, read_history
 from db.highlights import count_highlights
 from db.jobs import claim_job
 from db.models import AssignmentStatus, Staff, Unit
@@ -87,7 +88,7 @@ from scheduler.monthly_report import (
     report_due,
     report_send_day,
 )
-from scheduler.org import Level, OrgUnit, Role
+from scheduler.org import Level, OrgSnapshot, OrgUnit, Role
 from scheduler.planner import (
     HistoryEntry,
     Period,
@@ -297,13 +298,13 @@ Evaluations = dict[tuple[ReportMonth, int], list[QuotaStatus]]
 
 
 async def _statuses(
-    services: Services, session: AsyncSession, month: ReportMonth, scope: Collection[int]
+    services: Services, org: OrgSnapshot, month: ReportMonth, scope: Collection[int]
 ) -> list[QuotaStatus]:
     """What the catalog required in the month, and whether it was met; right for the units
-    of ``scope`` (only their checks are read)."""
+    of ``scope`` (only their checks are read). Outside any session: the history is read and
+    evaluated in a worker thread on a connection of its own."""
     first, last = month.first_day, month.last_day
     checks_settings = services.settings.checks
-    org = await load_org_snapshot(session=session, opening=checks_settings.opening())
     # Only the checks of the periods the month closes (weeks from the month before, or a
     # quarter, half-year, year: evaluation_start), and only the scope's: a county's report
     # reads its own rows, not the province's. An IN list of a whole province's units is no
@@ -311,32 +312,32 @@ async def _statuses(
     since = evaluation_start(
         services.catalog, services.calendar, first, last, go_live=checks_settings.go_live
     )
-    # A region's history is hundreds of thousands of rows (no cycles among them): the
-    # collector would walk them again and again on the loop (bot/heap.py), and once more
-    # when it resumes if they were still there then.
+    unit_ids = scope if len(scope) <= _SCOPE_FILTER_LIMIT else None
+
+    def read(connection: Connection) -> list[HistoryEntry]:
+        before = last + timedelta(days=1)
+        return read_history(connection=connection, since=since, before=before, unit_ids=unit_ids)
+
+    def evaluate() -> list[QuotaStatus]:
+        # A region's history is hundreds of thousands of rows: built here, not on the event
+        # loop (db.session.Database.blocking_read), and evaluated here (CPU work).
+        history = services.db.blocking_read(read)
+        try:
+            return evaluate_period(
+                services.catalog,
+                org,
+                services.calendar,
+                history,
+                first,
+                last,
+                go_live=checks_settings.go_live,
+            )
+        finally:
+            _drop(history)
+
+    # The rows have no cycles among them: the collector would walk them again and again
+    # while they live (bot/heap.py), and once more when it resumes if they were still there.
     with collections_paused():
-        history = await list_history(
-            session=session,
-            since=since,
-            before=last + timedelta(days=1),
-            unit_ids=scope if len(scope) <= _SCOPE_FILTER_LIMIT else None,
-        )
-
-        def evaluate() -> list[QuotaStatus]:
-            try:
-                return evaluate_period(
-                    services.catalog,
-                    org,
-                    services.calendar,
-                    history,
-                    first,
-                    last,
-                    go_live=checks_settings.go_live,
-                )
-            finally:
-                _drop(history)
-
-        # Evaluating a year of quotas is CPU work: off the event loop, other updates go on.
         return await asyncio.to_thread(evaluate)
 
 
@@ -352,7 +353,6 @@ _DROP_SLICE = 5000
 
 async def _compute(
     services: Services,
-    session: AsyncSession,
     unit: OrgUnit,
     units: Mapping[int, OrgUnit],
     month: ReportMonth,
@@ -361,35 +361,46 @@ async def _compute(
     evaluate_for: int | None = None,
 ) -> MonthFigures:
     """The unit's report. ``evaluated`` caches the months' statuses over several units,
-    evaluated for the scope of ``evaluate_for`` (a unit above, whose scope holds this one's)."""
+    evaluated for the scope of ``evaluate_for`` (a unit above, whose scope holds this one's).
+
+    Its session reads only the month's own rows; the quotas are evaluated after it ended: on
+    SQLite a session holds the process's one writer, and every other update would wait for
+    the evaluation of a region's history."""
     tz = services.settings.time.tz
     scope = units_within(unit.id, units)
     first, last = month.first_day, month.last_day
     evaluated = {} if evaluated is None else evaluated
-    evaluated_for = unit.id if evaluate_for is None else evaluate_for
-    if (month, evaluated_for) not in evaluated:
-        wider = units_within(evaluated_for, units)
-        evaluated[month, evaluated_for] = await _statuses(services, session, month, wider)
-    statuses = evaluated[month, evaluated_for]
-    counts = await count_checks(session=session, unit_ids=scope, first_day=first, last_day=last)
+    key = (month, unit.id if evaluate_for is None else evaluate_for)
     names = {unit_id: u.name for unit_id, u in units.items()}
-    findings = await list_month_findings(
-        session=session,
-        site_ids=scope,
-        month=month,
-        tz=tz,
-        catalog=services.catalog,
-        unit_names=names,
-    )
-    actions = await list_month_actions(session=session, site_ids=scope, month=month, tz=tz)
-    complaints = await list_month_complaints(
-        session=session, unit_ids=scope, month=month, tz=tz, calendar=services.calendar
-    )
     month_start = datetime.combine(first, time(0), tzinfo=tz)
     month_end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz)
-    highlights = await count_highlights(
-        session=session, unit_ids=scope, start=month_start, end=month_end
-    )
+    async with services.db.session() as session:
+        org = (
+            None
+            if key in evaluated
+            else await load_org_snapshot(
+                session=session, opening=services.settings.checks.opening()
+            )
+        )
+        counts = await count_checks(session=session, unit_ids=scope, first_day=first, last_day=last)
+        findings = await list_month_findings(
+            session=session,
+            site_ids=scope,
+            month=month,
+            tz=tz,
+            catalog=services.catalog,
+            unit_names=names,
+        )
+        actions = await list_month_actions(session=session, site_ids=scope, month=month, tz=tz)
+        complaints = await list_month_complaints(
+            session=session, unit_ids=scope, month=month, tz=tz, calendar=services.calendar
+        )
+        highlights = await count_highlights(
+            session=session, unit_ids=scope, start=month_start, end=month_end
+        )
+    if org is not None:
+        evaluated[key] = await _statuses(services, org, month, units_within(key[1], units))
+    statuses = evaluated[key]
 
     def build() -> MonthlyReport:
         return build_monthly_report(
@@ -472,9 +483,9 @@ async def _figures_for(
             if unit is None or unit.id is None:
                 return Refusal.UNKNOWN_UNIT
             unit_id = unit.id
-        if not _may_see(viewer, unit_id, units):
-            return Refusal.OUT_OF_SCOPE
-        return await _compute(services, session, units[unit_id], units, month, today)
+    if not _may_see(viewer, unit_id, units):
+        return Refusal.OUT_OF_SCOPE
+    return await _compute(services, units[unit_id], units, month, today)
 
 
 async def month_figures(
@@ -507,8 +518,7 @@ async def export_report(
         if unit is None or unit.id is None:
             return Refusal.UNKNOWN_UNIT
         units = await load_org_units(session=session)
-        figures = await _compute(services, session, units[unit.id], units, month, today)
-    return await render(figures)
+    return await render(await _compute(services, units[unit.id], units, month, today))
 
 
 async def progress_today(services: Services, viewer: Staff) -> Progress:
@@ -674,7 +684,6 @@ async def send_monthly_reports(services: Services) -> int:
 
 async def _bulletin(
     services: Services,
-    session: AsyncSession,
     unit: OrgUnit,
     ranked: Sequence[OrgUnit],
     units: Mapping[int, OrgUnit],
@@ -686,13 +695,14 @@ async def _bulletin(
     go_live = services.settings.checks.go_live
     before = month.previous()
     compare = go_live is None or before.last_day >= go_live
-    volumes = await unit_volumes(session=session, unit_ids=[u.id for u in ranked])
+    async with services.db.session() as session:
+        volumes = await unit_volumes(session=session, unit_ids=[u.id for u in ranked])
     rows: list[UnitMonth] = []
     for child in sorted(ranked, key=lambda u: u.id):
         today = month.last_day + timedelta(days=1)
-        this = await _compute(services, session, child, units, month, today, evaluated, unit.id)
+        this = await _compute(services, child, units, month, today, evaluated, unit.id)
         previous = (
-            await _compute(services, session, child, units, before, today, evaluated, unit.id)
+            await _compute(services, child, units, before, today, evaluated, unit.id)
             if compare
             else None
         )
@@ -728,17 +738,11 @@ async def _send_one(
         chats = [(r.id, r.telegram_user_id) for r in recipients if r.telegram_user_id]
         readers = [await get_staff(session=session, staff_id=i) for i in bulletin_ids]
         bulletin_chats = [(r.id, r.telegram_user_id) for r in readers if r.telegram_user_id]
-        evaluated: Evaluations = {}
-        figures = (
-            await _compute(services, session, unit, units, month, now.date(), evaluated)
-            if chats
-            else None
-        )
-        bulletin = (
-            await _bulletin(services, session, unit, ranked, units, month, evaluated)
-            if bulletin_chats
-            else None
-        )
+    evaluated: Evaluations = {}
+    figures = await _compute(services, unit, units, month, now.date(), evaluated) if chats else None
+    bulletin = (
+        await _bulletin(services, unit, ranked, units, month, evaluated) if bulletin_chats else None
+    )
     # Rendering happens outside any transaction: a SQLite write lock is never held meanwhile.
     files = await render(figures) if figures is not None else None
     async with services.db.session() as session:
