@@ -36,7 +36,6 @@ from typing import Any, TypeVar
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from sqlalchemy import delete, update
 from sqlmodel import col, select
 
 from bot.app.jobs import STEPS
@@ -46,7 +45,6 @@ from bot.settings import load_settings
 from bot.usecases import checks as uc
 from bot.usecases import reports
 from bot.usecases.offboarding import Outcome, offboard
-from bot.views import texts
 from bot.views.cards import CheckView
 from db.checks import UNFINISHED, decode_ids, read_answers
 from db.models import (
@@ -60,14 +58,13 @@ from db.models import (
     OutboxMessage,
     Staff,
 )
-from db.org_import import import_org, read_org_file
 from db.staff import load_org_units
 from scheduler import check_flow
 from scheduler.catalog import CatalogItem, Question, QuestionType
 from scheduler.complaints import escalation_chain
 from scheduler.org import Level, OrgUnit
-from tests.conftest import REPO, SAMPLE_ORG, SHANGHAI
-from tests.stateful import run_seeded
+from tests.conftest import REPO, SHANGHAI
+from tests.stateful import run_seeded, sample_org_for_example
 
 T = TypeVar("T")
 START = datetime(2026, 9, 28, 7, 0, tzinfo=SHANGHAI)  # Monday; National Day is Thursday
@@ -184,37 +181,23 @@ class CheckMachine(RuleBasedStateMachine):
 
     async def _people(self) -> dict[str, Staff]:
         async with self.services.db.session() as session:
-            if not (await session.exec(select(Staff))).first():
-                await import_org(
-                    read_org_file(SAMPLE_ORG),
-                    labels=texts.IMPORT_LABELS,
-                    session=session,
-                    now=self.clock.now(),
-                )
             # What the previous example left: the org stays, its checks and leavers go.
-            for table in (
-                CorrectiveAction,
-                Finding,
-                ChatState,
-                OutboxMessage,
-                JobRun,
-                InviteCode,
-            ):
-                await session.exec(delete(table))
-            await session.exec(delete(Assignment))
-            await session.exec(
-                update(Staff).values(telegram_user_id=None, left_at=None, blocked_bot_at=None)
+            return await sample_org_for_example(
+                session,
+                now=self.clock.now(),
+                cleared=(
+                    CorrectiveAction,
+                    Finding,
+                    ChatState,
+                    OutboxMessage,
+                    JobRun,
+                    InviteCode,
+                    Assignment,
+                ),
+                registered=(*ACTORS, *MANAGERS),
+                first_chat=7_200_000_000,
+                unregistered=(UNREGISTERED,),
             )
-            people = {}
-            registered = (*ACTORS, *MANAGERS)
-            for number, code in enumerate((*registered, UNREGISTERED)):
-                person = (await session.exec(select(Staff).where(Staff.code == code))).one()
-                if code in registered:
-                    person.telegram_user_id = 7_200_000_000 + number
-                session.add(person)
-                people[code] = person
-            await session.flush()
-            return people
 
     def teardown(self) -> None:
         self.run(self.services.db.close())

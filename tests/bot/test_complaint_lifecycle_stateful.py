@@ -28,14 +28,13 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
-from sqlalchemy import delete, update
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.clock import ManualClock
 from bot.services import Services
 from bot.settings import load_settings
 from bot.usecases import complaints as uc
-from bot.views import texts
 from db.complaints import lifecycle_of
 from db.models import (
     ChatState,
@@ -46,13 +45,12 @@ from db.models import (
     OutboxMessage,
     Staff,
 )
-from db.org_import import import_org, read_org_file
 from nlp.categories import Category
 from nlp.reader import ComplaintReader
 from scheduler.complaint_lifecycle import ACTIVE, State, violations
 from scheduler.org import Department
-from tests.conftest import REPO, SAMPLE_ORG
-from tests.stateful import run_seeded
+from tests.conftest import REPO
+from tests.stateful import run_seeded, sample_org_for_example
 
 T = TypeVar("T")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -105,32 +103,23 @@ class ComplaintMachine(RuleBasedStateMachine):
 
     async def _people(self) -> dict[str, Staff]:
         async with self.services.db.session() as session:
-            if not (await session.exec(select(Staff))).first():
-                await import_org(
-                    read_org_file(SAMPLE_ORG),
-                    labels=texts.IMPORT_LABELS,
-                    session=session,
-                    now=self.clock.now(),
-                )
-            # What the previous example left: the org stays, its complaints go.
+            # What the previous example left: the org stays, its complaints go (repeats
+            # first let go of the complaints they repeat).
             await session.exec(update(Complaint).values(repeat_of_id=None))
-            for table in (
-                ComplaintDetail,
-                ComplaintPhoto,
-                ComplaintEvent,
-                OutboxMessage,
-                ChatState,
-            ):
-                await session.exec(delete(table))
-            await session.exec(delete(Complaint))
-            people = {}
-            for number, code in enumerate(PEOPLE):
-                person = (await session.exec(select(Staff).where(Staff.code == code))).one()
-                person.telegram_user_id = 7_100_000_000 + number
-                session.add(person)
-                people[code] = person
-            await session.flush()
-            return people
+            return await sample_org_for_example(
+                session,
+                now=self.clock.now(),
+                cleared=(
+                    ComplaintDetail,
+                    ComplaintPhoto,
+                    ComplaintEvent,
+                    OutboxMessage,
+                    ChatState,
+                    Complaint,
+                ),
+                registered=PEOPLE,
+                first_chat=7_100_000_000,
+            )
 
     def teardown(self) -> None:
         self.run(self.services.db.close())

@@ -30,7 +30,6 @@ from typing import Any, TypeVar, cast
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from sqlalchemy import delete, update
 from sqlmodel import col, select
 from telegram import Bot, Chat, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -42,12 +41,10 @@ from bot.usecases.blocked import staff_blocked_bot, staff_is_back
 from bot.usecases.messages import enqueue_message
 from bot.usecases.outbox import BlockedListener, OutboxSender, RefusedListener, SenderLimits
 from bot.usecases.refused import REFUSED_KEY, message_refused
-from bot.views import texts
 from db.models import ChatState, InviteCode, JobRun, OutboxMessage, Staff
-from db.org_import import import_org, read_org_file
 from db.outbox import Undelivered
-from tests.conftest import REPO, SAMPLE_ORG, SHANGHAI
-from tests.stateful import run_seeded
+from tests.conftest import REPO, SHANGHAI
+from tests.stateful import run_seeded, sample_org_for_example
 
 T = TypeVar("T")
 START = datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI)
@@ -139,24 +136,13 @@ async def prepare(services: Services) -> dict[str, Staff]:
     """The sample organisation (imported once per database), an empty outbox, the people
     of this test registered and not blocking the bot."""
     async with services.db.session() as session:
-        if not (await session.exec(select(Staff))).first():
-            await import_org(
-                read_org_file(SAMPLE_ORG),
-                labels=texts.IMPORT_LABELS,
-                session=session,
-                now=services.clock.now(),
-            )
-        for table in (OutboxMessage, ChatState, JobRun, InviteCode):
-            await session.exec(delete(table))
-        await session.exec(update(Staff).values(telegram_user_id=None, blocked_bot_at=None))
-        people = {}
-        for number, code in enumerate((*RECIPIENTS, ADMIN, *MANAGERS)):
-            person = (await session.exec(select(Staff).where(Staff.code == code))).one()
-            person.telegram_user_id = 7_300_000_000 + number
-            session.add(person)
-            people[code] = person
-        await session.flush()
-        return people
+        return await sample_org_for_example(
+            session,
+            now=services.clock.now(),
+            cleared=(OutboxMessage, ChatState, JobRun, InviteCode),
+            registered=(*RECIPIENTS, ADMIN, *MANAGERS),
+            first_chat=7_300_000_000,
+        )
 
 
 async def start_sender(
