@@ -325,10 +325,13 @@ class OutboxMachine(RuleBasedStateMachine):
 
     @invariant()
     def rows_hold(self) -> None:
-        rows = self.run(self._rows())
+        # What Telegram saw, then the table: the sender runs while the rows are read, and
+        # its listeners queue notices (a refusal, a blocking) it may deliver meanwhile. Every
+        # delivery seen first is of a row committed before the read.
         deliveries = Counter((chat, text) for chat, text, _ in self.telegram.delivered)
+        uncertain = Counter(self.telegram.unanswered)
+        rows = self.run(self._rows())
         rows_of: Counter[tuple[int, str]] = Counter((r.chat_id, r.text) for r in rows)
-        uncertain = self.telegram.unanswered
         for key, count in deliveries.items():
             assert count <= rows_of[key] + uncertain[key], (key, count)
         # A stopped sender hands its claims back.
