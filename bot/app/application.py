@@ -19,7 +19,7 @@ from bot.app.jobs import TICK_JOB, TICK_SECONDS, run_due_work, tick
 from bot.app.splitting_bot import SplittingBot
 from bot.app.webhook import WebhookOptions
 from bot.context import SERVICES_KEY, BotContext
-from bot.heap import freeze_start_up
+from bot.heap import freeze_lasting
 from bot.logs import hide_secrets
 from bot.ratelimit import PriorityRateLimiter
 from bot.services import Services
@@ -110,7 +110,7 @@ async def _post_init(application: BotApplication) -> None:
 
 async def _build_reader_and_settle(services: Services) -> ComplaintReader:
     reader = await build_reader(services.db, services.settings.nlp.cache_dir)
-    freeze_start_up()
+    freeze_lasting()
     return reader
 
 

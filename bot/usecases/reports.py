@@ -34,16 +34,17 @@ import asyncio
 import logging
 import re
 from collections import Counter, defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import Enum
+from functools import cache
 from typing import Final
 
 from sqlalchemy import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.heap import collections_paused
+from bot.heap import collections_paused, freeze_lasting
 from bot.services import Services
 from bot.usecases.coverage import list_gaps
 from bot.usecases.messages import enqueue_message
@@ -444,11 +445,21 @@ async def render(figures: MonthFigures) -> ReportFiles:
 
 
 def _render_files(report: MonthlyReport) -> tuple[bytes, bytes]:
+    render_xlsx, render_chart_png = _renderers()
+    return render_xlsx(report), render_chart_png(report)
+
+
+@cache
+def _renderers() -> tuple[Callable[[MonthlyReport], bytes], Callable[[MonthlyReport], bytes]]:
     # Imported here, in the worker thread, not at start-up: matplotlib and openpyxl take
-    # about 40 MB and a second to load, and most processes never render a report.
+    # about 40 MB and a second to load, and most processes never render a report. Once
+    # loaded they stay: frozen like start-up's objects, or every full collection walks them
+    # (bot/heap.py). The collector is not paused while rendering: the workbook's cells are
+    # cycles, which a collection resumed afterwards would walk in one go.
     from bot.views.report_render import render_chart_png, render_xlsx
 
-    return render_xlsx(report), render_chart_png(report)
+    freeze_lasting()
+    return render_xlsx, render_chart_png
 
 
 # --- what a person may ask for --------------------------------------------------------------
