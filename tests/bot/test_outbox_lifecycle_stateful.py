@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict, deque
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
@@ -411,25 +411,40 @@ async def _notice(services: Services, key: str) -> str:
         )
 
 
-async def test_a_message_given_up_after_its_retries_is_told_to_the_admins(
-    database_url: str, tmp_path: Path
-) -> None:
+async def _given_up_and_told(
+    database_url: str,
+    tmp_path: Path,
+    telegram: FakeTelegram,
+    recipient: Callable[[dict[str, Staff]], int],
+) -> tuple[OutboxMessage, str]:
+    """One message queued for the chat ``recipient`` names (scripting ``telegram`` for it),
+    sent until given up: the row, and the notice the admin was sent."""
     services = services_for(database_url, tmp_path)
     people = await prepare(services)
-    telegram = FakeTelegram()
-    chat_id = people["C001"].telegram_user_id or 0
-    telegram.scripts[chat_id].extend([Answer.NETWORK] * LIMITS.max_attempts)
-    await _queue_one(services, chat_id)
+    await _queue_one(services, recipient(people))
     sender = await start_sender(services, telegram)
     try:
         row = await _given_up(services, sender)
-        notice = await _notice(services, f"{REFUSED_KEY}:{row.id}:{people[ADMIN].id}")
+        return row, await _notice(services, f"{REFUSED_KEY}:{row.id}:{people[ADMIN].id}")
     finally:
         await sender.stop()
         await services.db.close()
+
+
+async def test_a_message_given_up_after_its_retries_is_told_to_the_admins(
+    database_url: str, tmp_path: Path
+) -> None:
+    telegram = FakeTelegram()
+
+    def unreachable_clerk(people: dict[str, Staff]) -> int:
+        chat_id = people["C001"].telegram_user_id or 0
+        telegram.scripts[chat_id].extend([Answer.NETWORK] * LIMITS.max_attempts)
+        return chat_id
+
+    row, notice = await _given_up_and_told(database_url, tmp_path, telegram, unreachable_clerk)
     assert row.last_error == "Bad Gateway"  # the row keeps Telegram's own words
     assert row.attempts == LIMITS.max_attempts  # giving up is no further attempt
-    assert chat_id not in [chat for chat, _, _ in telegram.delivered]
+    assert row.chat_id not in [chat for chat, _, _ in telegram.delivered]
     # The admins read why in Chinese: not refused by Telegram, retried until given up.
     assert f"连续 {LIMITS.max_attempts} 次发送失败" in notice and "已停止重试" in notice
     assert "拒收" not in notice and "gave up" not in notice
@@ -441,19 +456,10 @@ async def test_a_chat_nobody_is_known_by_blocking_the_bot_is_told_to_the_admins(
 ) -> None:
     """A 403 from a chat no staff record has (they left and were unbound after the message
     was queued): no manager of theirs can be told of the blocking, so the admins are."""
-    services = services_for(database_url, tmp_path)
-    people = await prepare(services)
     telegram = FakeTelegram()
     stranger = 7_399_999_999
     telegram.blocked.add(stranger)
-    await _queue_one(services, stranger)
-    sender = await start_sender(services, telegram)
-    try:
-        row = await _given_up(services, sender)
-        notice = await _notice(services, f"{REFUSED_KEY}:{row.id}:{people[ADMIN].id}")
-    finally:
-        await sender.stop()
-        await services.db.close()
+    row, notice = await _given_up_and_told(database_url, tmp_path, telegram, lambda _: stranger)
     assert row.last_error == "Forbidden: bot was blocked by the user"
     assert "发给 未登记的聊天 的一条消息未能送达：对方已屏蔽本机器人" in notice
     assert "拒收" not in notice
