@@ -9,27 +9,41 @@ column, as for the organisation file (db/org_import.py)::
 
 ``item`` is the catalog id or title, ``staff`` the 工号 of who did it, ``site`` the site
 checked (for a site's own checks: the site itself), ``transfer_points`` the points visited.
-Re-importing a file adds nothing twice.
+Re-importing a file adds nothing twice. A row the database itself refuses (a rule of its own
+the checks cannot know) is named with its line and column too.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import UpdateBase
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.checks import encode_ids
 from db.models import Assignment, AssignmentStatus, Staff, TransferPoint, Unit
-from db.org_import import OrgFileError, OrgRow, Problem, RowProblem
+from db.org_import import OrgFileError, OrgRow, Problem, RowProblem, refused_row
+from db.session import begin_at_once
 from scheduler.catalog import Catalog, CatalogItem
 from scheduler.org import Level
 
 HISTORY_COLUMNS = ("date", "item", "staff", "site", "transfer_points")
+# The file's column of each stored column it fills, for what the database refuses.
+_FILE_COLUMNS = {
+    "day": "date",
+    "item_id": "item",
+    "inspector_id": "staff",
+    "target_site_id": "site",
+    "transfer_point_ids": "transfer_points",
+}
+# Rows per statement: under SQLite's bound-parameter limit.
+_BATCH = 500
 REQUIRED_COLUMNS = ("date", "item", "staff")
 _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]0?0:00(?::00)?)?$")
 _LIST = re.compile(r"[,，、;；\s]+")
@@ -43,6 +57,7 @@ class HistorySummary:
 
 @dataclass(frozen=True)
 class _Visit:
+    row: OrgRow
     day: date
     item: CatalogItem
     staff: Staff
@@ -178,12 +193,35 @@ def _check_row(
             visited.append(own[code])
     if len(problems) > found:
         return None
-    return _Visit(day, item, staff, site, tuple(sorted(set(visited))))
+    return _Visit(row, day, item, staff, site, tuple(sorted(set(visited))))
 
 
 async def _insert(session: AsyncSession, visits: list[_Visit]) -> None:
+    """Every visit, or an OrgFileError naming the row the database refused (the caller's
+    unit of work rolls back what was written)."""
     if not visits:
         return
+    await begin_at_once(session)  # the savepoints below are part of the caller's transaction
+    try:
+        async with session.begin_nested():
+            for start in range(0, len(visits), _BATCH):
+                await session.exec(_statement(session, visits[start : start + _BATCH]))
+        return
+    except DBAPIError as error:
+        # Every check passed, so the database has a rule of its own (a constraint added
+        # there, rows another writer stored meanwhile): which row? Each again, alone, in a
+        # savepoint of its own.
+        refused_in_batch = error
+    for visit in visits:
+        try:
+            async with session.begin_nested():
+                await session.exec(_statement(session, [visit]))
+        except DBAPIError as error:
+            raise OrgFileError([refused_row(visit.row, error, _FILE_COLUMNS)]) from None
+    raise OrgFileError([refused_row(None, refused_in_batch, _FILE_COLUMNS)]) from None
+
+
+def _statement(session: AsyncSession, visits: Sequence[_Visit]) -> UpdateBase:
     assert session.bind is not None
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     rows = [
@@ -203,6 +241,4 @@ async def _insert(session: AsyncSession, visits: list[_Visit]) -> None:
         }
         for visit in visits
     ]
-    for start in range(0, len(rows), 500):
-        statement = insert(Assignment).values(rows[start : start + 500])
-        await session.exec(statement.on_conflict_do_nothing(index_elements=["key"]))
+    return insert(Assignment).values(rows).on_conflict_do_nothing(index_elements=["key"])

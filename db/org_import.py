@@ -528,7 +528,7 @@ async def import_org(
         async with session.begin_nested():
             return await _write(plan, units, writing, session=session)
     except DBAPIError as error:
-        raise OrgFileError([_refused(writing.row, error)]) from None
+        raise OrgFileError([refused_row(writing.row, error, _STORED_AS_IN_FILE)]) from None
 
 
 @dataclass
@@ -540,14 +540,22 @@ class _Writing:
     added: int = 0
 
 
-def _refused(row: OrgRow | None, error: DBAPIError) -> RowProblem:
+# The tables' columns the organisation file fills are named as its columns.
+_STORED_AS_IN_FILE: Final = {column: column for column in COLUMNS}
+
+
+def refused_row(
+    row: OrgRow | None, error: DBAPIError, file_columns: Mapping[str, str]
+) -> RowProblem:
     """The row the database refused, never with the statement and its parameters; a row
-    refused only in a batch (a limit on statements) is the file's problem."""
+    refused only in a batch (a limit on statements) is the file's problem. ``file_columns``:
+    the file's column for each stored column it fills (the database names the stored one)."""
     if row is None:
         detail = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
         return RowProblem(0, "file", Problem.DATABASE, detail[:300])
-    refusal, column = refusal_of(error)
-    value = row.get(column) if column in COLUMNS else ""
+    refusal, stored = refusal_of(error)
+    column = file_columns.get(stored, stored)
+    value = row.get(column) if stored in file_columns else ""
     return RowProblem(row.line, column, Problem.DATABASE_ROW, value, wanted=refusal)
 
 

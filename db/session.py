@@ -52,6 +52,21 @@ async def read_in_batches(
         await asyncio.sleep(0)
 
 
+async def begin_at_once(session: AsyncSession) -> None:
+    """Begin the session's transaction now, for savepoints (``session.begin_nested()``)
+    that are to be part of it. SQLite's driver begins one only before the first write; a
+    SAVEPOINT before that is a transaction of its own, which its release commits: what the
+    caller's unit of work then rolls back stays stored. PostgreSQL began at the first
+    statement."""
+    connection = await session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    if not driver.in_transaction:
+        await connection.exec_driver_sql("BEGIN")
+
+
 class _OneWriter:
     """SQLite takes one writer at a time, and a transaction that read before another one
     wrote works on what it read: in one process, one session at a time. The task holding

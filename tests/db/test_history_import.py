@@ -1,4 +1,5 @@
-"""Visits made before go-live: imported all or nothing, once, and counted by coverage."""
+"""Visits made before go-live: imported all or nothing, once, and counted by coverage; a
+row the database refuses named like a row the checks refuse."""
 
 from __future__ import annotations
 
@@ -6,13 +7,21 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from bot.views import texts
 from db.checks import list_history, load_org_snapshot
 from db.history_import import HISTORY_COLUMNS, REQUIRED_COLUMNS, HistorySummary, import_history
 from db.models import Assignment, AssignmentStatus
-from db.org_import import OrgFileError, Problem, import_org, read_org_file, read_table
+from db.org_import import (
+    OrgFileError,
+    Problem,
+    Refusal,
+    import_org,
+    read_org_file,
+    read_table,
+)
 from db.session import Database
 from scheduler.catalog import load_catalog
 from scheduler.planner import Requirement, evaluate_period
@@ -99,5 +108,59 @@ async def test_a_bad_row_is_named_and_nothing_is_written(
         await imported(sample, tmp_path, good + row + "\n")
     assert [(p.line, p.column, p.problem) for p in raised.value.problems] == [(3, column, problem)]
     assert "{" not in texts.org_problem(raised.value.problems[0])
+    async with sample.session() as session:
+        assert (await session.exec(select(Assignment))).all() == []
+
+
+async def test_a_row_the_database_itself_refuses_is_named_with_its_line_and_column(
+    sample: Database, tmp_path: Path
+) -> None:
+    """A rule of the database's own that the checks cannot know (here a unique index: one
+    check per site): the batch is written again row by row to find which one, and nothing
+    is written."""
+    async with sample.session() as session:
+        index = "CREATE UNIQUE INDEX one_check_per_site ON assignment (target_site_id)"
+        await session.exec(text(index))  # type: ignore[call-overload]
+    body = (
+        "2026-08-12,city_letters_field_check,I001,TZ-D2,\n"
+        "2026-08-13,city_letters_field_check,I001,TK-D2,\n"
+        "2026-09-15,city_letters_field_check,I001,TZ-D2,\n"
+    )
+    with pytest.raises(OrgFileError) as raised:
+        await imported(sample, tmp_path, body)
+    (problem,) = raised.value.problems
+    assert (problem.line, problem.column, problem.problem, problem.wanted, problem.value) == (
+        4,
+        "site",
+        Problem.DATABASE_ROW,
+        Refusal.UNIQUE,
+        "TZ-D2",
+    )
+    assert texts.org_problem(problem) == (
+        "第 4 行，列 site：数据库拒绝写入这一行：与数据库中已有的记录重复（“TZ-D2”）"
+        "（文件中的任何内容都没有写入）"
+    )
+    async with sample.session() as session:
+        assert (await session.exec(select(Assignment))).all() == []
+    # Without the repeated site the file goes in whole.
+    summary = await imported(sample, tmp_path, body.rsplit("2026-09-15", 1)[0])
+    assert (summary.created, summary.already_there) == (2, 0)
+
+
+async def test_what_is_imported_goes_if_its_unit_of_work_fails_later(
+    sample: Database, tmp_path: Path
+) -> None:
+    """The writes run in a savepoint: on SQLite one opened before any write is a transaction
+    of its own, committed by its release, and the rows would stay."""
+    path = tmp_path / "history.csv"
+    path.write_text(
+        ",".join(HISTORY_COLUMNS) + "\n2026-08-12,city_letters_field_check,I001,TZ-D2,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(RuntimeError):
+        async with sample.session() as session:
+            rows = read_table(path, REQUIRED_COLUMNS)
+            await import_history(rows, catalog=CATALOG, session=session, before=GO_LIVE)
+            raise RuntimeError("something after the import failed")
     async with sample.session() as session:
         assert (await session.exec(select(Assignment))).all() == []
