@@ -86,8 +86,9 @@ def test_choices_are_the_likeliest_two_or_three_best_first(
 
 
 def test_asking_offers_the_plausible_readings(reader: ComplaintReader) -> None:
-    # Delivered or lost? The reporter is asked, with both offered first.
-    result = reader.classifier.classify("投递员说送了，可我没见着")
+    # Lost, or delivered falsely? Nothing says whether it was delivered: the reporter is
+    # asked, with both offered first.
+    result = reader.classifier.classify("我的包裹没收到")
     assert result.low_confidence
     assert {C.FALSE_DELIVERY, C.LOSS} <= set(result.choices[:2])
 

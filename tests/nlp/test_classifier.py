@@ -70,12 +70,25 @@ TWO_PROBLEMS = [
     ("邮件显示妥投了我没收到，而且打电话问投递员他还骂人", (C.FALSE_DELIVERY, C.ATTITUDE)),
     ("外箱都压扁了，而且包裹晚了五天才到", (C.DAMAGE, C.DELAY)),
 ]
+# Texts two categories fit, read as nlp/data/README.md's labelling convention decides.
+CONVENTION = [
+    ("投递员说送了，可我没见着", C.FALSE_DELIVERY),
+    ("物流显示已签收，可是东西找不到了", C.FALSE_DELIVERY),
+    ("快递被人冒领了，投递员也没核对身份", C.FALSE_DELIVERY),
+    ("投递部清点时发现报刊短缺五份", C.LOSS),
+    ("订的杂志又缺了一期", C.PERIODICAL),
+    ("营业员说不买保险就不给寄", C.FORCED_SALE),
+    ("11185的客服说话很冲，直接把电话挂了", C.ATTITUDE),
+    ("投诉了丢件的事，半个月了没人答复", C.HOTLINE),
+    ("包裹丢了，打11185也没人接", C.LOSS),
+]
 UNRELATED = ["今天天气不错", "我想吃火锅", "asdfgh qwerty", "你好", "明天下午三点开会", "", "   "]
 
 
 def test_test_texts_are_not_training_texts() -> None:
     corpus = {example.text for example in load_corpus()}
     ours = [t for t, _ in CLEAR] + [t for t, *_ in NEGATIONS] + [t for t, _ in TWO_PROBLEMS]
+    ours += [t for t, _ in CONVENTION]
     assert not corpus & set(ours)
 
 
@@ -86,6 +99,13 @@ def test_clear_complaints(reader: ComplaintReader, text: str, category: Category
     assert result.categories[0] is category
     if category is not C.OTHER:
         assert not result.low_confidence, result
+
+
+@pytest.mark.parametrize(("text", "category"), CONVENTION)
+def test_texts_two_categories_fit_follow_the_labelling_convention(
+    reader: ComplaintReader, text: str, category: Category
+) -> None:
+    assert reader.classifier.classify(text).category is category
 
 
 @pytest.mark.parametrize(("text", "category", "denied"), NEGATIONS)
