@@ -34,13 +34,12 @@ async def message_refused(
         )
         return 0
     now = services.clock.now()
-    kind = message.key.partition(":")[0]
     queued = 0
     async with services.db.session() as session:
         person = await get_staff_by_telegram_id(session=session, telegram_user_id=message.chat_id)
         recipient = (person.name, person.role) if person is not None else None
         posts = await list_staff_posts(session=session, role=Role.ADMIN)
-        text = texts.message_refused(recipient, kind, undelivered)
+        text = texts.message_refused(recipient, message.key, undelivered)
         for admin in await reachable_holders(session=session, posts=posts):
             queued += await enqueue_message(
                 session=session,

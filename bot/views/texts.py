@@ -947,9 +947,30 @@ def more_buttons(number: int, total: int) -> str:
     return f"（续 {number}/{total}）更多选项："
 
 
-def message_refused(recipient: tuple[str, Role] | None, kind: str, undelivered: Undelivered) -> str:
+# What a message given up was, by the first part of its outbox key.
+MESSAGE_KINDS: dict[str, str] = {
+    "morning": "早间检查任务推送",
+    "reminder": "下午未完成检查提醒",
+    "missed": "当日漏检汇总",
+    "corrective": "整改通知",
+    "recheck": "复查通知",
+    "complaint": "投诉通知",
+    "escalation": "投诉超时升级提醒",
+    "report": "月度报告",
+    "uncovered": "无人承担的检查提醒",
+    "blocked": "有人屏蔽机器人的通知",
+    "rebound": "账号重新绑定的通知",
+    "offboarded": "离职交接通知",
+    "calendar-missing": "节假日日历缺失提醒",
+    "retention": "个人信息到期清理通知",
+}
+
+
+def message_refused(recipient: tuple[str, Role] | None, key: str, undelivered: Undelivered) -> str:
     """To admins: a message the bot composed was given up; it was not delivered."""
     who = f"{escape(recipient[0])}（{ROLE_LABELS[recipient[1]]}）" if recipient else "未登记的聊天"
+    prefix = key.partition(":")[0]
+    kind = MESSAGE_KINDS.get(prefix, f"其他（{prefix}）")
     match undelivered.reason:
         case GiveUp.REFUSED:
             what = "被 Telegram 拒收，未能送达"

@@ -118,3 +118,19 @@ async def test_when_every_admin_blocked_the_bot_the_notices_are_logged_as_errors
     assert "no admin can be told of the" in errors[0] and "无人承担" in errors[0]
     assert "outbox missed:broken given up (retries_spent: Bad Gateway)" in errors[1]
     assert all("all blocked the bot" in error for error in errors)
+
+
+async def test_a_given_up_notice_names_the_kind_of_message_in_chinese(services: Services) -> None:
+    undelivered = Undelivered(GiveUp.REFUSED, "Bad Request: can't parse entities")
+    await message_refused(services, await refused_row(services), undelivered)
+    async with services.db.session() as session:
+        statement = select(OutboxMessage).where(col(OutboxMessage.key).startswith(REFUSED_KEY))
+        notice = (await session.exec(statement)).one()
+    assert "消息类别：当日漏检汇总" in notice.text
+    assert "Telegram 的说明：Bad Request: can&#x27;t parse entities" in notice.text
+
+
+def test_a_kind_nobody_named_is_shown_by_its_code() -> None:
+    undelivered = Undelivered(GiveUp.RETRIES_SPENT, "Bad Gateway", attempts=8)
+    text = texts.message_refused(None, "newkind:1:2", undelivered)
+    assert "消息类别：其他（newkind）" in text and "连续 8 次发送失败" in text

@@ -162,7 +162,7 @@ async def test_a_message_telegram_refuses_is_marked_failed_and_the_admins_told(
     quiet_bot.sender.wake()
     (notice,) = await admin.replies(1)
     assert "被 Telegram 拒收" in notice.content and "张志强" in notice.content
-    assert "missed" in notice.content and "parse entities" in notice.content
+    assert "当日漏检汇总" in notice.content and "parse entities" in notice.content
     async with quiet_bot.db.session() as session:
         broken = select(OutboxMessage).where(OutboxMessage.key == "missed:broken")
         row = (await session.exec(broken)).one()
