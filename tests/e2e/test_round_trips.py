@@ -5,21 +5,32 @@ per update at 30,000 units. The units and posts come from the reference cache
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event, insert
+from sqlmodel import col, select
 
 from bot.clock import ManualClock
 from bot.demo.statements import is_worker_look, own_statements, recorded_statements, statement_count
-from bot.sandbox import SandboxUser, SentMessage
+from bot.sandbox import SandboxServer, SandboxUser, SentMessage
+from bot.settings import Settings
 from bot.views import texts
 from bot.views.buttons import Action, encode
+from db.inbox import count_pending_updates
+from db.models import Assignment, AssignmentStatus, Staff
 from db.org_import import import_org, read_org_file
+from db.province import generate_province
+from db.session import Database
+from nlp.reader import ComplaintReader
+from scheduler.catalog import load_catalog
+from scheduler.org import Role
 from tests.conftest import SHANGHAI
-from tests.e2e.harness import Harness
+from tests.e2e.harness import Harness, run_bot
 from tests.e2e.test_checks import assignment, morning
 
 WEDNESDAY = date(2026, 11, 25)
@@ -117,3 +128,84 @@ async def test_an_import_refreshes_the_cached_units_and_posts(bot: Harness, tmp_
     await clerk.reply()
     card = await newcomer.reply(timeout=10)
     assert "东2段" in card.content
+
+
+async def settled(bot: Harness) -> None:
+    """Every update received is done (its done mark is committed after its reply)."""
+    async with asyncio.timeout(15):
+        while True:
+            async with bot.db.session() as session:
+                if not await count_pending_updates(session=session):
+                    return
+            await asyncio.sleep(0.05)
+
+
+async def a_province_day(database_url: str, now: datetime) -> tuple[str, int]:
+    """A province's organisation and a day of checks for every inspector in it (ten each,
+    written directly: the planner is not what this is about), the day before too. Returns
+    one inspector's code and how many checks they have today."""
+    database = Database(database_url)
+    items = [item.id for item in load_catalog()][:10]
+    try:
+        async with database.session() as session:
+            await import_org(
+                generate_province(), labels=texts.IMPORT_LABELS, session=session, now=now
+            )
+        async with database.session() as session:
+            inspectors = (
+                await session.exec(
+                    select(Staff.id, Staff.code, Staff.unit_id)
+                    .where(Staff.role == Role.INSPECTOR)
+                    .order_by(col(Staff.id))
+                )
+            ).all()
+            rows = [
+                {
+                    "key": f"{day}:{staff_id}:{item_id}",
+                    "day": day,
+                    "item_id": item_id,
+                    "inspector_id": staff_id,
+                    "unit_id": unit_id,
+                    "status": AssignmentStatus.PLANNED,
+                }
+                for day in (WEDNESDAY.replace(day=24), WEDNESDAY)
+                for staff_id, _, unit_id in inspectors
+                for item_id in items
+            ]
+            connection = await session.connection()
+            await connection.execute(insert(Assignment), rows)
+    finally:
+        await database.close()
+    return inspectors[len(inspectors) // 2][1], len(items)
+
+
+async def test_today_at_province_size_reads_only_the_inspectors_own_checks(
+    settings: Settings,
+    sandbox: SandboxServer,
+    clock: ManualClock,
+    reader: ComplaintReader,
+    database_url: str,
+) -> None:
+    """Among a province's day of checks (about 20,000, and as many the day before), /today
+    takes the same handful of statements as in the sample organisation and loads only the
+    inspector's own ten checks of today."""
+    code, own = await a_province_day(database_url, clock.now())
+    async with run_bot(settings, sandbox, clock, reader) as bot:
+        inspector = await bot.register(code)
+        await inspector.send("/today")  # the first use reads the units and posts once
+        await inspector.reply(timeout=30)
+        await settled(bot)
+        loaded: list[Assignment] = []
+
+        def count(target: Assignment, _context: object) -> None:
+            loaded.append(target)
+
+        event.listen(Assignment, "load", count)
+        try:
+            overview, seen = await measured(bot, inspector, lambda: inspector.send("/today"))
+        finally:
+            event.remove(Assignment, "load", count)
+    assert overview.content.startswith("今日检查")
+    assert_few_and_narrow("/today", seen)
+    assert len(loaded) == own
+    assert {a.day for a in loaded} == {WEDNESDAY}
