@@ -13,7 +13,8 @@ is pending, locked or not. The worker then holds the chat (``ChatHolder``: an ad
 named by the chat id) until its handlers return, past the commit that marks the row done,
 so the chat's next update waits for the last reply of this one; scheduled work that
 changes a chat's conversation takes the same lock (``lock_chats``). SQLite has no row
-locks: there one process runs one worker.
+locks, and one process (db/session.py): its workers claim one at a time (the process's one
+writer) and skip the chats the others hold (``ChatHolder.held_here``).
 
 On PostgreSQL a stored update and a finished one (its chat's next may now be a head) are
 announced (NOTIFY, delivered at commit, in the statement that stores or finishes it);
@@ -26,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -115,17 +116,19 @@ async def _lock_chat(session: AsyncSession, chat_id: int) -> None:
 
 
 class ChatHolders:
-    """The workers' holds on chats: connections of their own (not the pool's: each is kept
-    for a worker's life), none on SQLite."""
+    """The workers' holds on chats: the chats this process's workers hold, and on
+    PostgreSQL connections of their own (not the pool's: each is kept for a worker's life)
+    for the advisory locks that tell other instances."""
 
     def __init__(self, url: str) -> None:
         self._engine: AsyncEngine | None = None
         if make_url(url).get_backend_name() == "postgresql":
             self._engine = create_async_engine(url, poolclass=NullPool)
         self._holders: list[ChatHolder] = []
+        self._held: set[int] = set()
 
     def holder(self) -> ChatHolder:
-        holder = ChatHolder(self._engine)
+        holder = ChatHolder(self._engine, self._held)
         self._holders.append(holder)
         return holder
 
@@ -138,16 +141,34 @@ class ChatHolders:
 
 
 class ChatHolder:
-    """One worker's hold on the chat whose update it handles (PostgreSQL): an advisory lock
-    on a connection of its own, so it lasts across the update's commits; a crash drops it
-    with the connection."""
+    """One worker's hold on the chat whose update it handles, from its claim until its
+    handlers return (past the commits): noted for the process's other workers, whose claims
+    skip the chat (``held_here``), and on PostgreSQL an advisory lock on a connection of its
+    own, for other instances; a crash drops it with the connection."""
 
-    def __init__(self, engine: AsyncEngine | None) -> None:
+    def __init__(self, engine: AsyncEngine | None, held_here: set[int]) -> None:
         self._engine = engine
         self._connection: AsyncConnection | None = None
+        self._held_here = held_here
+
+    @property
+    def held_here(self) -> frozenset[int]:
+        """The chats held by this process's workers."""
+        return frozenset(self._held_here)
 
     @asynccontextmanager
     async def holding(self, chat_id: int) -> AsyncIterator[None]:
+        # Noted before anything is awaited: SQLite's claims are one at a time (the
+        # process's one writer) and a claim right after this one must skip the chat.
+        self._held_here.add(chat_id)
+        try:
+            async with self._locking(chat_id):
+                yield
+        finally:
+            self._held_here.discard(chat_id)
+
+    @asynccontextmanager
+    async def _locking(self, chat_id: int) -> AsyncIterator[None]:
         if self._engine is None:
             yield
             return
@@ -195,9 +216,12 @@ async def store_update(
     return (await session.exec(statement)).first() is not None
 
 
-async def claim_next_update(*, session: AsyncSession) -> ClaimedUpdate | None:
+async def claim_next_update(
+    *, session: AsyncSession, skip_chats: Collection[int] = ()
+) -> ClaimedUpdate | None:
     """The head whose turn is first, locked for this transaction (PostgreSQL: a head another
-    transaction holds is skipped); None when every chat is done or being handled."""
+    transaction holds is skipped), not of ``skip_chats`` (those this process's workers hold:
+    SQLite has no row locks); None when every chat is done or being handled."""
     earlier = aliased(InboxUpdate)
     waits_behind = exists().where(
         col(earlier.chat_id) == col(InboxUpdate.chat_id),
@@ -207,6 +231,7 @@ async def claim_next_update(*, session: AsyncSession) -> ClaimedUpdate | None:
     statement = (
         select(col(InboxUpdate.update_id), col(InboxUpdate.chat_id), col(InboxUpdate.payload))
         .where(col(InboxUpdate.done_at).is_(None), ~waits_behind)
+        .where(col(InboxUpdate.chat_id).not_in(sorted(skip_chats)))
         .order_by(col(InboxUpdate.turn), col(InboxUpdate.update_id))
         .limit(1)
         .with_for_update(skip_locked=True, of=InboxUpdate)

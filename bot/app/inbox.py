@@ -162,8 +162,7 @@ class UpdateWorkers:
         self._application = application
         self._db = db
         self._clock = clock
-        # SQLite has no row locks to claim with: one worker takes the heads one at a time.
-        self.concurrency = 1 if db.is_sqlite else concurrency
+        self.concurrency = concurrency
         self._holders: ChatHolders | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: asyncio.Task[None] | None = None
@@ -251,7 +250,9 @@ class UpdateWorkers:
         claimed: ClaimedUpdate | None = None
         try:
             async with self._db.shared_transaction() as shared:
-                claimed = await claim_next_update(session=shared.session)
+                claimed = await claim_next_update(
+                    session=shared.session, skip_chats=holder.held_here
+                )
                 if claimed is None:
                     return False
                 shared.before_first_commit(
@@ -263,6 +264,9 @@ class UpdateWorkers:
                     )
                 )
                 async with holder.holding(claimed.chat_id):
+                    # The claim only read, and the chat is held: the next worker may claim
+                    # (on SQLite the claims take the process's one writer in turn).
+                    shared.let_writer_go()
                     error = await self._process(claimed)
                     if error is not None and not shared.has_changes:
                         # Nothing to undo: done with its error in this transaction, whose

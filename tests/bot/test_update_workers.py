@@ -1,5 +1,5 @@
 """The workers that handle the inbox: one chat's updates one after the other, in order, even
-when a third arrives while the second waits; other chats meanwhile (PostgreSQL); a chat
+when a third arrives while the second waits; other chats meanwhile; a chat
 with a long backlog delays nobody else; scheduled work that locks a chat waits for its
 update under way."""
 
@@ -116,7 +116,7 @@ async def test_a_third_update_waits_behind_the_second_while_other_chats_go_on(
     """The earlier attempt lost a chat's lock when it looked free right after a release:
     a chat's third update ran beside its second. Here the first of A is held, the second
     and third of A wait (also when the held one is done already, its change committed,
-    and only its reply is still to go); on PostgreSQL B is handled meanwhile."""
+    and only its reply is still to go); B is handled meanwhile."""
     recorder = Recorder(
         gates={1: asyncio.Event(), 2: asyncio.Event()},
         commits_in=database if commits_first else None,
@@ -124,8 +124,7 @@ async def test_a_third_update_waits_behind_the_second_while_other_chats_go_on(
     await store(database, (1, A), (2, A), (3, A), (4, B))
     async with workers(database, recorder, concurrency=4):
         await recorder.until(started(1))
-        if not database.is_sqlite:
-            await recorder.until(ended(4))
+        await recorder.until(ended(4))
         await asyncio.sleep(0.2)
         assert "start 2" not in recorder.events and "start 3" not in recorder.events
         recorder.gates[1].set()
@@ -146,7 +145,7 @@ async def test_a_flooding_chat_delays_nobody_else(database: Database) -> None:
     recorder = Recorder(delay=0.02)
     await store(database, *((n, F) for n in range(1, 31)))
     await store(database, (31, B), (32, C))
-    async with workers(database, recorder, concurrency=1 if database.is_sqlite else 2):
+    async with workers(database, recorder, concurrency=2):
         await recorder.until(lambda events: ended(31)(events) and ended(32)(events))
         flood_before = sum(
             1 for e in recorder.events[: recorder.events.index("end 32")] if e.startswith("end")
