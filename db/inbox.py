@@ -32,14 +32,25 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Dialect, case, delete, exists, func, literal, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    BigInteger,
+    Update,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    or_,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import aliased
 from sqlalchemy.pool import NullPool
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from db.models import InboxUpdate
 
@@ -52,13 +63,6 @@ ANNOUNCER = secrets.token_hex(8)
 def _is_postgresql(session: AsyncSession) -> bool:
     assert session.bind is not None
     return session.bind.dialect.name == "postgresql"
-
-
-def _announced(session: AsyncSession) -> tuple[ColumnElement[object], ...]:
-    """What a statement that stores or finishes updates returns besides, so that the
-    announcement costs no round trip of its own: on PostgreSQL a NOTIFY per row it changed
-    (the same one sent twice in a transaction is delivered once)."""
-    return (func.pg_notify(ANNOUNCE_CHANNEL, ANNOUNCER),) if _is_postgresql(session) else ()
 
 
 async def _listening(engine: AsyncEngine) -> AsyncConnection:
@@ -194,26 +198,62 @@ class ChatHolder:
             await connection.close()
 
 
-def _insert(dialect: Dialect) -> postgresql.Insert | sqlite.Insert:
-    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-    return insert(InboxUpdate)
+# The statements of every update are built once: building them again for each one (an
+# aliased table, subqueries, CASE) and generating their cache keys cost more CPU than
+# running them. Their values are bound parameters. They run on the session's connection
+# (its transaction) as plain statements: they read and write columns, no entities, and
+# the ORM's execution path cost as much again.
+
+_STORE = (
+    # Written out because the dialects' INSERT … ON CONFLICT constructs cannot be cached
+    # by SQLAlchemy (compiled again for every update); SQLite and PostgreSQL both take it.
+    # A row only when it was new: announced then (PostgreSQL), not for a redelivery.
+    "INSERT INTO inbox (update_id, chat_id, payload, received_at, turn) "
+    "VALUES (:update_id, :chat_id, :payload, :received_at, :update_id) "
+    "ON CONFLICT (update_id) DO NOTHING RETURNING update_id"
+)
+_COLUMNS = InboxUpdate.__table__.c  # type: ignore[attr-defined]
+_STORE_STATEMENT = text(_STORE).bindparams(
+    bindparam("received_at", type_=_COLUMNS.received_at.type)
+)
+_STORE_ANNOUNCED = text(_STORE + ", pg_notify(:channel, :announcer)").bindparams(
+    bindparam("received_at", type_=_COLUMNS.received_at.type)
+)
 
 
 async def store_update(
     *, session: AsyncSession, update_id: int, chat_id: int, payload: str, now: datetime
 ) -> bool:
     """Keep one received update; True when new, False for one stored before (redelivered)."""
-    assert session.bind is not None
-    statement = (
-        _insert(session.bind.dialect)
-        .values(
-            update_id=update_id, chat_id=chat_id, payload=payload, received_at=now, turn=update_id
-        )
-        .on_conflict_do_nothing(index_elements=["update_id"])
-        # A row only when it was new: announced then, not for a redelivery.
-        .returning(col(InboxUpdate.update_id), *_announced(session))
+    values = {"update_id": update_id, "chat_id": chat_id, "payload": payload, "received_at": now}
+    if _is_postgresql(session):
+        statement, values = _STORE_ANNOUNCED, values | _ANNOUNCER_VALUES
+    else:
+        statement = _STORE_STATEMENT
+    connection = await session.connection()
+    return (await connection.execute(statement, values)).first() is not None
+
+
+def _claim_statement() -> Select[int, int, str]:
+    """A head: pending, no earlier update of its chat pending, and not of a chat in
+    ``skip_chats`` (a list: an empty one leaves none out)."""
+    earlier = aliased(InboxUpdate)
+    waits_behind = exists().where(
+        col(earlier.chat_id) == col(InboxUpdate.chat_id),
+        col(earlier.done_at).is_(None),
+        col(earlier.update_id) < col(InboxUpdate.update_id),
     )
-    return (await session.exec(statement)).first() is not None
+    return (
+        select(col(InboxUpdate.update_id), col(InboxUpdate.chat_id), col(InboxUpdate.payload))
+        .where(col(InboxUpdate.done_at).is_(None), ~waits_behind)
+        .where(col(InboxUpdate.chat_id).not_in(bindparam("skip_chats", expanding=True)))
+        .order_by(col(InboxUpdate.turn), col(InboxUpdate.update_id))
+        .limit(1)
+        .with_for_update(skip_locked=True, of=InboxUpdate)
+    )
+
+
+_CLAIM = _claim_statement()
 
 
 async def claim_next_update(
@@ -222,47 +262,32 @@ async def claim_next_update(
     """The head whose turn is first, locked for this transaction (PostgreSQL: a head another
     transaction holds is skipped), not of ``skip_chats`` (those this process's workers hold:
     SQLite has no row locks); None when every chat is done or being handled."""
-    earlier = aliased(InboxUpdate)
-    waits_behind = exists().where(
-        col(earlier.chat_id) == col(InboxUpdate.chat_id),
-        col(earlier.done_at).is_(None),
-        col(earlier.update_id) < col(InboxUpdate.update_id),
-    )
-    statement = (
-        select(col(InboxUpdate.update_id), col(InboxUpdate.chat_id), col(InboxUpdate.payload))
-        .where(col(InboxUpdate.done_at).is_(None), ~waits_behind)
-        .where(col(InboxUpdate.chat_id).not_in(sorted(skip_chats)))
-        .order_by(col(InboxUpdate.turn), col(InboxUpdate.update_id))
-        .limit(1)
-        .with_for_update(skip_locked=True, of=InboxUpdate)
-    )
-    row = (await session.exec(statement)).first()
+    connection = await session.connection()
+    row = (await connection.execute(_CLAIM, {"skip_chats": sorted(skip_chats)})).first()
     if row is None:
         return None
     return ClaimedUpdate(*row)
 
 
-async def mark_update_done(
-    *, session: AsyncSession, claimed: ClaimedUpdate, now: datetime, error: str | None = None
-) -> None:
-    """Done (with the error if its handling failed); the chat's next update, if one waits,
-    gets its turn behind every head already waiting. One statement changes both rows."""
-    this = col(InboxUpdate.update_id) == claimed.update_id
+def _mark_done_statement() -> Update:
+    """Done (with its error) for the update named ``update_id``; its chat's next pending
+    update, if one waits, gets its turn behind every head already waiting."""
+    # Not named as columns: an UPDATE keeps those names for the values it sets.
+    this = col(InboxUpdate.update_id) == bindparam("done_id", type_=BigInteger)
     next_of_chat = (
         select(func.min(InboxUpdate.update_id))
         .where(
-            col(InboxUpdate.chat_id) == claimed.chat_id,
+            col(InboxUpdate.chat_id) == bindparam("done_chat", type_=BigInteger),
             col(InboxUpdate.done_at).is_(None),
-            col(InboxUpdate.update_id) > claimed.update_id,
+            col(InboxUpdate.update_id) > bindparam("done_id", type_=BigInteger),
         )
         .scalar_subquery()
     )
     behind_everyone = select(func.max(InboxUpdate.update_id) + 1).scalar_subquery()
     # The values typed as their columns (AwareDateTime stores UTC).
-    columns = InboxUpdate.__table__.c  # type: ignore[attr-defined]
-    done_at = literal(now, columns.done_at.type)
-    failed = literal(error[:2000] if error is not None else None, columns.error.type)
-    statement = (
+    done_at = bindparam("done_when", type_=_COLUMNS.done_at.type)
+    failed = bindparam("done_error", type_=_COLUMNS.error.type)
+    return (
         update(InboxUpdate)
         .where(or_(this, col(InboxUpdate.update_id) == next_of_chat))
         .values(
@@ -271,8 +296,33 @@ async def mark_update_done(
             turn=case((this, col(InboxUpdate.turn)), else_=behind_everyone),
         )
     )
-    announced = _announced(session)
-    await session.exec(statement.returning(*announced) if announced else statement)
+
+
+_MARK_DONE = _mark_done_statement()
+_MARK_DONE_ANNOUNCED = _MARK_DONE.returning(
+    func.pg_notify(bindparam("channel"), bindparam("announcer"))
+)
+_ANNOUNCER_VALUES = {"channel": ANNOUNCE_CHANNEL, "announcer": ANNOUNCER}
+
+
+async def mark_update_done(
+    *, session: AsyncSession, claimed: ClaimedUpdate, now: datetime, error: str | None = None
+) -> None:
+    """Done (with the error if its handling failed); the chat's next update, if one waits,
+    gets its turn behind every head already waiting. One statement changes both rows,
+    announced on PostgreSQL (a NOTIFY per row it changed; the same one sent twice in a
+    transaction is delivered once)."""
+    values: dict[str, object] = {
+        "done_id": claimed.update_id,
+        "done_chat": claimed.chat_id,
+        "done_when": now,
+        "done_error": error[:2000] if error is not None else None,
+    }
+    connection = await session.connection()
+    if _is_postgresql(session):
+        await connection.execute(_MARK_DONE_ANNOUNCED, values | _ANNOUNCER_VALUES)
+    else:
+        await connection.execute(_MARK_DONE, values)
 
 
 async def lock_chats(*, session: AsyncSession, chat_ids: Iterable[int]) -> None:
