@@ -74,7 +74,8 @@ class Classification:
     low_confidence: bool
     # Every category with its (uncalibrated) probability, best first.
     ranking: tuple[tuple[Category, float], ...]
-    # The two or three likeliest categories, best first: what to offer when asking.
+    # The primary category, then the likeliest others (two or three in all): what to offer
+    # when asking.
     choices: tuple[Category, ...] = ()
     # The text praises someone (表扬, 感谢, 锦旗 …) rather than complaining.
     praise: bool = False
@@ -377,15 +378,17 @@ def _stated_categories(
     ][:_MAX_CATEGORIES]
     if len(stated) >= 2 and best in stated:
         # Bag-of-words cannot tell which problem is the main one; complainants name it
-        # first and add the others in later clauses (而且/还/另外). Within one clause
-        # the model's ranking stands (stated is already in ranking order).
-        ordered = tuple(sorted(stated, key=lambda category: evidence.first_clause[category]))
+        # first and add the others in later clauses (而且/还/另外), unless the labelling
+        # convention's precedence says which wins. Within one clause the model's ranking
+        # stands (stated is already in ranking order).
+        by_clause = sorted(stated, key=lambda category: evidence.first_clause[category])
+        ordered = evidence.main_first(by_clause)
         return ordered, sum(probability[category] for category in ordered)
     return (best,), probability[best]
 
 
 def _choices(assessment: Assessment) -> tuple[Category, ...]:
-    """The likeliest two or three categories, best first, the primary always among them."""
+    """The primary category, then the likeliest others: two or three in all."""
     ranked = [category for category, _ in assessment.ranking]
     choices = ranked[:_MIN_CHOICES]
     if (
@@ -393,10 +396,11 @@ def _choices(assessment: Assessment) -> tuple[Category, ...]:
         and assessment.ranking[_MIN_CHOICES][1] >= _THIRD_CHOICE_MIN_PROBABILITY
     ):
         choices.append(ranked[_MIN_CHOICES])
+    # The primary may rank second when the clauses or the convention's precedence chose
+    # it over the model's best (nlp/rules.py): the reporter is offered the reading first.
     primary = assessment.categories[0]
-    if primary not in choices:
-        choices = [primary, *choices[: _MAX_CHOICES - 1]]
-    return tuple(choices)
+    others = [category for category in choices if category is not primary]
+    return (primary, *others[: len(choices) - 1 if primary in choices else _MAX_CHOICES - 1])
 
 
 def _prepare(

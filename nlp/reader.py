@@ -33,7 +33,7 @@ class ComplaintReading:
 
     @property
     def choices(self) -> tuple[Category, ...]:
-        """The two or three likeliest categories, best first: offered first when asking."""
+        """The primary category, then the likeliest others: offered first when asking."""
         return self.classification.choices
 
     @property

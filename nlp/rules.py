@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,11 +15,13 @@ from nlp.text import CLAUSE_BREAK_RE, directly_negated, in_spans
 logger = logging.getLogger(__name__)
 
 RULES_PATH = Path(__file__).resolve().parent / "data" / "rules.tsv"
+PRECEDENCE_PATH = Path(__file__).resolve().parent / "data" / "precedence.tsv"
 
 # One category's evidence saturates: five synonyms of "late" are not five times as late.
 _EVIDENCE_CAP = 4.0
 # Complainants state the main problem first and add the rest with 而且/还/另外; only
-# the first-mentioned category keeps its full weight.
+# the main category (the first mentioned, unless the labelling convention's precedence
+# names another) keeps its full weight.
 _LATER_MENTION_FACTOR = 0.8
 # "主要是X" / "就是X" / "而是X" point at the real problem, often right after a denial.
 _FOCUS_RE = re.compile(r"主要是|关键是|问题是|投诉的是|反映的是|就是|而是|只是")
@@ -55,19 +57,28 @@ class RulesError(ValueError):
 
 
 class KeywordRules:
-    """Evidence for each category from the keywords found in a (normalised) text."""
+    """Evidence for each category from the keywords found in a (normalised) text;
+    `precedence` holds (winner, loser) pairs: when a text states both, the winner is its
+    main problem wherever it is named."""
 
-    def __init__(self, rules: Sequence[Rule]) -> None:
+    def __init__(
+        self, rules: Sequence[Rule], precedence: Iterable[tuple[Category, Category]] = ()
+    ) -> None:
         self._rules = tuple(rules)
+        self._precedence = frozenset(precedence)
 
     def __len__(self) -> int:
         return len(self._rules)
 
     @classmethod
-    def load(cls, path: Path | None = None) -> KeywordRules:
+    def load(cls, path: Path | None = None, precedence: Path | None = None) -> KeywordRules:
         rules_path = path or RULES_PATH
+        precedence_path = precedence or PRECEDENCE_PATH
         return cls(
-            parse_rules(rules_path.read_text(encoding="utf-8").splitlines(), str(rules_path))
+            parse_rules(rules_path.read_text(encoding="utf-8").splitlines(), str(rules_path)),
+            parse_precedence(
+                precedence_path.read_text(encoding="utf-8").splitlines(), str(precedence_path)
+            ),
         )
 
     def hits(self, text: str, negated: list[tuple[int, int]]) -> list[RuleHit]:
@@ -93,26 +104,56 @@ class KeywordRules:
         for hit in hits:
             if not hit.negated:
                 first_clause.setdefault(hit.category, bisect_right(clause_starts, hit.start))
-        return Evidence(score_hits(text, hits), first_clause)
+        named = main_first(list(first_clause), self._precedence)
+        main = named[0] if named else None
+        return Evidence(score_hits(text, hits, main), first_clause, self._precedence)
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """Rule evidence: a score per category (negative when only denied) and the clause
-    (0, 1, …) of each category's first affirmed keyword, which orders two-problem
-    complaints."""
+    """Rule evidence: a score per category (negative when only denied), the clause (0,
+    1, …) of each category's first affirmed keyword and the precedence of the labelling
+    convention, which together order two-problem complaints."""
 
     scores: Mapping[Category, float]
     first_clause: Mapping[Category, int]
+    precedence: frozenset[tuple[Category, Category]] = frozenset()
 
     def score(self, category: Category) -> float:
         return self.scores.get(category, 0.0)
 
+    def main_first(self, categories: Sequence[Category]) -> tuple[Category, ...]:
+        """`categories`, main problem first, by the precedence."""
+        return main_first(categories, self.precedence)
 
-def score_hits(text: str, hits: Sequence[RuleHit]) -> dict[Category, float]:
-    """Combine hits into evidence: each rule line counts once, at its strongest."""
+
+def main_first(
+    categories: Sequence[Category], precedence: frozenset[tuple[Category, Category]]
+) -> tuple[Category, ...]:
+    """`categories` (in the order the text names them) with each one the precedence puts
+    above an earlier one moved in front of it; the others keep their order."""
+    ordered = list(categories)
+    for _ in range(len(ordered)):
+        moved = False
+        for later in range(1, len(ordered)):
+            earlier = next(
+                (i for i in range(later) if (ordered[later], ordered[i]) in precedence), None
+            )
+            if earlier is not None:
+                ordered.insert(earlier, ordered.pop(later))
+                moved = True
+        if not moved:
+            break
+    return tuple(ordered)
+
+
+def score_hits(
+    text: str, hits: Sequence[RuleHit], main: Category | None = None
+) -> dict[Category, float]:
+    """Combine hits into evidence: each rule line counts once, at its strongest; `main`
+    (default: the first affirmed category) keeps its full weight, the others less."""
     focus = _focus_ranges(text)
-    first_category = next((hit.category for hit in hits if not hit.negated), None)
+    first_category = main or next((hit.category for hit in hits if not hit.negated), None)
     best: dict[tuple[Category, int], float] = {}
     for hit in hits:
         if hit.negated:
@@ -166,6 +207,28 @@ def parse_rules(lines: Sequence[str], source: str = "<rules>") -> list[Rule]:
             raise RulesError(f"{source}:{number}: weight must be positive")
         rules.append(Rule(category, weight, compiled))
     return rules
+
+
+def parse_precedence(
+    lines: Sequence[str], source: str = "<precedence>"
+) -> list[tuple[Category, Category]]:
+    """(winner, loser) pairs from `winner<TAB>loser` lines; # comments and blanks skipped."""
+    pairs: list[tuple[Category, Category]] = []
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2:
+            raise RulesError(f"{source}:{number}: expected 'winner<TAB>loser'")
+        try:
+            winner, loser = (parse_category(code) for code in parts)
+        except ValueError as exc:
+            raise RulesError(f"{source}:{number}: {exc}") from None
+        if winner is loser or (loser, winner) in pairs:
+            raise RulesError(f"{source}:{number}: {winner.value} and {loser.value} contradict")
+        pairs.append((winner, loser))
+    return pairs
 
 
 def describe(evidence: Mapping[Category, float]) -> str:

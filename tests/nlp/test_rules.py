@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nlp.categories import Category
-from nlp.rules import KeywordRules
+from nlp.rules import KeywordRules, RulesError, main_first, parse_precedence
 from nlp.text import mask_numbers, negated_spans, normalize
 
 RULES = KeywordRules.load()
@@ -72,3 +72,50 @@ def test_first_mentioned_problem_weighs_more_and_clauses_are_counted() -> None:
     repeated = "外箱压扁了，而且包裹晚了五天"
     swapped = RULES.evidence(repeated, negated_spans(repeated))
     assert result.score(Category.DELAY) > swapped.score(Category.DELAY)
+
+
+def test_the_conventions_winner_weighs_fully_wherever_it_is_named() -> None:
+    # Lost, or said delivered and not received? The convention: false delivery.
+    late = "件找不到了，投递员说他送了"
+    early = "投递员说他送了，件找不到了"
+    for text in (late, early):
+        result = RULES.evidence(text, negated_spans(text))
+        assert result.main_first([Category.LOSS, Category.FALSE_DELIVERY])[0] is (
+            Category.FALSE_DELIVERY
+        )
+        assert result.score(Category.FALSE_DELIVERY) > result.score(Category.LOSS)
+
+
+def test_main_first_moves_each_winner_before_its_loser_only() -> None:
+    C = Category
+    precedence = frozenset({(C.FALSE_DELIVERY, C.LOSS), (C.FORCED_SALE, C.COUNTER)})
+    assert main_first([C.LOSS, C.DELAY, C.FALSE_DELIVERY], precedence) == (
+        C.FALSE_DELIVERY,
+        C.LOSS,
+        C.DELAY,
+    )
+    assert main_first([C.DELAY, C.DAMAGE], precedence) == (C.DELAY, C.DAMAGE)
+    assert main_first([C.COUNTER, C.LOSS, C.FORCED_SALE, C.FALSE_DELIVERY], precedence) == (
+        C.FORCED_SALE,
+        C.COUNTER,
+        C.FALSE_DELIVERY,
+        C.LOSS,
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("false_delivery", "expected 'winner<TAB>loser'"),
+        ("false_delivery\tlost", "unknown complaint category 'lost'"),
+        ("loss\tloss", "loss and loss contradict"),
+    ],
+)
+def test_parse_precedence_rejects_bad_lines(line: str, message: str) -> None:
+    with pytest.raises(RulesError, match=message):
+        parse_precedence(["# header", line], "precedence.tsv")
+
+
+def test_parse_precedence_rejects_a_pair_and_its_reverse() -> None:
+    with pytest.raises(RulesError, match=r"precedence\.tsv:2: loss and false_delivery"):
+        parse_precedence(["false_delivery\tloss", "loss\tfalse_delivery"], "precedence.tsv")
