@@ -12,10 +12,14 @@ loop, as long as it walks); 0.015-0.02 s once they were frozen too.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
 _paused = 0
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def freeze_lasting() -> None:
@@ -42,3 +46,16 @@ def collections_paused() -> Iterator[None]:
         _paused -= 1
         if _paused == 0:
             gc.enable()
+
+
+def pausing_collections(function: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """``collections_paused`` while the coroutine runs, resumed once it has returned: its
+    locals (the large short-lived work) are freed by then, only what it returns is left
+    for the collector to walk."""
+
+    @wraps(function)
+    async def paused(*args: P.args, **kwargs: P.kwargs) -> T:
+        with collections_paused():
+            return await function(*args, **kwargs)
+
+    return paused

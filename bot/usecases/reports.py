@@ -44,7 +44,7 @@ from typing import Final
 from sqlalchemy import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.heap import collections_paused, freeze_lasting
+from bot.heap import freeze_lasting, pausing_collections
 from bot.services import Services
 from bot.usecases.coverage import list_gaps
 from bot.usecases.messages import enqueue_message
@@ -336,10 +336,7 @@ async def _statuses(
         finally:
             _drop(history)
 
-    # The rows have no cycles among them: the collector would walk them again and again
-    # while they live (bot/heap.py), and once more when it resumes if they were still there.
-    with collections_paused():
-        return await asyncio.to_thread(evaluate)
+    return await asyncio.to_thread(evaluate)
 
 
 def _drop(rows: list[HistoryEntry]) -> None:
@@ -352,6 +349,11 @@ def _drop(rows: list[HistoryEntry]) -> None:
 _DROP_SLICE = 5000
 
 
+# A region's history and statuses are hundreds of thousands of objects without cycles: the
+# collector would walk them again and again while they live (bot/heap.py; 0.08 s collections
+# on the loop with only the history hidden from it), and once more when it resumes if they
+# were still there then.
+@pausing_collections
 async def _compute(
     services: Services,
     unit: OrgUnit,

@@ -3,11 +3,12 @@ libraries loaded for the process's life frozen out of its sight."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 import pytest
 
-from bot.heap import collections_paused
+from bot.heap import collections_paused, pausing_collections
 from bot.usecases import reports
 from bot.views.cards import MonthFigures
 from tests.scheduler.test_monthly_report import sample_report
@@ -23,6 +24,21 @@ def test_collections_resume_when_the_last_block_ends_even_on_an_error() -> None:
     assert gc.isenabled()
     with pytest.raises(ValueError), collections_paused():
         raise ValueError
+    assert gc.isenabled()
+
+
+async def test_a_coroutine_pausing_collections_resumes_them_once_it_returned() -> None:
+    @pausing_collections
+    async def work(fail: bool) -> bool:
+        await asyncio.sleep(0)
+        if fail:
+            raise ValueError
+        return gc.isenabled()
+
+    assert await work(fail=False) is False
+    assert gc.isenabled()
+    with pytest.raises(ValueError):
+        await work(fail=True)
     assert gc.isenabled()
 
 
