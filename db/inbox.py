@@ -144,6 +144,10 @@ class ChatHolders:
             await self._engine.dispose()
 
 
+_ADVISORY_LOCK = select(func.pg_advisory_lock(bindparam("chat", type_=BigInteger)))
+_ADVISORY_UNLOCK = select(func.pg_advisory_unlock(bindparam("chat", type_=BigInteger)))
+
+
 class ChatHolder:
     """One worker's hold on the chat whose update it handles, from its claim until its
     handlers return (past the commits): noted for the process's other workers, whose claims
@@ -177,16 +181,17 @@ class ChatHolder:
             yield
             return
         if self._connection is None:
-            self._connection = await self._engine.connect()
+            # A session-level advisory lock needs no transaction: in autocommit, taking
+            # and letting go are one round trip each, no COMMIT after them.
+            opened = await self._engine.connect()
+            self._connection = await opened.execution_options(isolation_level="AUTOCOMMIT")
         connection = self._connection
-        await connection.execute(select(func.pg_advisory_lock(chat_id)))
-        await connection.commit()
+        await connection.execute(_ADVISORY_LOCK, {"chat": chat_id})
         try:
             yield
         finally:
             try:
-                await connection.execute(select(func.pg_advisory_unlock(chat_id)))
-                await connection.commit()
+                await connection.execute(_ADVISORY_UNLOCK, {"chat": chat_id})
             except Exception:
                 # Closing the connection lets go of the lock as surely.
                 await self.close()
