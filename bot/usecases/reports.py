@@ -440,6 +440,9 @@ async def _month_refusal(
     return None
 
 
+# A region's workbook is tens of thousands of cells: the collector would walk them again
+# and again while they are written (bot/heap.py); they are freed once written.
+@pausing_collections
 async def render(figures: MonthFigures) -> ReportFiles:
     """The workbook and the chart, rendered in a worker thread (CPU-bound, ~0.2 s)."""
     xlsx, chart = await asyncio.to_thread(_render_files, figures.report)
@@ -456,8 +459,7 @@ def _renderers() -> tuple[Callable[[MonthlyReport], bytes], Callable[[MonthlyRep
     # Imported here, in the worker thread, not at start-up: matplotlib and openpyxl take
     # about 40 MB and a second to load, and most processes never render a report. Once
     # loaded they stay: frozen like start-up's objects, or every full collection walks them
-    # (bot/heap.py). The collector is not paused while rendering: the workbook's cells are
-    # cycles, which a collection resumed afterwards would walk in one go.
+    # (bot/heap.py).
     from bot.views.report_render import render_chart_png, render_xlsx
 
     freeze_lasting()

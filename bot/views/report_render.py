@@ -102,7 +102,17 @@ def render_xlsx(report: MonthlyReport) -> bytes:
             _put(sheet, sheet.max_row + 2, 1, notes[name]).font = Font(italic=True)
     buffer = BytesIO()
     workbook.save(buffer)
+    _free_cells(workbook)
     return buffer.getvalue()
+
+
+def _free_cells(workbook: Workbook) -> None:
+    """Free the cells now: each refers to its sheet and the sheet to it, so only a garbage
+    collection would, walking a region's 21,000 of them (tens of milliseconds with the GIL
+    held, the event loop waiting; bench/report_at_size.py). openpyxl has no public call for
+    it: its sheets keep their cells in ``_cells``."""
+    for sheet in workbook.worksheets:
+        sheet._cells.clear()
 
 
 def _overview_rows(report: MonthlyReport) -> list[list[_Cell]]:
