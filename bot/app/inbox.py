@@ -49,8 +49,10 @@ from db.session import Database
 
 logger = logging.getLogger(__name__)
 
-# A worker that found nothing to do looks again after this long even if nothing woke it:
-# announcements from other instances (PostgreSQL) may be down for a while.
+# An idle worker of this instance looks this often even if nothing woke it: announcements
+# from other instances (PostgreSQL) may be down for a while. One for the instance, not one
+# per worker: every worker timing its own looks made as many looks as there are workers
+# (`updates.concurrent_chats`, 8 by default), each a statement, for nothing.
 IDLE_POLL_SECONDS = 2.0
 # Listening for announcements failed (the database restarting, say): try again after this.
 LISTEN_RETRY_SECONDS = 5.0
@@ -166,6 +168,7 @@ class UpdateWorkers:
         self._holders: ChatHolders | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._listener: asyncio.Task[None] | None = None
+        self._looker: asyncio.Task[None] | None = None
         self._idle: deque[asyncio.Future[None]] = deque()
         self._stopping = False
 
@@ -191,16 +194,18 @@ class UpdateWorkers:
             for n in range(self.concurrency)
         ]
         self._listener = asyncio.create_task(self._listen(), name="inbox-announcements")
+        self._looker = asyncio.create_task(self._look_now_and_then(), name="inbox-idle-look")
         logger.info("%d update workers started", self.concurrency)
 
     async def stop(self) -> None:
         """Let updates under way finish (briefly); the rest stay pending for the next start."""
         self._stopping = True
         self._wake_all()
-        if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
-            self._listener = None
+        for task in (self._listener, self._looker):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._listener = self._looker = None
         tasks, self._tasks = self._tasks, []
         if tasks:
             _, running = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_SECONDS)
@@ -222,11 +227,16 @@ class UpdateWorkers:
                     return
             except Exception:
                 logger.warning(
-                    "could not listen for stored updates; idle workers look every %.0f s",
+                    "could not listen for stored updates; an idle worker looks every %.0f s",
                     IDLE_POLL_SECONDS,
                     exc_info=True,
                 )
             await asyncio.sleep(LISTEN_RETRY_SECONDS)
+
+    async def _look_now_and_then(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(IDLE_POLL_SECONDS)
+            self.wake()
 
     async def _work(self, holder: ChatHolder) -> None:
         loop = asyncio.get_running_loop()
@@ -240,8 +250,7 @@ class UpdateWorkers:
                 logger.exception("could not take an update from the inbox; trying again")
                 handled = False
             if not handled and not self._stopping:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(waiter, IDLE_POLL_SECONDS)
+                await waiter  # woken by a store, an announcement, stop, or the idle look
             with contextlib.suppress(ValueError):
                 self._idle.remove(waiter)
 
