@@ -440,8 +440,8 @@ async def _month_refusal(
     return None
 
 
-# A region's workbook is tens of thousands of cells: the collector would walk them again
-# and again while they are written (bot/heap.py); they are freed once written.
+# A region's workbook and chart build tens of thousands of short-lived objects: the
+# collector would walk them again and again while they are written (bot/heap.py).
 @pausing_collections
 async def render(figures: MonthFigures) -> ReportFiles:
     """The workbook and the chart, rendered in a worker thread (CPU-bound, ~0.2 s)."""

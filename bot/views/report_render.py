@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import MaxNLocator
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -34,10 +35,7 @@ logger = logging.getLogger(__name__)
 # Site and segment names are arbitrary Chinese, so a subset would not do: the full font ships.
 FONT_PATH: Final = Path(__file__).resolve().parent / "fonts" / "wqy-microhei.ttc"
 
-_TITLE_ROW: Final = 1
-_HEADER_ROW: Final = 2
-_FIRST_DATA_ROW: Final = 3
-_FREEZE: Final = f"A{_FIRST_DATA_ROW}"  # keeps the title and the header row in view
+_FREEZE: Final = "A3"  # keeps row 1, the title, and row 2, the header, in view
 _MAX_WIDTH: Final = 60
 _PERCENT: Final = "0.0%"
 _HOURS: Final = "0.0"
@@ -45,6 +43,8 @@ _INTEGER: Final = "0"
 _DATE: Final = "yyyy-mm-dd"
 _HEADER_FILL: Final = PatternFill("solid", fgColor="DDEBF7")
 _BOLD: Final = Font(bold=True)
+_NOTE_FONT: Final = Font(italic=True)
+_HEADER_ALIGNMENT: Final = Alignment(horizontal="center", vertical="center")
 _TITLE_FONT: Final = Font(bold=True, size=14)
 
 # Bars per panel: more would be unreadable at chat size; the workbook has every row.
@@ -57,6 +57,8 @@ _COMPLAINT_COLOUR: Final = "#3182bd"
 
 # A cell value with an optional number format; None formats as text.
 _Cell = tuple[Any, str | None]
+# A table: its header row and its rows.
+_Table = tuple[Sequence[str], Sequence[Sequence[_Cell]]]
 
 
 # --- workbook -------------------------------------------------------------------------------
@@ -65,54 +67,61 @@ _Cell = tuple[Any, str | None]
 def render_xlsx(report: MonthlyReport) -> bytes:
     """The report as an .xlsx workbook, one sheet per section."""
     title = texts.report_title(report.unit.name, report.month.year, report.month.month)
-    workbook = Workbook()
-    workbook.remove(workbook.active)
+    # Write-only: each row goes straight to the file and no cell object is kept (a region's
+    # workbook is 21,000 cells), so writing is quicker and leaves nothing for a collection
+    # to walk. Hence every sheet is laid out before its first row is written.
+    workbook = Workbook(write_only=True)
     workbook.properties.title = title
-    tables = (
-        (texts.REPORT_SHEET_OVERVIEW, texts.REPORT_OVERVIEW_HEADERS, _overview_rows(report)),
-        (texts.REPORT_SHEET_CHECKS, texts.REPORT_CHECK_HEADERS, _check_rows(report)),
-        (texts.REPORT_SHEET_QUOTAS, texts.REPORT_QUOTA_HEADERS, _quota_rows(report)),
+    sections: tuple[tuple[str, list[_Table]], ...] = (
         (
-            texts.REPORT_SHEET_FINDINGS,
-            texts.REPORT_FINDING_CATEGORY_HEADERS,
-            _finding_category_rows(report),
+            texts.REPORT_SHEET_OVERVIEW,
+            [(texts.REPORT_OVERVIEW_HEADERS, _overview_rows(report))],
         ),
-        (texts.REPORT_SHEET_CORRECTIVE, texts.REPORT_CORRECTIVE_HEADERS, _corrective_rows(report)),
-        (texts.REPORT_SHEET_COMPLAINTS, texts.REPORT_COMPLAINT_HEADERS, _complaint_rows(report)),
-        (texts.REPORT_SHEET_ESCALATIONS, texts.REPORT_ESCALATION_HEADERS, _escalation_rows(report)),
-        (texts.REPORT_SHEET_ELEMENTS, texts.REPORT_ELEMENT_HEADERS, _element_rows(report)),
-        (texts.REPORT_SHEET_UNCOVERED, texts.REPORT_UNCOVERED_HEADERS, _uncovered_rows(report)),
+        (texts.REPORT_SHEET_CHECKS, [(texts.REPORT_CHECK_HEADERS, _check_rows(report))]),
+        (texts.REPORT_SHEET_QUOTAS, [(texts.REPORT_QUOTA_HEADERS, _quota_rows(report))]),
+        (texts.REPORT_SHEET_FINDINGS, _finding_tables(report)),
+        (
+            texts.REPORT_SHEET_CORRECTIVE,
+            [(texts.REPORT_CORRECTIVE_HEADERS, _corrective_rows(report))],
+        ),
+        (
+            texts.REPORT_SHEET_COMPLAINTS,
+            [(texts.REPORT_COMPLAINT_HEADERS, _complaint_rows(report))],
+        ),
+        (
+            texts.REPORT_SHEET_ESCALATIONS,
+            [(texts.REPORT_ESCALATION_HEADERS, _escalation_rows(report))],
+        ),
+        (texts.REPORT_SHEET_ELEMENTS, [(texts.REPORT_ELEMENT_HEADERS, _element_rows(report))]),
+        (
+            texts.REPORT_SHEET_UNCOVERED,
+            [(texts.REPORT_UNCOVERED_HEADERS, _uncovered_rows(report))],
+        ),
     )
     notes = {
         texts.REPORT_SHEET_COMPLAINTS: texts.REPORT_RESPONSE_NOTE,
         texts.REPORT_SHEET_ELEMENTS: texts.REPORT_ELEMENT_NOTE,
         texts.REPORT_SHEET_UNCOVERED: texts.REPORT_UNCOVERED_NOTE,
     }
-    for name, headers, rows in tables:
+    for name, tables in sections:
         sheet = workbook.create_sheet(name)
-        _put(sheet, _TITLE_ROW, 1, f"{title} — {name}").font = _TITLE_FONT
-        end = _write_table(sheet, _HEADER_ROW, headers, rows)
-        if name == texts.REPORT_SHEET_FINDINGS:
-            _write_finding_details(sheet, end + 1, report)
         sheet.freeze_panes = _FREEZE
-        # Widths first: the long title and notes overflow into empty cells to their right
-        # and must not widen column A.
-        _fit_columns(sheet)
+        _fit_columns(sheet, tables)
+        sheet.append([_cell(sheet, f"{title} — {name}", font=_TITLE_FONT)])
+        for index, (headers, rows) in enumerate(tables):
+            if index:
+                sheet.append([])  # a blank row between tables
+            sheet.append([_header_cell(sheet, header) for header in headers])
+            for values in rows:
+                sheet.append(
+                    [_cell(sheet, value, number_format) for value, number_format in values]
+                )
         if name in notes:
-            _put(sheet, sheet.max_row + 2, 1, notes[name]).font = Font(italic=True)
+            sheet.append([])
+            sheet.append([_cell(sheet, notes[name], font=_NOTE_FONT)])
     buffer = BytesIO()
     workbook.save(buffer)
-    _free_cells(workbook)
     return buffer.getvalue()
-
-
-def _free_cells(workbook: Workbook) -> None:
-    """Free the cells now: each refers to its sheet and the sheet to it, so only a garbage
-    collection would, walking a region's 21,000 of them (tens of milliseconds with the GIL
-    held, the event loop waiting; bench/report_at_size.py). openpyxl has no public call for
-    it: its sheets keep their cells in ``_cells``."""
-    for sheet in workbook.worksheets:
-        sheet._cells.clear()
 
 
 def _overview_rows(report: MonthlyReport) -> list[list[_Cell]]:
@@ -228,13 +237,12 @@ def _finding_category_rows(report: MonthlyReport) -> list[list[_Cell]]:
     return rows
 
 
-def _write_finding_details(sheet: Any, row: int, report: MonthlyReport) -> None:
-    """Below the counts by category: counts by check item, then the list itself, so that the
-    level above sees which site had which problem."""
+def _finding_tables(report: MonthlyReport) -> list[_Table]:
+    """The counts by category, then by check item, then the list itself, so that the level
+    above sees which site had which problem."""
     by_item: list[list[_Cell]] = [
         [(item.key, None), (item.count, _INTEGER)] for item in report.findings_by_item
     ]
-    row = _write_table(sheet, row, texts.REPORT_FINDING_ITEM_HEADERS, by_item) + 1
     details: list[list[_Cell]] = [
         [
             (finding.found_on, _DATE),
@@ -244,7 +252,11 @@ def _write_finding_details(sheet: Any, row: int, report: MonthlyReport) -> None:
         ]
         for finding in report.findings
     ]
-    _write_table(sheet, row, texts.REPORT_FINDING_DETAIL_HEADERS, details)
+    return [
+        (texts.REPORT_FINDING_CATEGORY_HEADERS, _finding_category_rows(report)),
+        (texts.REPORT_FINDING_ITEM_HEADERS, by_item),
+        (texts.REPORT_FINDING_DETAIL_HEADERS, details),
+    ]
 
 
 def _corrective_rows(report: MonthlyReport) -> list[list[_Cell]]:
@@ -338,37 +350,32 @@ def _hours(value: float | None) -> _Cell:
 _FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _put(sheet: Any, row: int, column: int, value: Any) -> Any:
-    """Write one cell; text is always text, whatever it begins with."""
-    cell = sheet.cell(row, column)
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"  # openpyxl takes any str beginning with "=" for a formula
-        if value.startswith(_FORMULA_STARTS):
-            # Excel keeps it text even when someone edits the cell (the apostrophe prefix).
-            cell.quotePrefix = True
+def _cell(
+    sheet: Any, value: Any, number_format: str | None = None, font: Font | None = None
+) -> Any:
+    """One cell's value as the sheet appends it: the bare value unless it needs a style, or
+    is text that openpyxl would take for a formula (any str beginning with "=")."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        cell = WriteOnlyCell(sheet, value)
+        cell.data_type = "s"
+        # Excel keeps it text even when someone edits the cell (the apostrophe prefix).
+        cell.quotePrefix = True
+    elif number_format is None and font is None:
+        return value
+    else:
+        cell = WriteOnlyCell(sheet, value)
+    if number_format is not None:
+        cell.number_format = number_format
+    if font is not None:
+        cell.font = font
     return cell
 
 
-def _write_table(
-    sheet: Any, header_row: int, headers: Sequence[str], rows: Sequence[Sequence[_Cell]]
-) -> int:
-    """Write a header and its rows; return the first row after them."""
-    for column, header in enumerate(headers, start=1):
-        cell = _put(sheet, header_row, column, header)
-        cell.font = _BOLD
-        cell.fill = _HEADER_FILL
-        cell.alignment = Alignment(horizontal="center", vertical="center")
-    return _write_rows(sheet, header_row + 1, rows)
-
-
-def _write_rows(sheet: Any, first_row: int, rows: Sequence[Sequence[_Cell]]) -> int:
-    for offset, values in enumerate(rows):
-        for column, (value, number_format) in enumerate(values, start=1):
-            cell = _put(sheet, first_row + offset, column, value)
-            if number_format is not None:
-                cell.number_format = number_format
-    return first_row + len(rows)
+def _header_cell(sheet: Any, header: str) -> Any:
+    cell = _cell(sheet, header, font=_BOLD)
+    cell.fill = _HEADER_FILL
+    cell.alignment = _HEADER_ALIGNMENT
+    return cell
 
 
 def display_width(text: str) -> int:
@@ -386,14 +393,16 @@ def _shown(value: Any, number_format: str | None) -> str:
     return str(value)
 
 
-def _fit_columns(sheet: Any) -> None:
+def _fit_columns(sheet: Any, tables: Sequence[_Table]) -> None:
+    """Widths from the headers and rows only: the long title and notes overflow into empty
+    cells to their right and must not widen column A."""
     widths: dict[int, int] = {}
-    for row in sheet.iter_rows(min_row=_HEADER_ROW):
-        for cell in row:
-            if cell.value is None:
-                continue
-            width = display_width(_shown(cell.value, cell.number_format))
-            widths[cell.column] = max(widths.get(cell.column, 0), width)
+    for headers, rows in tables:
+        shown = [[(header, None) for header in headers], *rows]
+        for values in shown:
+            for column, (value, number_format) in enumerate(values, start=1):
+                width = display_width(_shown(value, number_format))
+                widths[column] = max(widths.get(column, 0), width)
     for column, width in widths.items():
         # +2 for the cell padding and the bold header being a little wider.
         sheet.column_dimensions[get_column_letter(column)].width = min(width + 2, _MAX_WIDTH)

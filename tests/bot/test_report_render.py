@@ -239,8 +239,9 @@ def test_font_ships_with_its_license() -> None:
 
 
 def test_the_workbooks_cells_are_freed_without_a_collection() -> None:
-    """Each cell and its sheet refer to each other: left so, only a collection frees them,
-    walking a region's 21,000 cells with the GIL held (bench/report_at_size.py)."""
+    """Written write-only, no cell outlives its row: a cell kept by its sheet refers to it,
+    and only a collection would free the pair, walking a region's 21,000 cells with the GIL
+    held (bench/report_at_size.py)."""
 
     def cells() -> int:
         return sum(1 for found in gc.get_objects() if isinstance(found, Cell))
