@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 from io import BytesIO
@@ -380,6 +381,8 @@ def _header_cell(sheet: Any, header: str) -> Any:
 
 def display_width(text: str) -> int:
     """Columns the text takes in a monospace sense: CJK and full-width characters count two."""
+    if text.isascii():  # numbers, dates: every character narrow
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
@@ -396,14 +399,15 @@ def _shown(value: Any, number_format: str | None) -> str:
 def _fit_columns(sheet: Any, tables: Sequence[_Table]) -> None:
     """Widths from the headers and rows only: the long title and notes overflow into empty
     cells to their right and must not widen column A."""
-    widths: dict[int, int] = {}
+    # Each distinct text measured once: a column repeats its sites, items and categories.
+    shown: defaultdict[int, set[str]] = defaultdict(set)
     for headers, rows in tables:
-        shown = [[(header, None) for header in headers], *rows]
-        for values in shown:
+        for values in ([(header, None) for header in headers], *rows):
             for column, (value, number_format) in enumerate(values, start=1):
-                width = display_width(_shown(value, number_format))
-                widths[column] = max(widths.get(column, 0), width)
-    for column, width in widths.items():
+                if value is not None:  # an empty cell
+                    shown[column].add(_shown(value, number_format))
+    for column, column_texts in shown.items():
+        width = max(map(display_width, column_texts))
         # +2 for the cell padding and the bold header being a little wider.
         sheet.column_dimensions[get_column_letter(column)].width = min(width + 2, _MAX_WIDTH)
 
