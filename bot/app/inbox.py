@@ -264,14 +264,10 @@ class UpdateWorkers:
                 )
                 if claimed is None:
                     return False
-                shared.before_first_commit(
-                    partial(
-                        mark_update_done,
-                        session=shared.session,
-                        claimed=claimed,
-                        now=self._clock.now(),
-                    )
+                done = partial(
+                    mark_update_done, session=shared.session, claimed=claimed, now=self._clock.now()
                 )
+                shared.before_first_commit(done)
                 async with holder.holding(claimed.chat_id):
                     # The claim only read, and the chat is held: the next worker may claim
                     # (on SQLite the claims take the process's one writer in turn).
@@ -281,15 +277,7 @@ class UpdateWorkers:
                         # Nothing to undo: done with its error in this transaction, whose
                         # row lock keeps other workers off it (after a rollback, one could
                         # take it before the failure is recorded, and handle it again).
-                        shared.before_first_commit(
-                            partial(
-                                mark_update_done,
-                                session=shared.session,
-                                claimed=claimed,
-                                now=self._clock.now(),
-                                error=str(_Failed(error)),
-                            )
-                        )
+                        shared.before_first_commit(partial(done, error=str(_Failed(error))))
                         await shared.commit()
                         logger.warning("update %s failed and is done: %s", claimed.update_id, error)
                         return True
