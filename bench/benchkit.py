@@ -24,7 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.demo.processes import BotProcesses
 from bot.sandbox import SandboxServer, SandboxUser, SentMessage
 from bot.settings import Settings, load_settings
+from bot.views import texts
 from db.migrate import scratch_postgres_schema, upgrade_database
+from db.org_import import import_org, read_org_file
+from db.session import Database
 
 # PTB 22 warns when it builds RetryAfter unless this opts in to timedelta periods (bot/app/cli.py).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -57,6 +60,15 @@ def fresh_database(backend: str) -> Iterator[str]:
         return
     with scratch_postgres_schema(POSTGRES_DSN, "bench") as url:
         yield url
+
+
+async def import_sample_org(url: str) -> None:
+    """The sample organisation (db/sample_org.csv) imported into the database at ``url``."""
+    database = Database(url)
+    async with database.session() as session:
+        rows = read_org_file(REPO / "db" / "sample_org.csv")
+        await import_org(rows, labels=texts.IMPORT_LABELS, session=session, now=BENCH_NOW)
+    await database.close()
 
 
 def sqlite_path(url: str) -> str:

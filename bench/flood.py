@@ -20,14 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchkit import BENCH_NOW, REPO, backends, bench_settings, fresh_database
+from benchkit import BENCH_NOW, backends, bench_settings, fresh_database, import_sample_org
 
 from bot.clock import ManualClock
 from bot.demo.simulation import simulate
 from bot.sandbox import RateLimits, SandboxServer, SandboxUser
-from bot.views import texts
-from db.org_import import import_org, read_org_file
-from db.session import Database
 from nlp.reader import ComplaintReader
 
 QUESTIONS = 5
@@ -54,11 +51,7 @@ async def flood(flooder: SandboxUser, count: int) -> float:
 
 async def run_backend(backend: str, args: argparse.Namespace, reader: ComplaintReader) -> str:
     with fresh_database(backend) as url, tempfile.TemporaryDirectory() as workdir:
-        database = Database(url)
-        async with database.session() as session:
-            rows = read_org_file(REPO / "db" / "sample_org.csv")
-            await import_org(rows, labels=texts.IMPORT_LABELS, session=session, now=BENCH_NOW)
-        await database.close()
+        await import_sample_org(url)
         limits = RateLimits()
         async with SandboxServer(policy=limits) as sandbox:
             settings = bench_settings(url, Path(workdir), sandbox)

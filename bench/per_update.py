@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from benchkit import BENCH_NOW, REPO, SHANGHAI, backends, bench_settings, fresh_database
+from benchkit import SHANGHAI, backends, bench_settings, fresh_database, import_sample_org
 from sqlmodel import col, select
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
@@ -41,8 +41,6 @@ from bot.sandbox import SandboxServer, SentMessage
 from bot.views import texts
 from bot.views.buttons import Action, encode
 from db.models import Assignment, Staff
-from db.org_import import import_org, read_org_file
-from db.session import Database
 from nlp.reader import ComplaintReader
 
 REPORT = "东2段信件报刊积压三天了，用户很着急"
@@ -141,11 +139,7 @@ async def our_bot(
     backend: str, rounds: int, reader: ComplaintReader, profile: Path | None
 ) -> dict[str, Figure]:
     with fresh_database(backend) as url, tempfile.TemporaryDirectory() as workdir:
-        database = Database(url)
-        async with database.session() as session:
-            rows = read_org_file(REPO / "db" / "sample_org.csv")
-            await import_org(rows, labels=texts.IMPORT_LABELS, session=session, now=BENCH_NOW)
-        await database.close()
+        await import_sample_org(url)
         clock = ManualClock(datetime(2026, 11, 25, 7, 30, tzinfo=SHANGHAI))
         async with SandboxServer() as sandbox:
             settings = bench_settings(url, Path(workdir), sandbox)
