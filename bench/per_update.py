@@ -12,7 +12,9 @@ handler's card), opening a check (a button) and a typed answer. Prints the proce
 per update (bot, sandbox and the simulated person: the same for the reference) and the SQL
 statements the update ran (its own and the look that took it: idle looks are timing), beside
 a bare python-telegram-bot echo bot answering a text the same way in the same run.
---profile DIR writes a cProfile file per kind (its wall clock includes the pauses).
+Then the same processes doing nothing for IDLE seconds: their CPU per second (the bot's idle
+looks at its tables, the long poll, the job queue), part of every figure above through the
+pauses. --profile DIR writes a cProfile file per kind (its wall clock includes the pauses).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from datetime import datetime
 from pathlib import Path
 
 from benchkit import SHANGHAI, backends, bench_settings, fresh_database, import_sample_org
+from sqlalchemy import event
 from sqlmodel import col, select
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
@@ -41,11 +44,15 @@ from bot.sandbox import SandboxServer, SentMessage
 from bot.views import texts
 from bot.views.buttons import Action, encode
 from db.models import Assignment, Staff
+from db.session import Database
 from nlp.reader import ComplaintReader
 
 REPORT = "东2段信件报刊积压三天了，用户很着急"
 # After each reply: the update's commit, the outbox's card and the worker's next look.
 SETTLE = 0.2
+# How long each process is watched doing nothing.
+IDLE = 10.0
+IDLE_KIND = "doing nothing (per second)"
 
 Act = Callable[[], Awaitable[object]]
 
@@ -92,7 +99,29 @@ async def measure(kind: Kind, rounds: int, seen: list[str] | None, profile: Path
     return Figure(cpu / rounds * 1000, round(statements / rounds))
 
 
-async def echo_bot(rounds: int) -> Figure:
+async def idle(database: Database | None) -> Figure:
+    """CPU per second of the process while nobody writes (after a second to settle), and
+    every statement it ran meanwhile (the outbox sender's too)."""
+    await asyncio.sleep(1.0)
+    statements = [0]
+
+    def count(*_: object) -> None:
+        statements[0] += 1
+
+    engine = database.engine.sync_engine if database is not None else None
+    if engine is not None:
+        event.listen(engine, "before_cursor_execute", count)
+    started = time.process_time()
+    await asyncio.sleep(IDLE)
+    cpu = time.process_time() - started
+    if engine is not None:
+        event.remove(engine, "before_cursor_execute", count)
+    return Figure(cpu / IDLE * 1000, statements[0])
+
+
+async def echo_bot(rounds: int) -> tuple[Figure, Figure]:
+    """A text answered, and a second doing nothing."""
+
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None
         await update.effective_message.reply_text(update.effective_message.text or "")
@@ -113,7 +142,7 @@ async def echo_bot(rounds: int) -> Figure:
             await user.reply(timeout=15)
 
         async with running(application, poll_timeout=1):
-            return await measure(Kind("echo", say), rounds, None, None)
+            return await measure(Kind("echo", say), rounds, None, None), await idle(None)
 
 
 async def today_push(bot: Simulation, code: str) -> tuple[SentMessage, int]:
@@ -198,7 +227,8 @@ async def kinds_measured(
         for n, kind in enumerate(kinds):
             path = profile / f"{backend}-{n}.prof" if profile is not None else None
             figures[kind.name] = await measure(kind, rounds, seen, path)
-        return figures
+    figures[IDLE_KIND] = await idle(bot.db)
+    return figures
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -206,10 +236,18 @@ async def main_async(args: argparse.Namespace) -> None:
     reader = ComplaintReader.create()
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
-    echo = await echo_bot(args.rounds)
+    echo, echo_idle = await echo_bot(args.rounds)
     print(f"bare PTB echo bot, a text: {echo.cpu_ms:.1f} ms CPU per update")
+    print(f"bare PTB echo bot, {IDLE_KIND}: {echo_idle.cpu_ms:.1f} ms CPU")
     for backend in backends(args.db):
         for name, figure in (await our_bot(backend, args.rounds, reader, args.profile)).items():
+            if name == IDLE_KIND:
+                print(
+                    f"our bot, {backend}, {name}: {figure.cpu_ms:.1f} ms CPU "
+                    f"({figure.cpu_ms / echo_idle.cpu_ms:.1f}× echo), "
+                    f"{figure.statements} statements in {IDLE:.0f} s"
+                )
+                continue
             print(
                 f"our bot, {backend}, {name}: {figure.cpu_ms:.1f} ms CPU per update "
                 f"({figure.cpu_ms / echo.cpu_ms:.1f}× echo), {figure.statements} statements"

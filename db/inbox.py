@@ -17,17 +17,14 @@ locks, and one process (db/session.py): its workers claim one at a time (the pro
 writer) and skip the chats the others hold (``ChatHolder.held_here``).
 
 On PostgreSQL a stored update and a finished one (its chat's next may now be a head) are
-announced (NOTIFY, delivered at commit, in the statement that stores or finishes it);
-``announcements`` listens, so the idle workers of every other instance look at once instead
+announced (db/announcements.py: NOTIFY, delivered at commit, in the statement that stores
+or finishes it), so the idle workers of every other instance look at once instead
 of at their next idle poll.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import secrets
-from collections.abc import AsyncGenerator, AsyncIterator, Collection, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +37,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    literal_column,
     or_,
     text,
     update,
@@ -48,63 +46,21 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import aliased
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.dml import ReturningUpdate
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
+from db.announcements import notify_sql
 from db.models import InboxUpdate
 
-ANNOUNCE_CHANNEL = "inbox_update"
-# Names this process in what it announces: its own workers need no announcement of its own
-# updates (a stored one wakes them directly, a finishing worker looks again itself).
-ANNOUNCER = secrets.token_hex(8)
+# What the inbox's announcements are about (db/announcements.py).
+ANNOUNCED_TOPIC = "inbox"
 
 
 def _is_postgresql(session: AsyncSession) -> bool:
     assert session.bind is not None
     return session.bind.dialect.name == "postgresql"
-
-
-async def _listening(engine: AsyncEngine) -> AsyncConnection:
-    connection = await engine.connect()
-    try:
-        listening = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        driver = (await listening.get_raw_connection()).driver_connection
-        assert driver is not None
-        await driver.execute(f"LISTEN {ANNOUNCE_CHANNEL}")
-    except BaseException:
-        await connection.close()
-        raise
-    return listening
-
-
-async def announcements(url: str) -> AsyncGenerator[str, None]:
-    """Yields "" once listening has begun (anything stored before is there to look at),
-    then the announcer of each announcement, until the connection fails; on SQLite,
-    nothing."""
-    if make_url(url).get_backend_name() != "postgresql":
-        return
-    engine = create_async_engine(url, poolclass=NullPool)
-    try:
-        # Cancelled half-way, psycopg leaves the new connection to the garbage collector:
-        # the opening finishes whatever happens, and a cancelled one is closed at once.
-        opening = asyncio.ensure_future(_listening(engine))
-        try:
-            connection = await asyncio.shield(opening)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await (await opening).close()
-            raise
-        try:
-            driver = (await connection.get_raw_connection()).driver_connection
-            assert driver is not None
-            yield ""
-            async for notification in driver.notifies():
-                yield notification.payload
-        finally:
-            await connection.close()
-    finally:
-        await engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -221,7 +177,7 @@ _COLUMNS = InboxUpdate.__table__.c  # type: ignore[attr-defined]
 _STORE_STATEMENT = text(_STORE).bindparams(
     bindparam("received_at", type_=_COLUMNS.received_at.type)
 )
-_STORE_ANNOUNCED = text(_STORE + ", pg_notify(:channel, :announcer)").bindparams(
+_STORE_ANNOUNCED = text(f"{_STORE}, {notify_sql(ANNOUNCED_TOPIC)}").bindparams(
     bindparam("received_at", type_=_COLUMNS.received_at.type)
 )
 
@@ -231,10 +187,7 @@ async def store_update(
 ) -> bool:
     """Keep one received update; True when new, False for one stored before (redelivered)."""
     values = {"update_id": update_id, "chat_id": chat_id, "payload": payload, "received_at": now}
-    if _is_postgresql(session):
-        statement, values = _STORE_ANNOUNCED, values | _ANNOUNCER_VALUES
-    else:
-        statement = _STORE_STATEMENT
+    statement = _STORE_ANNOUNCED if _is_postgresql(session) else _STORE_STATEMENT
     connection = await session.connection()
     return (await connection.execute(statement, values)).first() is not None
 
@@ -304,10 +257,9 @@ def _mark_done_statement() -> Update:
 
 
 _MARK_DONE = _mark_done_statement()
-_MARK_DONE_ANNOUNCED = _MARK_DONE.returning(
-    func.pg_notify(bindparam("channel"), bindparam("announcer"))
+_MARK_DONE_ANNOUNCED: ReturningUpdate[tuple[object]] = _MARK_DONE.returning(
+    literal_column(notify_sql(ANNOUNCED_TOPIC))
 )
-_ANNOUNCER_VALUES = {"channel": ANNOUNCE_CHANNEL, "announcer": ANNOUNCER}
 
 
 async def mark_update_done(
@@ -325,7 +277,7 @@ async def mark_update_done(
     }
     connection = await session.connection()
     if _is_postgresql(session):
-        await connection.execute(_MARK_DONE_ANNOUNCED, values | _ANNOUNCER_VALUES)
+        await connection.execute(_MARK_DONE_ANNOUNCED, values)
     else:
         await connection.execute(_MARK_DONE, values)
 

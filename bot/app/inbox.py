@@ -35,12 +35,12 @@ from telegram.ext import Application, Job
 from bot.app.sanitize import CleanInputApplication
 from bot.clock import Clock
 from bot.views import texts
+from db.announcements import ANNOUNCER, announcements
 from db.inbox import (
-    ANNOUNCER,
+    ANNOUNCED_TOPIC,
     ChatHolder,
     ChatHolders,
     ClaimedUpdate,
-    announcements,
     claim_next_update,
     mark_update_done,
     store_update,
@@ -220,7 +220,7 @@ class UpdateWorkers:
         """Updates stored or finished by any instance wake an idle worker here."""
         while not self._stopping:
             try:
-                async for announcer in announcements(self._db.url):
+                async for announcer in announcements(self._db.url, ANNOUNCED_TOPIC):
                     if announcer != ANNOUNCER:
                         self.wake()
                 if self._db.is_sqlite:

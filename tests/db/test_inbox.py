@@ -18,9 +18,10 @@ from sqlalchemy import delete
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.announcements import announcements
 from db.inbox import (
+    ANNOUNCED_TOPIC,
     ClaimedUpdate,
-    announcements,
     claim_next_update,
     count_pending_updates,
     mark_update_done,
@@ -343,7 +344,7 @@ def test_stored_and_finished_updates_are_announced(database_url: str) -> None:
     async def scenario() -> int:
         database = Database(database_url)
         heard = 0
-        listening = announcements(database.url)
+        listening = announcements(database.url, ANNOUNCED_TOPIC)
         try:
             if database.is_sqlite:
                 return len([_ async for _ in listening])

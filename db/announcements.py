@@ -1,0 +1,82 @@
+"""Announcements between instances that share one PostgreSQL (LISTEN / NOTIFY).
+
+A statement that stores work for other instances (an update in the inbox, a message in the
+outbox) announces it with ``notify_sql``; it is delivered at commit, and not at all if the
+transaction rolls back. ``announcements`` listens. SQLite has one process, and nothing to
+announce.
+
+A channel is named by its table and the schema the bot's tables live in (the URL's
+search_path): NOTIFY reaches every session of the database, and another bot, or another
+test run, in another schema of the same database is nobody to wake. The schema is hashed
+into the name, which PostgreSQL allows at most 63 bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncGenerator
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+# Names this process in what it announces: its own workers need no announcement of their own
+# work (they are woken directly).
+ANNOUNCER = secrets.token_hex(8)
+
+
+def _channel_sql(topic: str) -> str:
+    """The channel's name, worked out by the server in the session's schema."""
+    return f"'{topic}_' || left(md5(current_schema()), 16)"
+
+
+def notify_sql(topic: str) -> str:
+    """A SQL expression announcing to ``topic`` (a constant name) by this process."""
+    return f"pg_notify({_channel_sql(topic)}, '{ANNOUNCER}')"
+
+
+async def _listening(engine: AsyncEngine, topic: str) -> AsyncConnection:
+    connection = await engine.connect()
+    try:
+        listening = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        channel = (await listening.execute(text(f"SELECT {_channel_sql(topic)}"))).scalar_one()
+        driver = (await listening.get_raw_connection()).driver_connection
+        assert driver is not None
+        # The name is hex and the topic a constant: nothing to quote.
+        await driver.execute(f"LISTEN {channel}")
+    except BaseException:
+        await connection.close()
+        raise
+    return listening
+
+
+async def announcements(url: str, topic: str) -> AsyncGenerator[str, None]:
+    """Yields "" once listening to ``topic`` has begun (anything stored before is there to
+    look at), then the announcer of each announcement, until the connection fails; on
+    SQLite, nothing."""
+    if make_url(url).get_backend_name() != "postgresql":
+        return
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        # Cancelled half-way, psycopg leaves the new connection to the garbage collector:
+        # the opening finishes whatever happens, and a cancelled one is closed at once.
+        opening = asyncio.ensure_future(_listening(engine, topic))
+        try:
+            connection = await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await (await opening).close()
+            raise
+        try:
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            yield ""
+            async for notification in driver.notifies():
+                yield notification.payload
+        finally:
+            await connection.close()
+    finally:
+        await engine.dispose()
