@@ -49,7 +49,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.dml import ReturningUpdate
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from db.announcements import notify_sql
 from db.models import InboxUpdate
@@ -280,6 +280,49 @@ async def mark_update_done(
         await connection.execute(_MARK_DONE_ANNOUNCED, values)
     else:
         await connection.execute(_MARK_DONE, values)
+
+
+def _reclaim_statement() -> SelectOfScalar[int]:
+    return (
+        select(col(InboxUpdate.update_id))
+        .where(
+            col(InboxUpdate.update_id) == bindparam("update_id", type_=BigInteger),
+            col(InboxUpdate.done_at).is_(None),
+        )
+        .with_for_update(skip_locked=True)
+    )
+
+
+_RECLAIM = _reclaim_statement()
+_IS_DONE = select(col(InboxUpdate.done_at).is_not(None)).where(
+    col(InboxUpdate.update_id) == bindparam("update_id", type_=BigInteger)
+)
+_NOTE_ERROR = (
+    update(InboxUpdate)
+    .where(col(InboxUpdate.update_id) == bindparam("failed_id", type_=BigInteger))
+    .values(error=bindparam("failed_error", type_=_COLUMNS.error.type))
+)
+
+
+async def mark_update_failed(
+    *, session: AsyncSession, claimed: ClaimedUpdate, now: datetime, error: str
+) -> bool:
+    """Done with its error, after the transaction that handled it was rolled back, while
+    its worker still holds the chat. The rollback let go of the claim's row lock: a row
+    still pending is locked again before it is marked (or its handling could begin again
+    in between). False when a worker of another instance claimed it in that moment: it
+    is handled again there (nothing of this attempt stayed). A row an earlier commit of the
+    handling marked done only gets the error: the chat's next update is not touched, since
+    another instance may have claimed it and be waiting for this chat."""
+    connection = await session.connection()
+    if (await connection.execute(_RECLAIM, {"update_id": claimed.update_id})).first() is not None:
+        await mark_update_done(session=session, claimed=claimed, now=now, error=error)
+        return True
+    if not (await connection.execute(_IS_DONE, {"update_id": claimed.update_id})).scalar():
+        return False
+    values = {"failed_id": claimed.update_id, "failed_error": error[:2000]}
+    await connection.execute(_NOTE_ERROR, values)
+    return True
 
 
 async def lock_chats(*, session: AsyncSession, chat_ids: Iterable[int]) -> None:

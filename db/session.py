@@ -139,6 +139,11 @@ class SharedTransaction:
     def before_first_commit(self, hook: Callable[[], Awaitable[None]]) -> None:
         self._hook = hook
 
+    @property
+    def first_commit_pending(self) -> bool:
+        """The hook of ``before_first_commit`` has not run in a commit yet."""
+        return self._hook is not None
+
     async def commit(self) -> None:
         await self.take_writer()
         if self._hook is not None:
@@ -148,6 +153,13 @@ class SharedTransaction:
         self.wrote = False
         self.database.committed(self.session)
         self.let_writer_go()
+
+    async def rollback(self) -> None:
+        """Undo what is not committed. The hook of ``before_first_commit`` goes too: the
+        caller settles the update itself (bot/app/inbox.py, a failed handling)."""
+        self._hook = None
+        await self.session.rollback()
+        self.wrote = False
 
     async def take_writer(self) -> None:
         if self._writer is not None and not self._holding:

@@ -43,9 +43,10 @@ from db.inbox import (
     ClaimedUpdate,
     claim_next_update,
     mark_update_done,
+    mark_update_failed,
     store_update,
 )
-from db.session import Database
+from db.session import Database, SharedTransaction
 
 logger = logging.getLogger(__name__)
 
@@ -144,11 +145,9 @@ class InboxApplication(CleanInputApplication):
         return await super().process_error(update, error, job, coroutine)
 
 
-class _Failed(Exception):
-    """The handlers failed: their transaction is rolled back, the update done with this."""
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(f"{type(cause).__name__}: {cause}")
+def _described(error: BaseException) -> str:
+    """What a failed update's row keeps of its error."""
+    return f"{type(error).__name__}: {error}"
 
 
 class UpdateWorkers:
@@ -256,47 +255,39 @@ class UpdateWorkers:
 
     async def handle_next(self, holder: ChatHolder) -> bool:
         """Handle the next head, if there is one; False when there was none."""
-        claimed: ClaimedUpdate | None = None
-        try:
-            async with self._db.shared_transaction() as shared:
-                claimed = await claim_next_update(
-                    session=shared.session, skip_chats=holder.held_here
-                )
-                if claimed is None:
-                    return False
-                done = partial(
-                    mark_update_done, session=shared.session, claimed=claimed, now=self._clock.now()
-                )
-                shared.before_first_commit(done)
-                async with holder.holding(claimed.chat_id):
-                    # The claim only read, and the chat is held: the next worker may claim
-                    # (on SQLite the claims take the process's one writer in turn).
-                    shared.let_writer_go()
-                    error = await self._process(claimed)
-                    if error is not None and not shared.has_changes:
-                        # Nothing to undo: done with its error in this transaction, whose
-                        # row lock keeps other workers off it (after a rollback, one could
-                        # take it before the failure is recorded, and handle it again).
-                        shared.before_first_commit(partial(done, error=str(_Failed(error))))
-                        await shared.commit()
-                        logger.warning("update %s failed and is done: %s", claimed.update_id, error)
-                        return True
-                    if error is not None:
-                        raise _Failed(error)
-                    await shared.commit()
-            return True
-        except _Failed as failure:
-            assert claimed is not None
-            await self._record_failure(claimed, str(failure))
-            return True
-        except Exception as error:
+        async with self._db.shared_transaction() as shared:
+            claimed = await claim_next_update(session=shared.session, skip_chats=holder.held_here)
             if claimed is None:
-                raise
-            # A commit failed: what it held did not happen, though replies may have gone out.
-            logger.exception("update %s: its transaction failed", claimed.update_id)
-            await self._tell_failed(claimed.chat_id)
-            await self._record_failure(claimed, f"{type(error).__name__}: {error}")
-            return True
+                return False
+            done = partial(
+                mark_update_done, session=shared.session, claimed=claimed, now=self._clock.now()
+            )
+            shared.before_first_commit(done)
+            async with holder.holding(claimed.chat_id):
+                # The claim only read, and the chat is held: the next worker may claim (on
+                # SQLite the claims take the process's one writer in turn).
+                shared.let_writer_go()
+                error = await self._process(claimed)
+                if error is None:
+                    try:
+                        await shared.commit()
+                        return True
+                    except Exception as commit_error:
+                        # What it held did not happen, though replies may have gone out.
+                        logger.exception("update %s: its transaction failed", claimed.update_id)
+                        await self._tell_failed(claimed.chat_id)
+                        error = commit_error
+                elif not shared.has_changes and shared.first_commit_pending:
+                    # Nothing to undo and not marked yet: done with its error in this
+                    # transaction, whose row lock keeps other workers off it.
+                    shared.before_first_commit(partial(done, error=_described(error)))
+                    await shared.commit()
+                    logger.warning("update %s failed and is done: %s", claimed.update_id, error)
+                    return True
+                # Still holding the chat: no worker of this process takes the update between
+                # the rollback and its being marked (other instances: mark_update_failed).
+                await self._settle_failed(shared, claimed, _described(error))
+        return True
 
     async def _process(self, claimed: ClaimedUpdate) -> BaseException | None:
         try:
@@ -308,22 +299,42 @@ class UpdateWorkers:
         token = _handling.set(handling)
         try:
             await self._application.process_update(update)
+        except Exception as error:
+            # PTB hands handler errors to process_error; this is the application itself.
+            logger.exception("update %s could not be handled", claimed.update_id)
+            return error
         finally:
             _handling.reset(token)
         return handling.error
+
+    async def _settle_failed(
+        self, shared: SharedTransaction, claimed: ClaimedUpdate, error: str
+    ) -> None:
+        """Done, with the error: a failing update is not tried again and again (what its
+        handlers committed before failing stays, the rest is undone). If even this fails
+        (the database is down), it stays pending and is tried again later."""
+        try:
+            await shared.rollback()
+            await shared.take_writer()
+            marked = await mark_update_failed(
+                session=shared.session, claimed=claimed, now=self._clock.now(), error=error
+            )
+            await shared.commit()
+        except Exception:
+            logger.exception("update %s failed and could not be marked done", claimed.update_id)
+            return
+        if marked:
+            logger.warning("update %s failed and is done: %s", claimed.update_id, error)
+        else:
+            logger.warning(
+                "update %s failed; another instance took it meanwhile and handles it again "
+                "(nothing of this attempt was kept): %s",
+                claimed.update_id,
+                error,
+            )
 
     async def _tell_failed(self, chat_id: int) -> None:
         try:
             await self._application.bot.send_message(chat_id, texts.INTERNAL_ERROR)
         except Exception:
             logger.exception("could not tell chat %s about the error", chat_id)
-
-    async def _record_failure(self, claimed: ClaimedUpdate, error: str) -> None:
-        """Done, with the error: a failing update is not tried again and again (what its
-        handlers committed before failing stays). If even this fails (the database is
-        down), it stays pending and is tried again later."""
-        async with self._db.session() as session:
-            await mark_update_done(
-                session=session, claimed=claimed, now=self._clock.now(), error=error
-            )
-        logger.warning("update %s failed and is done: %s", claimed.update_id, error)

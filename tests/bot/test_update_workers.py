@@ -21,7 +21,15 @@ from telegram.error import NetworkError
 from bot.app.inbox import InboxQueue, UpdateWorkers
 from bot.clock import ManualClock
 from db.chat_state import clear_chat_state, get_chat_state, set_chat_state
-from db.inbox import ChatHolders, lock_chats, store_update
+from db.inbox import (
+    ChatHolders,
+    ClaimedUpdate,
+    claim_next_update,
+    lock_chats,
+    mark_update_done,
+    mark_update_failed,
+    store_update,
+)
 from db.jobs import claim_job
 from db.models import ChatState, InboxUpdate, Staff, Unit
 from db.session import Database
@@ -251,3 +259,70 @@ async def test_an_update_that_cannot_be_stored_is_not_acknowledged() -> None:
             await queue.put(update)
     finally:
         await unreachable.close()
+
+
+async def test_a_failing_update_s_unsaved_changes_are_undone_and_it_runs_once(
+    database: Database,
+) -> None:
+    """A handler that wrote and then failed: what it wrote is undone, the update is marked
+    done with its error while its chat is still held (no other worker takes it again in
+    between), and the chat's next update goes on."""
+
+    class WritesThenFails(Recorder):
+        async def process_update(self, update: Any) -> None:
+            if update.update_id == 1:
+                await self._note("start 1")
+                async with database.session() as session:
+                    await claim_job(session=session, key="effect:1", now=NOW)
+                    raise RuntimeError("handler broke after writing")
+            await super().process_update(update)
+
+    recorder = WritesThenFails(commits_in=database)
+    await store(database, (1, A), (2, A))
+    async with workers(database, recorder, concurrency=3):
+        await recorder.until(ended(2))
+    assert recorder.events.count("start 1") == 1
+    async with database.session() as session:
+        rows = {r.update_id: r for r in (await session.exec(select(InboxUpdate))).all()}
+        assert not await claim_job(session=session, key="effect:2", now=NOW)  # kept
+        assert await claim_job(session=session, key="effect:1", now=NOW)  # undone
+    assert rows[1].done_at is not None and "handler broke after writing" in (rows[1].error or "")
+    assert rows[2].done_at is not None and rows[2].error is None
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_failed_update_another_instance_claimed_is_left_to_it(database: Database) -> None:
+    """After the failed handling's rollback a worker of another instance may claim the
+    update before it is marked (its row lock went with the rollback): marking it then must
+    neither wait for that worker (which waits for this chat) nor mark it done under it."""
+    await store(database, (1, A), (2, A))
+    claimed = ClaimedUpdate(1, A, payload(1, A))
+    async with database.session() as other:
+        assert await claim_next_update(session=other) == claimed
+        async with database.session() as session, asyncio.timeout(5):
+            assert not await mark_update_failed(
+                session=session, claimed=claimed, now=NOW, error="RuntimeError: broke"
+            )
+    assert await done_ids(database) == []
+
+
+async def test_a_failure_after_the_update_was_marked_done_only_notes_the_error(
+    database: Database,
+) -> None:
+    """The handling committed once (the update marked done, its chat's next one a head that
+    another instance may hold) and then failed: only the error is noted on the update."""
+    await store(database, (1, A), (2, A))
+    async with database.session() as session:
+        claimed = await claim_next_update(session=session)
+        assert claimed is not None
+        await mark_update_done(session=session, claimed=claimed, now=NOW)
+    async with database.session() as session:
+        turns = {r.update_id: r.turn for r in (await session.exec(select(InboxUpdate))).all()}
+    async with database.session() as session:
+        assert await mark_update_failed(
+            session=session, claimed=claimed, now=NOW, error="RuntimeError: broke"
+        )
+    async with database.session() as session:
+        rows = {r.update_id: r for r in (await session.exec(select(InboxUpdate))).all()}
+    assert rows[1].error == "RuntimeError: broke" and rows[1].done_at is not None
+    assert rows[2].done_at is None and rows[2].turn == turns[2]

@@ -400,9 +400,11 @@ async def burst_with_kills(
             [token_of(code, m.content, rounds) for m in user.messages[before[code] :]]
         )
         assert is_subsequence(got, expected) and len(got) >= len(expected) - kills, got
-    # The stale buttons were answered as such (the client stops waiting).
+    # The stale buttons were answered as such (the client stops waiting); one whose handler
+    # took over a second (a bot just restarted, a loaded machine) was answered empty in time
+    # instead (bot/presses.py PressAnswer).
     answered = {c.params.get("text") for c in sandbox.calls_to("answerCallbackQuery")}
-    assert answered == {texts.UNKNOWN_BUTTON}
+    assert texts.UNKNOWN_BUTTON in answered and answered <= {texts.UNKNOWN_BUTTON, None}
 
 
 def reply_token(code: str, n: int) -> str:
