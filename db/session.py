@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any, TextIO, TypeVar
 
-from sqlalchemy import Connection, Engine, Row, Select, create_engine, event, text
+from sqlalchemy import Connection, Engine, Row, Select, create_engine, event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.sqlite_driver import OneTripDBAPI
 
 # Set in session.info by db.outbox.enqueue_message; kept here to avoid an import cycle.
 OUTBOX_WRITTEN = "outbox_written"
@@ -191,13 +193,22 @@ class SharedTransaction:
 _shared: ContextVar[SharedTransaction | None] = ContextVar("shared_transaction", default=None)
 
 
+def _driver_options(url: str) -> dict[str, Any]:
+    """On aiosqlite, one trip to the driver's thread per statement (db/sqlite_driver.py)."""
+    if make_url(url).drivername == "sqlite+aiosqlite":
+        return {"module": OneTripDBAPI()}
+    return {}
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         # No ping before each checkout (a round trip per session); connections are renewed
         # every RECYCLE_SECONDS, before servers or firewalls drop idle ones, and a connection
         # found dead invalidates the pool, so the next session connects afresh.
-        self.engine: AsyncEngine = create_async_engine(url, pool_recycle=RECYCLE_SECONDS)
+        self.engine: AsyncEngine = create_async_engine(
+            url, pool_recycle=RECYCLE_SECONDS, **_driver_options(url)
+        )
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _configure_sqlite)
         self.one_writer = _OneWriter() if self.is_sqlite else None
