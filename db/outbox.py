@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Dialect, case, text, update
+from sqlalchemy import ColumnElement, Dialect, case, literal_column, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.announcements import notify_sql
 from db.models import OutboxMessage
 from db.session import OUTBOX_WRITTEN
 
@@ -42,6 +43,15 @@ class Undelivered:
     detail: str  # Telegram's description, or the last attempt's error
     attempts: int = 1  # more than one only when the retries were spent
 
+
+# What a queued message announces to other instances' senders (db/announcements.py).
+ANNOUNCED_TOPIC = "outbox"
+# Returned for each row inserted: the announcement on PostgreSQL (a row per message; those
+# of one transaction are delivered once), just a row on SQLite.
+_NEW_ROW: dict[str, ColumnElement[object]] = {
+    "postgresql": literal_column(notify_sql(ANNOUNCED_TOPIC)),
+    "sqlite": literal_column("1"),
+}
 
 # First key of the two-key advisory locks that mark live sender instances (PostgreSQL).
 SENDER_LOCK_CLASS = 0x6F62  # "ob"
@@ -70,9 +80,9 @@ async def enqueue_message(
     document_name: str | None = None,
     photo_file_ids: Sequence[str] | None = None,
 ) -> bool:
-    """Queue one message; a key already queued is left alone. True when newly queued.
-    ``photo_file_ids``: photos Telegram already has, sent as one photo or one album (2–10)
-    with ``text`` as the caption."""
+    """Queue one message; a key already queued is left alone. True when newly queued (then
+    announced to other instances on PostgreSQL). ``photo_file_ids``: photos Telegram
+    already has, sent as one photo or one album (2–10) with ``text`` as the caption."""
     values = {
         "key": key,
         "chat_id": chat_id,
@@ -85,16 +95,16 @@ async def enqueue_message(
         "created_at": now,
         "attempts": 0,
     }
+    dialect = session.bind.dialect
     statement = (
-        _insert_ignoring_duplicates(session.bind.dialect)
+        _insert_ignoring_duplicates(dialect)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["key"])
-        # SQLAlchemy keeps an INSERT's rowcount only when asked: psycopg's is -1 otherwise.
-        .execution_options(preserve_rowcount=True)
+        .returning(_NEW_ROW[dialect.name])
     )
     result = await session.exec(statement)
     session.info[OUTBOX_WRITTEN] = True
-    return bool(result.rowcount)
+    return result.first() is not None
 
 
 def decode_photo_file_ids(message: OutboxMessage) -> list[str]:

@@ -21,7 +21,8 @@
   (milliseconds): the row is sent again after the restart. Telegram has no idempotency key
   to prevent it.
 
-Backoff uses the monotonic clock; it is about the network, not the domain.
+Backoff uses the monotonic clock; it is about the network, not the domain. A retry waits
+in its chat's worker, which holds the row's claim; the table has no row due later.
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMedia
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.ratelimit import bulk_sends
+from db.announcements import ANNOUNCER, announcements
 from db.models import OutboxMessage
 from db.outbox import (
+    ANNOUNCED_TOPIC,
     GiveUp,
     Undelivered,
     claim_due_messages,
@@ -60,6 +63,9 @@ from db.session import Database
 
 logger = logging.getLogger(__name__)
 
+# Listening for other instances' announcements failed: try again after this.
+LISTEN_RETRY_SECONDS = 5.0
+
 # (chat id, what revealed it: the outbox row that Telegram refused with 403) → whether the
 # chat is someone the bot knows (and so tells of the blocking itself)
 BlockedListener = Callable[[int, str], Awaitable[bool]]
@@ -72,7 +78,12 @@ class SenderLimits:
     concurrency: int = 30  # sends in the rate limiter or on the wire at once
     batch: int = 500  # rows claimed per read
     max_queued: int = 5000  # rows held in memory; the rest wait in the table
-    poll_interval: float = 1.0  # commits in this process wake the sender at once anyway
+    # The sender looks when woken: by a commit in this process that queued something, or
+    # (PostgreSQL) by another instance's announcement. This look is the safety net (and
+    # takes over a crashed instance's claims, which nobody announces) …
+    poll_interval: float = 30.0
+    # … and this one while announcements cannot be heard (PostgreSQL's listening failed).
+    deaf_poll_interval: float = 1.0
     first_backoff: float = 0.5
     max_backoff: float = 60.0
     max_attempts: int = 500  # about eight hours of an unreachable Telegram at max_backoff
@@ -127,6 +138,9 @@ class OutboxSender:
         self._stopping = False
         self._lock: AsyncConnection | None = None
         self._task: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+        # SQLite has one process: every queued message is this process's commit.
+        self._hearing = database.is_sqlite
 
     def wake(self) -> None:
         self._wake.set()
@@ -134,15 +148,18 @@ class OutboxSender:
     async def start(self) -> None:
         self._lock = await lock_sender_id(self._db.engine, self.sender_id)
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
+        if not self._db.is_sqlite:
+            self._listener = asyncio.create_task(self._listen(), name="outbox-announcements")
         logger.info("outbox sender %d started", self.sender_id)
 
     async def stop(self) -> None:
         """Stop claiming, let sends already on the wire finish (briefly), hand back the rest."""
         self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        for task in (self._task, self._listener):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._task = self._listener = None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), self._limits.drain_timeout)
         workers = list(self._workers.values())
@@ -173,8 +190,30 @@ class OutboxSender:
                 logger.exception("could not read the outbox; retrying")
                 claimed = 0
             if claimed == 0:
+                limits = self._limits
+                poll = limits.poll_interval if self._hearing else limits.deaf_poll_interval
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._limits.poll_interval)
+                    await asyncio.wait_for(self._wake.wait(), poll)
+
+    async def _listen(self) -> None:
+        """Messages other instances queue wake this sender at once (PostgreSQL)."""
+        while True:
+            try:
+                async for announcer in announcements(self._db.url, ANNOUNCED_TOPIC):
+                    # "" (listening has begun) too: what was queued while deaf is looked at.
+                    self._hearing = True
+                    if announcer != ANNOUNCER:
+                        self.wake()
+            except Exception:
+                logger.warning(
+                    "outbox sender %d cannot hear other instances; it looks every %.0f s",
+                    self.sender_id,
+                    self._limits.deaf_poll_interval,
+                    exc_info=True,
+                )
+            finally:
+                self._hearing = False
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
     async def _claim(self) -> int:
         room = self._limits.max_queued - len(self._queued)

@@ -4,6 +4,7 @@ restarts and a second instance. Every message is counted where it lands: at the 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -321,6 +322,81 @@ async def test_a_crashed_senders_rows_are_taken_over_at_once(
             await successor.stop()
     assert time.monotonic() - started < 3
     assert len(delivered(sandbox)) == 3
+
+
+# Another bot process's commit queueing a message (its announcer is its own).
+QUEUE_ELSEWHERE = """
+import asyncio, sys
+from datetime import UTC, datetime
+from db.outbox import enqueue_message
+from db.session import Database
+
+async def main() -> None:
+    database = Database(sys.argv[1])
+    async with database.session() as session:
+        await enqueue_message(
+            session=session, key="elsewhere", chat_id=int(sys.argv[2]), text="另一台发的",
+            now=datetime.now(UTC),
+        )
+    await database.close()
+
+asyncio.run(main())
+"""
+
+
+async def test_a_message_another_instance_queues_is_sent_at_once(
+    database: Database, sandbox: SandboxServer
+) -> None:
+    """Another process's commit wakes nobody here directly: its announcement does, long
+    before the sender's safety look (PostgreSQL; SQLite has one process)."""
+    if database.is_sqlite:
+        pytest.skip("SQLite allows one bot process")
+    (user,) = chats(sandbox, 1)
+    # Looking no more often even before it hears: only the announcement can wake it.
+    limits = SenderLimits(deaf_poll_interval=SenderLimits().poll_interval)
+    async with telegram.Bot(sandbox.token, base_url=sandbox.base_url) as api:
+        sender = OutboxSender(database, api, limits=limits)
+        await sender.start()
+        try:
+            await user.no_reply(within=0.5)  # its first look found nothing
+            elsewhere = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", QUEUE_ELSEWHERE, database.url, str(user.id)
+            )
+            assert await elsewhere.wait() == 0
+            committed = time.monotonic()
+            await user.reply(timeout=10)
+        finally:
+            await sender.stop()
+    assert time.monotonic() - committed < limits.poll_interval / 5
+
+
+async def test_a_retry_is_sent_at_its_time_not_at_the_next_look(
+    database: Database, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """A failed send waits its backoff in its chat's worker; nothing waits for a look."""
+    (user,) = chats(sandbox, 1)
+    failed_at: list[float] = []
+
+    async def drop_once(call: ApiCall) -> ApiReply | None:
+        if call.method == "sendMessage" and not failed_at:
+            failed_at.append(call.at)
+            return ApiReply.connection_dropped()
+        return None
+
+    sandbox.policy = drop_once
+    limits = SenderLimits(first_backoff=1.0)
+    async with telegram.Bot(sandbox.token, base_url=sandbox.base_url) as api:
+        sender = OutboxSender(database, api, limits=limits)
+        database.on_outbox_written(sender.wake)
+        await sender.start()
+        try:
+            await queue(database, clock, [(user.id, "重试")])
+            await user.reply(timeout=10)
+        finally:
+            await sender.stop()
+    (sent,) = delivered(sandbox)
+    # The backoff is jittered by ±20 %.
+    assert 0.8 * limits.first_backoff <= sent.at - failed_at[0] < limits.poll_interval / 5
 
 
 async def test_sends_that_finish_together_are_recorded_together(
