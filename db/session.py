@@ -13,6 +13,7 @@ from typing import Any, TextIO, TypeVar
 from sqlalchemy import Connection, Engine, Row, Select, create_engine, event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.sqlite_driver import OneTripDBAPI
@@ -101,6 +102,27 @@ class _OneWriter:
                 self._holder = None
 
 
+# Set in session.info when the session wrote: flushed, or ran a statement other than a select
+# (SharedTransaction commits a block that did). Listened for on the class, once: listening
+# on each session cost more than the update's statements' own dispatch.
+_WROTE = "wrote"
+
+
+class _Session(Session):
+    """The sessions of Database.session and shared_transaction."""
+
+
+@event.listens_for(_Session, "after_flush")
+def _flushed(session: Session, _context: Any) -> None:
+    session.info[_WROTE] = True
+
+
+@event.listens_for(_Session, "do_orm_execute")
+def _executed(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        state.session.info[_WROTE] = True
+
+
 class SecondInstanceError(RuntimeError):
     """Another bot process already uses this SQLite database."""
 
@@ -116,27 +138,17 @@ class SharedTransaction:
     def __init__(self, database: Database, session: AsyncSession) -> None:
         self.database = database
         self.session = session
-        self.wrote = False
         # SQLite: the process's one writer is held while a transaction of this one is open
         # or a block of it runs, not while the handlers wait for Telegram in between.
         self._writer: _OneWriter | None = database.one_writer
         self._holding = False
         self._blocks = 0
         self._hook: Callable[[], Awaitable[None]] | None = None
-        event.listen(session.sync_session, "after_flush", self._flushed)
-        event.listen(session.sync_session, "do_orm_execute", self._executed)
-
-    def _flushed(self, *_: Any) -> None:
-        self.wrote = True
-
-    def _executed(self, state: ORMExecuteState) -> None:
-        if not state.is_select:
-            self.wrote = True
 
     @property
     def has_changes(self) -> bool:
         session = self.session
-        return self.wrote or bool(session.new or session.dirty or session.deleted)
+        return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
 
     def before_first_commit(self, hook: Callable[[], Awaitable[None]]) -> None:
         self._hook = hook
@@ -152,7 +164,7 @@ class SharedTransaction:
             hook, self._hook = self._hook, None
             await hook()
         await self.session.commit()
-        self.wrote = False
+        self.session.info.pop(_WROTE, None)
         self.database.committed(self.session)
         self.let_writer_go()
 
@@ -161,7 +173,7 @@ class SharedTransaction:
         caller settles the update itself (bot/app/inbox.py, a failed handling)."""
         self._hook = None
         await self.session.rollback()
-        self.wrote = False
+        self.session.info.pop(_WROTE, None)
 
     async def take_writer(self) -> None:
         if self._writer is not None and not self._holding:
@@ -213,7 +225,7 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _configure_sqlite)
         self.one_writer = _OneWriter() if self.is_sqlite else None
         self._sessions = async_sessionmaker(
-            self.engine, class_=AsyncSession, expire_on_commit=False
+            self.engine, class_=AsyncSession, sync_session_class=_Session, expire_on_commit=False
         )
         self._outbox_listeners: list[Callable[[], None]] = []
         self._lock_file: TextIO | None = None
