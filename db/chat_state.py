@@ -1,18 +1,61 @@
-"""What a person's next message answers; kept in the database so restarts resume."""
+"""What a person's next message answers; kept in the database so restarts resume.
+
+A session remembers what it read or wrote of a person's chat state (in ``session.info``: the
+row, or that there is none; the identity map alone forgets rows nobody holds). The update's
+session reads it with the sender's staff record (``get_staff_and_chat_state``, the access
+gate's one statement), so its handlers' reads and a clearing of nothing take no statement
+of their own. Only the person's own updates set a chat state, one at a time; jobs only
+clear it.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete
-from sqlmodel import col
+from sqlalchemy import delete, event
+from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import ChatState
+from db.models import ChatState, Staff
+
+# session.info: what this session knows of chat states, by staff id (None: there is none).
+_KNOWN = "chat_states"
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_known(session: Session, _previous: Any) -> None:
+    """A rollback (of a savepoint too) may undo what the session set or cleared: read again."""
+    session.info.pop(_KNOWN, None)
+
+
+def _known(session: AsyncSession) -> dict[int, ChatState | None]:
+    known: dict[int, ChatState | None] = session.info.setdefault(_KNOWN, {})
+    return known
+
+
+async def get_staff_and_chat_state(*, session: AsyncSession, telegram_user_id: int) -> Staff | None:
+    """The staff record bound to this Telegram account (None for a stranger), their chat
+    state read in the same statement and remembered by the session."""
+    statement = (
+        select(Staff, ChatState)
+        .outerjoin(ChatState, col(ChatState.staff_id) == col(Staff.id))
+        .where(Staff.telegram_user_id == telegram_user_id)
+    )
+    row = (await session.exec(statement)).first()
+    if row is None:
+        return None
+    staff, state = row
+    if staff.id is not None:
+        _known(session)[staff.id] = state
+    return staff
 
 
 async def get_chat_state(*, session: AsyncSession, staff_id: int) -> ChatState | None:
-    return await session.get(ChatState, staff_id)
+    known = _known(session)
+    if staff_id not in known:
+        known[staff_id] = await session.get(ChatState, staff_id)
+    return known[staff_id]
 
 
 async def set_chat_state(
@@ -24,9 +67,10 @@ async def set_chat_state(
     ref_id: int | None = None,
     data: str | None = None,
 ) -> None:
-    state = await session.get(ChatState, staff_id)
+    state = await get_chat_state(session=session, staff_id=staff_id)
     if state is None:
         state = ChatState(staff_id=staff_id, flow=flow, updated_at=now)
+        _known(session)[staff_id] = state
     state.flow, state.ref_id, state.data, state.updated_at = flow, ref_id, data, now
     session.add(state)
     await session.flush()
@@ -35,4 +79,8 @@ async def set_chat_state(
 async def clear_chat_state(*, session: AsyncSession, staff_id: int) -> None:
     """A statement, not the ORM's delete of a loaded row: clearing what another transaction
     cleared meanwhile is no error (the ORM's "expected to delete 1 row, 0 matched")."""
+    known = _known(session)
+    if staff_id in known and known[staff_id] is None:
+        return
     await session.exec(delete(ChatState).where(col(ChatState.staff_id) == staff_id))
+    known[staff_id] = None

@@ -9,10 +9,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.services import Services
 from bot.usecases.messages import enqueue_message
 from bot.views import texts
+from db.chat_state import get_staff_and_chat_state
 from db.models import Staff
 from db.staff import (
     Redemption,
-    get_staff_by_telegram_id,
     get_unit,
     list_staff_posts,
     load_staff,
@@ -29,9 +29,10 @@ class Registration:
 
 
 async def identify(services: Services, telegram_user_id: int) -> Staff | None:
-    """The staff record bound to this Telegram account, or None for a stranger."""
+    """The staff record bound to this Telegram account, or None for a stranger; their chat
+    state is read with it, for the update's handlers (db/chat_state.py)."""
     async with services.db.session() as session:
-        return await get_staff_by_telegram_id(session=session, telegram_user_id=telegram_user_id)
+        return await get_staff_and_chat_state(session=session, telegram_user_id=telegram_user_id)
 
 
 async def unit_name(services: Services, unit_id: int) -> str:
