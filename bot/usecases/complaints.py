@@ -124,7 +124,7 @@ async def _log(
 
 
 async def _cards(
-    services: Services, session: AsyncSession, complaints: Sequence[Complaint]
+    services: Services, session: AsyncSession, complaints: Sequence[Complaint], *, new: bool = False
 ) -> list[ComplaintCard]:
     """Names resolved in a few queries however many complaints there are: /overdue and the
     escalation scan handle thousands after a long holiday. Unit names come from the
@@ -143,7 +143,8 @@ async def _cards(
         },
     )
     ids = [c.id for c in complaints if c.id is not None]
-    details = await list_complaint_details(session=session, complaint_ids=ids)
+    # Complaints just created (``new``) have no details: those come when one is returned.
+    details = {} if new else await list_complaint_details(session=session, complaint_ids=ids)
     # Only complaints with a photo (its first one is on the row) have rows to read.
     photos = await list_complaint_photos(
         session=session,
@@ -174,8 +175,10 @@ async def _cards(
     return cards
 
 
-async def _card(services: Services, session: AsyncSession, complaint: Complaint) -> ComplaintCard:
-    (card,) = await _cards(services, session, [complaint])
+async def _card(
+    services: Services, session: AsyncSession, complaint: Complaint, *, new: bool = False
+) -> ComplaintCard:
+    (card,) = await _cards(services, session, [complaint], new=new)
     return card
 
 
@@ -292,7 +295,7 @@ async def report_complaint(
             f"confidence={classification.confidence:.2f}",
         )
         await clear_chat_state(session=session, staff_id=reporter.id)
-        card = await _card(services, session, complaint)
+        card = await _card(services, session, complaint, new=True)
     return DraftReport(
         card, classification.low_confidence, classification.choices, classification.praise
     )

@@ -46,7 +46,7 @@ MOST_STATEMENTS = {
     "/today": 5,
     "opening a check": 7,
     "a typed answer": 6,
-    "a complaint report": 8,
+    "a complaint report": 7,
     "confirming a complaint": 13,
 }
 
