@@ -9,7 +9,7 @@ from bot.services import Services
 from bot.usecases.messages import enqueue_message
 from bot.views import texts
 from db.models import Staff
-from db.staff import get_staff, get_staff_by_telegram_id
+from db.staff import get_staff, get_staff_by_telegram_id, reachable_holders
 from scheduler.complaints import escalation_chain
 
 logger = logging.getLogger(__name__)
@@ -36,15 +36,14 @@ async def staff_blocked_bot(services: Services, telegram_user_id: int, occasion:
         unit = units[staff.unit_id].name if staff.unit_id in units else ""
         text = texts.staff_blocked_bot(staff.name, staff.role, unit, staff.phone)
         for level in escalation_chain(staff.unit_id, units, managers):
-            reachable = [await get_staff(session=session, staff_id=i) for i in level]
-            reachable = [m for m in reachable if _reachable(m)]
+            posts = {post.staff_id: post for post in managers if post.staff_id in level}
+            reachable = await reachable_holders(session=session, posts=posts.values())
             for manager in reachable:
-                assert manager.telegram_user_id is not None
                 await enqueue_message(
                     session=session,
                     # One notice per blocking: the person may unblock and block again later.
-                    key=f"blocked:{staff.id}:{occasion}:{manager.id}",
-                    chat_id=manager.telegram_user_id,
+                    key=f"blocked:{staff.id}:{occasion}:{manager.post.staff_id}",
+                    chat_id=manager.chat_id,
                     text=text,
                     now=now,
                 )
@@ -66,7 +65,3 @@ async def staff_is_back(services: Services, staff: Staff) -> None:
         session.add(current)
     staff.blocked_bot_at = None
     logger.info("%s unblocked the bot", staff.code)
-
-
-def _reachable(staff: Staff) -> bool:
-    return staff.telegram_user_id is not None and staff.blocked_bot_at is None
