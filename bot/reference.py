@@ -1,4 +1,5 @@
-"""Reference data kept in memory: the units and the handler, manager and admin posts.
+"""Reference data kept in memory: the units, the segments' names and the handler, manager
+and admin posts.
 
 Every check step names its site, every confirmed complaint is routed up the unit tree to a
 handler, every escalation finds the managers above; reading every unit and post for each
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.staff import latest_org_import, list_staff_posts, load_org_units
+from db.staff import latest_org_import, list_staff_posts, load_org_units, load_segment_names
 from scheduler.complaints import StaffPost
 from scheduler.org import OrgUnit, Role
 
@@ -30,6 +31,7 @@ MAX_AGE = 300.0  # seconds
 @dataclass(frozen=True)
 class ReferenceData:
     units: Mapping[int, OrgUnit]
+    segment_names: Mapping[int, str]  # on every complaint card
     handlers: tuple[StaffPost, ...]
     managers: tuple[StaffPost, ...]
     admins: tuple[StaffPost, ...]
@@ -44,6 +46,7 @@ class ReferenceData:
 async def read_reference(session: AsyncSession, now: float) -> ReferenceData:
     return ReferenceData(
         units=await load_org_units(session=session),
+        segment_names=await load_segment_names(session=session),
         handlers=tuple(await list_staff_posts(session=session, role=Role.HANDLER)),
         managers=tuple(await list_staff_posts(session=session, role=Role.MANAGER)),
         admins=tuple(await list_staff_posts(session=session, role=Role.ADMIN)),
@@ -69,8 +72,9 @@ class ReferenceCache:
     async def reload(self, session: AsyncSession) -> ReferenceData:
         self._data = data = await read_reference(session, self.clock())
         logger.info(
-            "reference data: %d units, %d handler and %d manager posts",
+            "reference data: %d units, %d segments, %d handler and %d manager posts",
             len(data.units),
+            len(data.segment_names),
             len(data.handlers),
             len(data.managers),
         )

@@ -8,9 +8,8 @@ no other module assigns them.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import TypeVar
 
 from sqlalchemy import update
 from sqlmodel import col, or_, select
@@ -32,8 +31,6 @@ from scheduler.org import Department
 
 # Ids per IN list: under every database's limit on parameters.
 _CHUNK = 5000
-
-_Place = TypeVar("_Place", Segment, TransferPoint)
 
 
 class EventKind:
@@ -418,35 +415,16 @@ async def place_names(
     return sites, segments, points
 
 
-@dataclass(frozen=True)
-class Places:
-    segments: dict[int, Segment]
-    transfer_points: dict[int, TransferPoint]
-
-
-async def _by_id(
-    session: AsyncSession, model: type[_Place], ids: Collection[int]
-) -> dict[int, _Place]:
-    wanted = sorted(ids)
-    found: dict[int, _Place] = {}
+async def load_transfer_points(
+    *, session: AsyncSession, transfer_point_ids: Collection[int]
+) -> dict[int, TransferPoint]:
+    """Transfer points by id, in one query (none for an empty set): the names on many
+    complaint cards at once (units' and segments' names are in the bot's reference cache)."""
+    wanted = sorted(transfer_point_ids)
+    found: dict[int, TransferPoint] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        rows = (await session.exec(select(model).where(col(model.id).in_(chunk)))).all()
+        statement = select(TransferPoint).where(col(TransferPoint.id).in_(chunk))
+        rows = (await session.exec(statement)).all()
         found.update({row.id: row for row in rows if row.id is not None})
     return found
-
-
-async def load_places(
-    *,
-    session: AsyncSession,
-    segment_ids: Collection[int],
-    transfer_point_ids: Collection[int],
-) -> Places:
-    """Segments and transfer points by id, a query each (none for an empty set): the names
-    on many complaint cards at once (units' names are in the bot's reference cache)."""
-    return Places(
-        segments=await _by_id(session, Segment, segment_ids) if segment_ids else {},
-        transfer_points=(
-            await _by_id(session, TransferPoint, transfer_point_ids) if transfer_point_ids else {}
-        ),
-    )

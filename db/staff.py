@@ -14,7 +14,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import InviteCode, OrgImport, Staff, Unit
+from db.models import InviteCode, OrgImport, Segment, Staff, Unit
 from db.session import read_in_batches
 from scheduler.complaints import StaffPost
 from scheduler.org import OperatingDays, OrgUnit, Role, SiteKind
@@ -161,6 +161,15 @@ async def load_org_units(
                 operating=_operating(kind, open_days, on_holidays, opening or {}),
             )
     return units
+
+
+async def load_segment_names(*, session: AsyncSession) -> dict[int, str]:
+    """Every delivery segment's name by id, for the complaint cards (plain columns in
+    batches, as the units)."""
+    names: dict[int, str] = {}
+    async for rows in read_in_batches(session, columns(col(Segment.id), col(Segment.name))):
+        names.update((segment_id, name) for segment_id, name in rows)
+    return names
 
 
 def _operating(

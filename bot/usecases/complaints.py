@@ -49,7 +49,7 @@ from db.complaints import (
     list_complaint_photos,
     list_escalated_staff,
     list_overdue_complaints,
-    load_places,
+    load_transfer_points,
     save_transition,
 )
 from db.models import Complaint, ComplaintStatus, DetailKind, HighlightSource, Staff
@@ -127,17 +127,17 @@ async def _cards(
     services: Services, session: AsyncSession, complaints: Sequence[Complaint], *, new: bool = False
 ) -> list[ComplaintCard]:
     """Names resolved in a few queries however many complaints there are: /overdue and the
-    escalation scan handle thousands after a long holiday. Unit names come from the
-    reference cache, people the session holds already (the sender) are not read again."""
+    escalation scan handle thousands after a long holiday. Unit and segment names come
+    from the reference cache; people the session holds already (the sender) are not read
+    again."""
     people = await load_staff(
         session=session,
         staff_ids=[c.reporter_id for c in complaints]
         + [c.handler_id for c in complaints if c.handler_id is not None],
     )
     reference = await services.reference.get(session)
-    places = await load_places(
+    points = await load_transfer_points(
         session=session,
-        segment_ids={c.segment_id for c in complaints if c.segment_id is not None},
         transfer_point_ids={
             c.transfer_point_id for c in complaints if c.transfer_point_id is not None
         },
@@ -153,19 +153,17 @@ async def _cards(
     cards = []
     for complaint in complaints:
         reporter = people[complaint.reporter_id]
-        segment = places.segments.get(complaint.segment_id) if complaint.segment_id else None
-        point = (
-            places.transfer_points.get(complaint.transfer_point_id)
-            if complaint.transfer_point_id
-            else None
+        segment = (
+            reference.segment_names.get(complaint.segment_id) if complaint.segment_id else None
         )
+        point = points.get(complaint.transfer_point_id) if complaint.transfer_point_id else None
         cards.append(
             ComplaintCard(
                 complaint=complaint,
                 reporter=reporter,
                 reporter_unit=reference.unit_name(reporter.unit_id),
                 site=reference.unit_name(complaint.site_id) if complaint.site_id else None,
-                segment=segment.name if segment else None,
+                segment=segment,
                 transfer_point=point.name if point else None,
                 handler=people.get(complaint.handler_id) if complaint.handler_id else None,
                 details=tuple((d.kind, d.text) for d in details.get(complaint.id or 0, [])),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlmodel import select
+
 from bot.reference import MAX_AGE, ReferenceCache
 from bot.views import texts
-from db.models import Unit
+from db.models import Segment, Unit
 from db.org_import import import_org, read_org_file
 from db.session import Database
 from tests.conftest import SAMPLE_ORG
@@ -32,11 +34,16 @@ async def test_read_once_then_again_when_old_or_forgotten(database: Database) ->
         assert unit is not None
         unit.name = "内蒙古自治区邮政分公司"
         session.add(unit)
+        segment = (await session.exec(select(Segment).where(Segment.code == "TZ-D1-E2"))).one()
+        assert segment.id is not None and first.segment_names[segment.id] == "东2段"
+        segment.name = "东二段"
+        session.add(segment)
     async with database.session() as session:
         seconds[0] = MAX_AGE - 1
         assert await cache.get(session) is first
         seconds[0] = MAX_AGE + 1
         renamed = await cache.get(session)
         assert renamed.unit_name(region.id) == "内蒙古自治区邮政分公司"
+        assert renamed.segment_names[segment.id] == "东二段"
         cache.forget()
         assert await cache.get(session) is not renamed
