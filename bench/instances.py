@@ -40,7 +40,7 @@ from updates import (
     echo_bot,
     reporting,
     seed_org,
-    sent_messages,
+    sends,
     until_cards,
 )
 
@@ -58,7 +58,7 @@ class Run:
     updates: int
     seconds: float
     waits: tuple[float, ...]
-    messages: int
+    messages: int  # messages and edits sent (each paced as a send)
     refused: int
     shares: tuple[int, ...]  # updates each instance handled
     cpu_seconds: float  # of the bot processes, from the burst's start to the last card
@@ -88,10 +88,10 @@ async def our_bots(
             handlers = [sandbox.user(telegram_ids[code], code) for code in handler_codes]
             async with ReplyWatcher(sandbox) as watcher:
                 waits: list[float] = []
-                before = len(sent_messages(sandbox))
+                before = len(sends(sandbox))
                 cpu = sum(bots.cpu_seconds() for bots in everyone)
                 seconds = await burst(clerks, reporting(watcher, reports, args.reports, waits))
-                messages = len(sent_messages(sandbox)) - before
+                sent = len(sends(sandbox)) - before
                 expected = len(clerks) * args.reports
                 await until_cards(handlers, expected, timeout=300)
                 cpu = sum(bots.cpu_seconds() for bots in everyone) - cpu
@@ -105,9 +105,7 @@ async def our_bots(
             await database.close()
     assert opened == expected, (opened, expected)
     updates = len(clerks) * args.reports * 2
-    return Run(
-        instances, updates, seconds, tuple(waits), messages, limits.total_refused, shares, cpu
-    )
+    return Run(instances, updates, seconds, tuple(waits), sent, limits.total_refused, shares, cpu)
 
 
 def describe(label: str, updates: int, seconds: float, waits: tuple[float, ...]) -> str:
@@ -139,7 +137,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     run.waits,
                 )
                 + f"; {per_second / reference:.2f}× echo; {run.messages / run.seconds:.1f} "
-                f"messages/s, {run.refused} × 429; updates handled per instance "
+                f"sends/s, {run.refused} × 429; updates handled per instance "
                 f"{'/'.join(map(str, run.shares))}; the bots' CPU "
                 f"{run.cpu_seconds / run.updates * 1000:.0f} ms per update (all instances)"
             )

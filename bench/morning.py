@@ -51,7 +51,7 @@ from sqlalchemy import BigInteger, literal, update
 from sqlmodel import col, func, select
 from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, MessageHandler, filters
-from updates import confident_reports, count_opened, sent_messages
+from updates import confident_reports, count_opened, sends
 
 from bot.app.application import running
 from bot.demo.processes import BotProcesses, bot_processes
@@ -217,10 +217,17 @@ def inspector(
     def answering(text: str) -> Step:
         return lambda: exchange(lambda: user.send(text), is_question)
 
-    def confirming() -> Step:
-        return lambda: exchange(
-            lambda: user.press(texts.BUTTON_SUBMIT_CHECK), lambda m: "已提交" in m.content
+    async def confirm() -> None:
+        # The summary pressed is edited into the confirmation, or it comes as a new message.
+        summary = next(
+            m for m in reversed(user.messages) if texts.BUTTON_SUBMIT_CHECK in m.button_texts
         )
+        since = user.messages.index(summary)
+        await user.press(texts.BUTTON_SUBMIT_CHECK, message=summary)
+        await watcher.until_sent(user, since, lambda m: "已提交" in m.content, ANSWER_TIMEOUT)
+
+    def confirming() -> Step:
+        return confirm
 
     steps: list[Step] = [today]
     for assignment_id, replies in checks:
@@ -242,9 +249,10 @@ def reporter(user: SandboxUser, watcher: ReplyWatcher, report: str) -> Person:
         )
 
     async def confirm() -> None:
-        since = len(user.messages)
+        # The draft is edited into the submitted complaint, or that comes as a new message.
+        since = user.messages.index(drafts[-1])
         await user.press(texts.BUTTON_CONFIRM, message=drafts[-1])
-        await watcher.until_sent(user, since, lambda m: True, ANSWER_TIMEOUT)
+        await watcher.until_sent(user, since, lambda m: "已提交" in m.content, ANSWER_TIMEOUT)
 
     return Person(user, [send, confirm])
 
@@ -433,9 +441,7 @@ async def until_pushes(sandbox: SandboxServer, count: int, started: float) -> fl
     try:
         async with asyncio.timeout(60):
             while True:
-                delivered = [
-                    c for c in sent_messages(sandbox) if "早上好" in str(c.params.get("text"))
-                ]
+                delivered = [c for c in sends(sandbox) if "早上好" in str(c.params.get("text"))]
                 if len(delivered) >= count:
                     return max(c.at for c in delivered) - started
                 await asyncio.sleep(0.5)

@@ -200,7 +200,7 @@ async def kinds_measured(
 
     async def confirm() -> None:
         await clerk.press(texts.BUTTON_CONFIRM, message=draft[0])
-        await clerk.reply(timeout=15)
+        await clerk.edits(1, timeout=15)
 
     async def open_check() -> None:
         # Each time another of the morning's eleven checks: a button pressed again within

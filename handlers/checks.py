@@ -18,7 +18,7 @@ from bot.views.buttons import (
     summary_buttons,
 )
 from bot.views.cards import CheckView
-from handlers.complaints import drop_buttons, markup
+from handlers.editing import drop_buttons, markup
 from scheduler import check_flow
 
 REFUSALS = {

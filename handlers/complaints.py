@@ -4,10 +4,8 @@ alerted managers answer, re-route, return or claim with buttons."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import BotContext
@@ -17,7 +15,6 @@ from bot.views import texts
 from bot.views.buttons import (
     Action,
     CallbackData,
-    Keyboard,
     category_buttons,
     choice_buttons,
     decode,
@@ -28,6 +25,7 @@ from bot.views.buttons import (
     verdict_buttons,
 )
 from db.models import ChatState, ComplaintStatus, Staff
+from handlers.editing import drop_buttons, markup, turn_into, unless_unchanged
 from nlp.categories import Category
 from nlp.text import has_words
 from scheduler.org import Department
@@ -39,28 +37,6 @@ REFUSALS = {
     complaints.Refusal.NOT_YOURS: texts.NOT_YOURS,
     complaints.Refusal.WRONG_STATE: texts.ALREADY_DONE,
 }
-
-
-def markup(keyboard: Keyboard) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in keyboard]
-    )
-
-
-async def unless_unchanged(edit: Awaitable[object]) -> None:
-    """Runs an edit of a bot message; one that would change nothing (the same button pressed
-    again, a forged press) is no error: the message already shows what it should."""
-    try:
-        await edit
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            raise
-        logger.info("edit left out: the message already shows it")
-
-
-async def drop_buttons(message: Message) -> None:
-    """Removes the buttons of a message once they have been used."""
-    await unless_unchanged(message.edit_reply_markup(None))
 
 
 async def ask_for_complaint(update: Update, context: BotContext) -> None:
@@ -249,8 +225,7 @@ async def _press(
             card = await complaints.confirm_complaint(services, complaint_id, staff)
             if isinstance(card, complaints.Refusal):
                 return card
-            await unless_unchanged(message.edit_text(texts.complaint_draft(card)))
-            await message.reply_text(texts.complaint_submitted(card, tz))
+            await turn_into(message, texts.complaint_submitted(card, tz))
         case Action.CHANGE_CATEGORY:
             status = await complaints.check_may_recategorise(services, complaint_id, staff)
             if isinstance(status, complaints.Refusal):

@@ -145,7 +145,7 @@ class DemoDay:
         await clerk.replies(1, REPLY_TIMEOUT)
         await self.later(1)
         await log.press(clerk, texts.BUTTON_CONFIRM)
-        await clerk.replies(1, REPLY_TIMEOUT)
+        await clerk.edits(1, REPLY_TIMEOUT)  # the draft turned into the submitted complaint
         await handler.replies(1, REPLY_TIMEOUT)
         log.note(texts.DEMO_NOTE_HANDLER_SILENT)
 

@@ -508,27 +508,38 @@ ANSWER_SAVED_ASK_VERDICT = "请选择这条投诉是否有理："
 
 
 def complaint_draft(card: ComplaintCard) -> str:
+    return "\n".join(_complaint_card_lines(card, submitted=False))
+
+
+def complaint_submitted(card: ComplaintCard, tz: tzinfo) -> str:
+    """The draft turned into the submitted complaint (one edit): who handles it and by when
+    come last, where the buttons were."""
+    handler = escape(card.handler.name) if card.handler else "暂无处理人，已通知上级"
+    lines = _complaint_card_lines(card, submitted=True)
+    lines += [
+        "",
+        f"✅ 已提交，处理人：{handler}。",
+        f"答复时限：{_when(card.complaint.deadline, tz)}。答复后我会通知您。",
+    ]
+    return "\n".join(lines)
+
+
+def _complaint_card_lines(card: ComplaintCard, *, submitted: bool) -> list[str]:
     complaint = card.complaint
     categories = _join(complaint.categories)
-    lines = [f"<b>问题上报 #{complaint.id}</b>（请核对）", f"类别：{Category(categories[0]).label}"]
+    state = "已提交" if submitted else "请核对"
+    lines = [
+        f"<b>问题上报 #{complaint.id}</b>（{state}）",
+        f"类别：{Category(categories[0]).label}",
+    ]
     if len(categories) > 1:
         lines.append(f"同时涉及：{_category_names(','.join(categories[1:]))}")
     lines += _found_lines(card)
     if complaint.department:
-        lines.append(f"将转交：{DEPARTMENT_LABELS[complaint.department]}")
+        transfer = "已转交" if submitted else "将转交"
+        lines.append(f"{transfer}：{DEPARTMENT_LABELS[complaint.department]}")
     lines.append(f"原文：{escape(_masked_text(complaint))}")
-    return "\n".join(lines)
-
-
-def complaint_submitted(card: ComplaintCard, tz: tzinfo) -> str:
-    complaint = card.complaint
-    department = DEPARTMENT_LABELS[complaint.department] if complaint.department else "—"
-    handler = escape(card.handler.name) if card.handler else "暂无处理人，已通知上级"
-    return (
-        f"已提交：问题 #{complaint.id}（{Category(complaint.category).label}）"
-        f"转交{department}，处理人：{handler}。\n"
-        f"答复时限：{_when(complaint.deadline, tz)}。答复后我会通知您。"
-    )
+    return lines
 
 
 def _detail_lines(card: ComplaintCard, masked: bool) -> list[str]:

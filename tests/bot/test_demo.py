@@ -105,6 +105,8 @@ def check_the_day(transcript: str) -> None:
     story.next("钱志刚", "东2段信件报刊积压三天了", from_bot=False)
     draft = story.next("钱志刚", "类别：投递延误/积压")
     assert "地点：察素齐投递部 / 东2段" in draft.text and "139****5678" in draft.text
+    submitted = story.next("钱志刚", "（已提交）")  # the draft edited, no message of its own
+    assert submitted.text.startswith(texts.demo_edited("")) and "答复时限" in submitted.text
     card = story.next("马建军", "新投诉 #1")
     assert card.time == "10:01"
     assert texts.DEMO_NOTE_HANDLER_SILENT in transcript

@@ -53,8 +53,8 @@ async def submit(clerk: SandboxUser, text: str = REPORT) -> None:
     await clerk.send(text)
     await clerk.replies(1)
     await clerk.press(texts.BUTTON_CONFIRM)
-    await clerk.replies(1)
-    await clerk.edits(1)  # the draft, without its buttons now
+    (submitted,) = await clerk.edits(1)  # the draft turned into the submitted complaint
+    assert "已提交" in submitted.content and not submitted.buttons
 
 
 async def return_it(handler: SandboxUser, reason: str) -> None:
@@ -210,7 +210,7 @@ async def test_no_handler_in_the_department_tells_the_nearest_manager_at_once(
     (draft,) = await clerk.replies(1)
     assert "服务态度" in draft.content
     await clerk.press(texts.BUTTON_CONFIRM)
-    (submitted,) = await clerk.replies(1)
+    (submitted,) = await clerk.edits(1)
     assert "暂无处理人，已通知上级" in submitted.content
     (alert,) = await county.replies(1)
     assert "无人处理" in alert.content and "监督检查部" in alert.content
@@ -268,7 +268,7 @@ async def test_phone_numbers_are_masked_as_written_for_everyone_but_the_handler(
     await clerk.send(f"东2段信件积压三天了，用户电话{written}，请尽快联系")
     (draft,) = await clerk.replies(1)
     await clerk.press(texts.BUTTON_CONFIRM)
-    await clerk.replies(1)
+    await clerk.edits(1)
     (card,) = await handler.replies(1)
     assert written in card.content  # the handler calls back
     bot.clock.set(at(11, 26, 10))
@@ -389,7 +389,7 @@ async def test_a_photo_reaches_the_handler_and_the_escalation(bot: Harness) -> N
     await clerk.send_photo(b"\x89PNG one", caption="金桥小区包裹破损，内件损坏，用户要求赔偿")
     await clerk.replies(1)
     await clerk.press(texts.BUTTON_CONFIRM)
-    await clerk.replies(1)
+    await clerk.edits(1)
     photo, card = await handler.replies(2)
     assert photo.kind == "photo" and photo.file_bytes == b"\x89PNG one"
     assert "照片：1 张" in card.content
@@ -417,7 +417,7 @@ async def test_an_album_reaches_the_handler_whichever_photo_has_the_caption(
         assert replies[0].content == texts.ALBUM_WAITING
     await clerk.no_reply()
     await clerk.press(texts.BUTTON_CONFIRM)
-    await clerk.replies(1)
+    await clerk.edits(1)
     *album, card = await handler.replies(4)
     assert [m.file_bytes for m in album] == photos
     assert "照片：3 张" in card.content
@@ -447,7 +447,7 @@ async def test_the_answer_reaches_the_reporter_with_the_photo(bot: Harness) -> N
     await clerk.send_photo(b"\x89PNG one", caption="金桥小区包裹破损，内件损坏，用户要求赔偿")
     await clerk.replies(1)
     await clerk.press(texts.BUTTON_CONFIRM)
-    await clerk.replies(1)
+    await clerk.edits(1)
     await handler.replies(2)
     await answer(handler)
     photo, notice = await clerk.replies(2)

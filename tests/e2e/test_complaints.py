@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
+from bot.sandbox import ApiCall, ApiReply, SandboxServer
 from bot.views import texts
 from db.models import Complaint, ComplaintEvent, ComplaintStatus, LabelledExample
 from scheduler.org import Department
@@ -44,8 +45,11 @@ async def test_report_confirm_route_answer_and_notify(bot: Harness) -> None:
     assert draft.button_texts == [texts.BUTTON_CONFIRM, texts.BUTTON_CHANGE_CATEGORY, "✖️ 取消"]
 
     await clerk.press(texts.BUTTON_CONFIRM)
-    (submitted,) = await clerk.replies(1)
+    (submitted,) = await clerk.edits(1)  # one edit: the draft becomes the submitted complaint
+    assert submitted.message.message_id == draft.message_id and not submitted.buttons
+    assert "已提交" in submitted.content and "察素齐投递部 / 东2段" in submitted.content
     assert "马建军" in submitted.content and "答复时限" in submitted.content
+    await clerk.no_reply(within=0.2)
     (card,) = await handler.replies(1)
     assert "新投诉" in card.content and "察素齐投递部" in card.content and "钱志刚" in card.content
     assert card.button_texts == ["答复", "转办", "退回"]
@@ -108,7 +112,7 @@ async def test_reroute_records_who_and_why(bot: Harness) -> None:
     await clerk.send(REPORT)
     await clerk.replies(1)
     await clerk.press(texts.BUTTON_CONFIRM)
-    await clerk.replies(1)
+    await clerk.edits(1)
     await handler.replies(1)
     await handler.press("转办")
     assert (await handler.reply()).content == texts.ASK_REROUTE_DEPARTMENT
@@ -157,3 +161,27 @@ async def test_too_short_and_cancel(bot: Harness) -> None:
     (edited,) = await clerk.edits(1)
     assert edited.text == texts.COMPLAINT_CANCELLED
     assert [c.status for c in await complaint_rows(bot)] == [ComplaintStatus.WITHDRAWN]
+
+
+async def test_a_confirmed_draft_telegram_will_not_edit_is_answered_anew(
+    bot: Harness, sandbox: SandboxServer
+) -> None:
+    clerk, handler = await bot.register("C002"), await bot.register("H001")
+    await clerk.send(REPORT)
+    (draft,) = await clerk.replies(1)
+    assert draft.buttons
+
+    async def deleted(call: ApiCall) -> ApiReply | None:
+        if call.method.startswith("editMessage"):
+            return ApiReply.error(400, "Bad Request: message to edit not found")
+        return None
+
+    sandbox.policy = deleted
+    await clerk.press(texts.BUTTON_CONFIRM)
+    (submitted,) = await clerk.replies(1)  # nothing lost: the submitted complaint, anew
+    assert "已提交" in submitted.content and "马建军" in submitted.content
+    assert "答复时限" in submitted.content and not submitted.buttons
+    (card,) = await handler.replies(1)
+    assert "新投诉" in card.content
+    (complaint,) = await complaint_rows(bot)
+    assert complaint.status is ComplaintStatus.OPEN

@@ -36,7 +36,7 @@ async def report_and_confirm(bot: Harness, clerk_code: str = "C002") -> None:
     await clerk.send(REPORT)
     await clerk.replies(1)
     await clerk.press(texts.BUTTON_CONFIRM)
-    await clerk.replies(1)
+    await clerk.edits(1)
 
 
 @pytest.fixture
@@ -146,7 +146,7 @@ async def test_two_instances_send_each_alert_exactly_once(
             await clerk.send(REPORT)
             await clerk.replies(1)
             await clerk.press(texts.BUTTON_CONFIRM)
-            await clerk.replies(1)
+            await clerk.edits(1)
     clock.set(at(10, 8, 10))
     second = Services.create(settings, clock)
     try:

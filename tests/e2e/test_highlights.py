@@ -55,7 +55,7 @@ async def test_an_unsure_reading_offers_the_likeliest_categories_first(
         texts.BUTTON_CANCEL,
     ]
     await clerk.press(texts.BUTTON_CONFIRM)
-    (submitted,) = await clerk.replies(1)
+    (submitted,) = await clerk.edits(1)
     assert "已提交" in submitted.content
     (complaint,) = await complaints(bot)
     assert complaint.category == expected.choices[1].value
@@ -134,7 +134,7 @@ async def test_praise_can_still_be_reported_as_a_complaint(bot: Harness) -> None
         await clerk.press(draft.button_texts[0])
         await clerk.edits(1)
     await clerk.press(texts.BUTTON_CONFIRM)
-    (submitted,) = await clerk.replies(1)
+    (submitted,) = await clerk.edits(1)
     assert "已提交" in submitted.content
     assert await highlights(bot) == []
     (complaint,) = await complaints(bot)

@@ -72,7 +72,7 @@ async def test_offboarding_hands_open_checks_and_complaints_to_the_manager(bot: 
     await clerk.send(REPORT)
     await clerk.replies(1)
     await clerk.press(texts.BUTTON_CONFIRM)
-    await clerk.replies(1)
+    await clerk.edits(1)
     (card,) = await handler.replies(1)
 
     result = await offboard(bot.services, "I003")

@@ -67,7 +67,7 @@ async def answered_complaint(bot: Harness) -> None:
     await clerk.send(COMPLAINT)
     await clerk.replies(1)
     await clerk.press(texts.BUTTON_CONFIRM)
-    await clerk.replies(1)
+    await clerk.edits(1)
     await handler.replies(1)
     bot.clock.set(at(10, 20, 11, 30))
     await handler.press("答复")

@@ -57,11 +57,17 @@ def clock() -> ManualClock:
 
 
 async def measured(
-    bot: Harness, user: SandboxUser, act: Callable[[], Awaitable[object]]
+    bot: Harness, user: SandboxUser, act: Callable[[], Awaitable[object]], *, edits: bool = False
 ) -> tuple[SentMessage, list[str]]:
+    """The statements of one update, up to its commit; its answer, a new message or (``edits``)
+    the pressed message edited into it."""
     with recorded_statements(bot.db) as seen:
         await act()
-        reply = await user.reply(timeout=15)  # a loaded machine is no failure here
+        # A loaded machine is no failure here.
+        if edits:
+            reply = (await user.edits(1, timeout=15))[0].message
+        else:
+            reply = await user.reply(timeout=15)
         await user.no_reply(within=0.2)  # the update's commit, after its reply
     return reply, seen
 
@@ -102,7 +108,9 @@ async def test_a_check_step_and_a_complaint_take_a_handful_of_narrow_statements(
         bot, clerk, lambda: clerk.send("东2段信件报刊积压三天了，用户很着急")
     )
     assert_few_and_narrow("a complaint report", seen)
-    _, seen = await measured(bot, clerk, lambda: clerk.press(texts.BUTTON_CONFIRM, message=draft))
+    _, seen = await measured(
+        bot, clerk, lambda: clerk.press(texts.BUTTON_CONFIRM, message=draft), edits=True
+    )
     assert_few_and_narrow("confirming a complaint", seen)
 
 
@@ -125,7 +133,7 @@ async def test_an_import_refreshes_the_cached_units_and_posts(bot: Harness, tmp_
     await clerk.send("东2段信件报刊积压三天了，用户很着急")
     (draft,) = await clerk.replies(1)
     await clerk.press(texts.BUTTON_CONFIRM, message=draft)
-    await clerk.reply()
+    await clerk.edits(1)
     card = await newcomer.reply(timeout=10)
     assert "东2段" in card.content
 

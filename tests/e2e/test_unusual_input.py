@@ -156,7 +156,7 @@ async def submitted_complaint(
     await clerk.send(REPORT)
     (draft,) = await clerk.replies(1)
     await clerk.press(texts.BUTTON_CONFIRM, draft)
-    await clerk.reply()
+    await clerk.edits(1)
     card = await first_containing(handler, "新投诉")
     complaint = (await complaints_of(bot, "C002"))[-1]
     return complaint, draft, card
@@ -283,7 +283,7 @@ async def test_other_kinds_get_what_is_expected_said_again(bot: Harness) -> None
     (draft,) = await clerk.replies(1)
     assert "问题上报" in draft.content
     await clerk.press(texts.BUTTON_CONFIRM, draft)
-    await clerk.reply()
+    await clerk.edits(1)
 
     card = await first_containing(handler, "新投诉")
     await handler.press(texts.BUTTON_ANSWER, card)
@@ -412,7 +412,7 @@ async def test_commands_in_the_middle_keep_the_pending_question(bot: Harness) ->
         texts.INPUT_CANCELLED,
     ]
     await clerk.press(texts.BUTTON_CONFIRM, draft)
-    assert "已提交" in (await clerk.reply()).content
+    assert "已提交" in (await clerk.edits(1))[0].content
 
 
 # --- buttons of old messages --------------------------------------------------------------
@@ -502,8 +502,9 @@ async def test_a_double_press_does_the_work_once(bot: Harness) -> None:
     await clerk.send(REPORT)
     (draft,) = await clerk.replies(1)
     assert await press_twice(clerk, draft, texts.BUTTON_CONFIRM) == [None, texts.PRESSED_TOO_OFTEN]
-    (submitted,) = await said(clerk)
-    assert submitted.startswith("已提交")
+    assert await said(clerk) == []
+    (submitted,) = await clerk.edits(1)
+    assert submitted.message.message_id == draft.message_id and "已提交" in submitted.content
     (complaint,) = await complaints_of(bot, "C002")
     assert await event_kinds(bot, complaint.id) == ["created", "routed"]
     assert await outbox_rows(bot, f"complaint:{complaint.id}:route") == 1
@@ -535,7 +536,9 @@ async def test_a_double_press_does_the_work_once(bot: Harness) -> None:
     assert await press_twice(clerk, draft, texts.BUTTON_CONFIRM) == [None, texts.ALREADY_DONE]
     second = (await complaints_of(bot, "C002"))[-1]
     assert await outbox_rows(bot, f"complaint:{second.id}:route") == 1
-    assert len([m for m in await said(clerk) if m.startswith("已提交")]) == 1
+    assert await said(clerk) == []
+    (submitted,) = await clerk.edits(1)
+    assert submitted.message.message_id == draft.message_id and "已提交" in submitted.content
 
     bot.clock.set(at(9, day=date(2026, 11, 26)))  # past the one working day to answer
     await bot.tick()
@@ -629,7 +632,7 @@ async def test_a_crash_is_logged_with_the_update_id_and_the_bot_goes_on(
     assert complaint.status is ComplaintStatus.DRAFT and complaint.text == REPORT
     bot.services.presses = PressMemory(window=0)
     await clerk.press(texts.BUTTON_CONFIRM, draft)
-    assert "已提交" in (await clerk.reply()).content
+    assert "已提交" in (await clerk.edits(1))[0].content
     caplog.clear()  # the errors provoked here are the point, not a failure
 
 

@@ -63,7 +63,7 @@ async def test_registration_and_a_complaint_round_trip_by_webhook(
     (draft,) = await clerk.replies(1)
     assert "投递延误/积压" in draft.content
     await clerk.press(texts.BUTTON_CONFIRM)
-    assert "马建军" in (await clerk.reply()).content
+    assert "马建军" in (await clerk.edits(1))[0].content
     (card,) = await handler.replies(1)
     assert "新投诉" in card.content
     await handler.press("答复")
