@@ -414,7 +414,13 @@ async def _acting(
     complaint = await get_complaint(session=session, complaint_id=complaint_id, for_update=True)
     if complaint is None:
         return Refusal.NOT_FOUND
-    alerted = await list_escalated_staff(session=session, complaint_id=complaint_id)
+    # Who was alerted (the complaint's history) matters only to events an alerted manager
+    # may fire: confirming a draft, say, reads no history.
+    alerted = (
+        await list_escalated_staff(session=session, complaint_id=complaint_id)
+        if Party.ALERTED in lifecycle.RULES[event].parties
+        else []
+    )
     parties = _parties_of(complaint, staff, alerted)
     refusal = lifecycle.may_fire(lifecycle_of(complaint), event, parties)
     if refusal is not None:

@@ -47,7 +47,7 @@ MOST_STATEMENTS = {
     "opening a check": 7,
     "a typed answer": 6,
     "a complaint report": 6,
-    "confirming a complaint": 12,
+    "confirming a complaint": 11,
 }
 
 
