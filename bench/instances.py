@@ -61,6 +61,8 @@ class Run:
     messages: int  # messages and edits sent (each paced as a send)
     refused: int
     shares: tuple[int, ...]  # updates each instance handled
+    looks: int  # the update workers' claims, all instances
+    looks_in_vain: int  # of which found nothing
     cpu_seconds: float  # of the bot processes, from the burst's start to the last card
 
 
@@ -98,6 +100,7 @@ async def our_bots(
             for bots in everyone:
                 await bots.stop()
             shares = tuple(bots.handled() for bots in everyone)
+            looks = [bots.looks_in_vain() for bots in everyone]
         database = Database(url)
         try:
             opened = await count_opened(database)
@@ -105,7 +108,18 @@ async def our_bots(
             await database.close()
     assert opened == expected, (opened, expected)
     updates = len(clerks) * args.reports * 2
-    return Run(instances, updates, seconds, tuple(waits), sent, limits.total_refused, shares, cpu)
+    return Run(
+        instances,
+        updates,
+        seconds,
+        tuple(waits),
+        sent,
+        limits.total_refused,
+        shares,
+        sum(total for total, _ in looks),
+        sum(in_vain for _, in_vain in looks),
+        cpu,
+    )
 
 
 def describe(label: str, updates: int, seconds: float, waits: tuple[float, ...]) -> str:
@@ -139,7 +153,9 @@ async def main_async(args: argparse.Namespace) -> None:
                 + f"; {per_second / reference:.2f}× echo; {run.messages / run.seconds:.1f} "
                 f"sends/s, {run.refused} × 429; updates handled per instance "
                 f"{'/'.join(map(str, run.shares))}; the bots' CPU "
-                f"{run.cpu_seconds / run.updates * 1000:.0f} ms per update (all instances)"
+                f"{run.cpu_seconds / run.updates * 1000:.0f} ms per update (all instances); "
+                f"{run.looks / run.updates:.2f} claims per update, "
+                f"{run.looks_in_vain / run.updates:.2f} of them in vain"
             )
             print(lines[-1])
     print()

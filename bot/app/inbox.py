@@ -170,6 +170,9 @@ class UpdateWorkers:
         self._looker: asyncio.Task[None] | None = None
         self._idle: deque[asyncio.Future[None]] = deque()
         self._stopping = False
+        # Claims made, and those that found no head (each a statement for nothing).
+        self.looks = 0
+        self.looks_in_vain = 0
 
     def wake(self) -> None:
         """Something was stored: one idle worker looks (busy ones look when they finish)."""
@@ -214,6 +217,11 @@ class UpdateWorkers:
         if self._holders is not None:
             await self._holders.close()
             self._holders = None
+        logger.info(
+            "update workers stopped after %d looks, %d of them in vain",
+            self.looks,
+            self.looks_in_vain,
+        )
 
     async def _listen(self) -> None:
         """Updates stored or finished by any instance wake an idle worker here."""
@@ -257,7 +265,9 @@ class UpdateWorkers:
         """Handle the next head, if there is one; False when there was none."""
         async with self._db.shared_transaction() as shared:
             claimed = await claim_next_update(session=shared.session, skip_chats=holder.held_here)
+            self.looks += 1
             if claimed is None:
+                self.looks_in_vain += 1
                 return False
             done = partial(
                 mark_update_done, session=shared.session, claimed=claimed, now=self._clock.now()

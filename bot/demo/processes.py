@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -20,6 +21,8 @@ from bot.sandbox import SandboxServer
 REPO = Path(__file__).resolve().parents[2]
 # What bot/app/inbox.py and bot/usecases/reader.py log once they are running.
 READY_MARKS = ("update workers started", "complaint reader:")
+# bot/app/inbox.py's line when its workers stop.
+LOOKS = re.compile(r"update workers stopped after (\d+) looks, (\d+) of them in vain")
 
 
 def sandbox_config(sandbox: SandboxServer, directory: Path) -> Path:
@@ -115,6 +118,15 @@ class BotProcesses:
     def handled(self) -> int:
         """Updates these processes handled, from their logs (one "handled …" line each)."""
         return sum(self._log(number).count('msg="handled ') for number in self._numbers())
+
+    def looks_in_vain(self) -> tuple[int, int]:
+        """The update workers' claims, and those that found nothing, from their stop lines."""
+        counts = [
+            tuple(map(int, found))
+            for number in self._numbers()
+            for found in LOOKS.findall(self._log(number))
+        ]
+        return sum(c[0] for c in counts), sum(c[1] for c in counts)
 
     def cpu_seconds(self) -> float:
         """CPU time the current process has used so far (user and system; Linux)."""
