@@ -23,8 +23,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-# Names this process in what it announces: its own workers need no announcement of their own
-# work (they are woken directly).
+# Names this process in what it announces: its own need no announcement of their own work
+# (they are woken directly).
 ANNOUNCER = secrets.token_hex(8)
 
 
@@ -33,9 +33,10 @@ def _channel_sql(topic: str) -> str:
     return f"'{topic}_' || left(md5(current_schema()), 16)"
 
 
-def notify_sql(topic: str) -> str:
-    """A SQL expression announcing to ``topic`` (a constant name) by this process."""
-    return f"pg_notify({_channel_sql(topic)}, '{ANNOUNCER}')"
+def notify_sql(topic: str, announcer: str = f"'{ANNOUNCER}'") -> str:
+    """A SQL expression announcing to ``topic`` (a constant name); ``announcer`` is the SQL
+    naming who announces (this process, or a bound value)."""
+    return f"pg_notify({_channel_sql(topic)}, {announcer})"
 
 
 async def _listening(engine: AsyncEngine, topic: str) -> AsyncConnection:

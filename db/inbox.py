@@ -16,10 +16,12 @@ changes a chat's conversation takes the same lock (``lock_chats``). SQLite has n
 locks, and one process (db/session.py): its workers claim one at a time (the process's one
 writer) and skip the chats the others hold (``ChatHolder.held_here``).
 
-On PostgreSQL a stored update and a finished one (its chat's next may now be a head) are
-announced (db/announcements.py: NOTIFY, delivered at commit, in the statement that stores
-or finishes it), so the idle workers of every other instance look at once instead
-of at their next idle poll.
+Whoever stores an update sees that some worker looks for it: one of its own, idle, woken
+after the commit, or, when all of its own are busy, the idle workers of the other instances
+(PostgreSQL): then the store announces it (db/announcements.py: NOTIFY, delivered at
+commit, in the statement that stores it). A finished update is not announced: the worker
+that finishes looks again itself. An announcement for every store woke an idle worker in
+every instance, of which all but one claimed in vain.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    literal_column,
     or_,
     text,
     update,
@@ -46,12 +47,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import aliased
 from sqlalchemy.pool import NullPool
-from sqlalchemy.sql.dml import ReturningUpdate
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
-from db.announcements import notify_sql
+from db.announcements import ANNOUNCER, notify_sql
 from db.models import InboxUpdate
 
 # What the inbox's announcements are about (db/announcements.py).
@@ -177,17 +177,27 @@ _COLUMNS = InboxUpdate.__table__.c  # type: ignore[attr-defined]
 _STORE_STATEMENT = text(_STORE).bindparams(
     bindparam("received_at", type_=_COLUMNS.received_at.type)
 )
-_STORE_ANNOUNCED = text(f"{_STORE}, {notify_sql(ANNOUNCED_TOPIC)}").bindparams(
+_STORE_ANNOUNCED = text(f"{_STORE}, {notify_sql(ANNOUNCED_TOPIC, ':announcer')}").bindparams(
     bindparam("received_at", type_=_COLUMNS.received_at.type)
 )
 
 
 async def store_update(
-    *, session: AsyncSession, update_id: int, chat_id: int, payload: str, now: datetime
+    *,
+    session: AsyncSession,
+    update_id: int,
+    chat_id: int,
+    payload: str,
+    now: datetime,
+    announcer: str | None = ANNOUNCER,
 ) -> bool:
-    """Keep one received update; True when new, False for one stored before (redelivered)."""
+    """Keep one received update; True when new, False for one stored before (redelivered).
+    A new one is announced to other instances (PostgreSQL) in ``announcer``'s name, unless
+    that is None."""
     values = {"update_id": update_id, "chat_id": chat_id, "payload": payload, "received_at": now}
-    statement = _STORE_ANNOUNCED if _is_postgresql(session) else _STORE_STATEMENT
+    statement = _STORE_STATEMENT
+    if announcer is not None and _is_postgresql(session):
+        statement, values = _STORE_ANNOUNCED, values | {"announcer": announcer}
     connection = await session.connection()
     return (await connection.execute(statement, values)).first() is not None
 
@@ -257,18 +267,15 @@ def _mark_done_statement() -> Update:
 
 
 _MARK_DONE = _mark_done_statement()
-_MARK_DONE_ANNOUNCED: ReturningUpdate[tuple[object]] = _MARK_DONE.returning(
-    literal_column(notify_sql(ANNOUNCED_TOPIC))
-)
 
 
 async def mark_update_done(
     *, session: AsyncSession, claimed: ClaimedUpdate, now: datetime, error: str | None = None
 ) -> None:
     """Done (with the error if its handling failed); the chat's next update, if one waits,
-    gets its turn behind every head already waiting. One statement changes both rows,
-    announced on PostgreSQL (a NOTIFY per row it changed; the same one sent twice in a
-    transaction is delivered once)."""
+    gets its turn behind every head already waiting. One statement changes both rows. Not
+    announced: the worker that finishes looks again itself, and so is the one to take the
+    head this may make (or another, whose own look was taken by this one)."""
     values: dict[str, object] = {
         "done_id": claimed.update_id,
         "done_chat": claimed.chat_id,
@@ -276,10 +283,7 @@ async def mark_update_done(
         "done_error": error[:2000] if error is not None else None,
     }
     connection = await session.connection()
-    if _is_postgresql(session):
-        await connection.execute(_MARK_DONE_ANNOUNCED, values)
-    else:
-        await connection.execute(_MARK_DONE, values)
+    await connection.execute(_MARK_DONE, values)
 
 
 def _reclaim_statement() -> SelectOfScalar[int]:
@@ -323,6 +327,16 @@ async def mark_update_failed(
     values = {"failed_id": claimed.update_id, "failed_error": error[:2000]}
     await connection.execute(_NOTE_ERROR, values)
     return True
+
+
+_ANNOUNCE = text(f"SELECT {notify_sql(ANNOUNCED_TOPIC, ':announcer')}")
+
+
+async def announce_pending(*, session: AsyncSession, announcer: str) -> None:
+    """Ask the other instances' idle workers to look (PostgreSQL), for heads this instance's
+    workers would have taken had they not stopped."""
+    if _is_postgresql(session):
+        await (await session.connection()).execute(_ANNOUNCE, {"announcer": announcer})
 
 
 async def lock_chats(*, session: AsyncSession, chat_ids: Iterable[int]) -> None:

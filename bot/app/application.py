@@ -176,7 +176,7 @@ def build_application(services: Services) -> BotApplication:
     workers = UpdateWorkers(
         application, services.db, services.clock, settings.updates.concurrent_chats
     )
-    inbox.on_stored(workers.wake)
+    inbox.served_by(workers)
     application.bot_data[WORKERS_KEY] = workers
     application.add_handlers(access.handlers(), group=GATE_GROUP)
     application.add_handlers(repeats.handlers(), group=REPEAT_GROUP)

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator
 from contextvars import ContextVar
@@ -35,12 +36,13 @@ from telegram.ext import Application, Job
 from bot.app.sanitize import CleanInputApplication
 from bot.clock import Clock
 from bot.views import texts
-from db.announcements import ANNOUNCER, announcements
+from db.announcements import announcements
 from db.inbox import (
     ANNOUNCED_TOPIC,
     ChatHolder,
     ChatHolders,
     ClaimedUpdate,
+    announce_pending,
     claim_next_update,
     mark_update_done,
     mark_update_failed,
@@ -50,11 +52,13 @@ from db.session import Database, SharedTransaction
 
 logger = logging.getLogger(__name__)
 
-# An idle worker of this instance looks this often even if nothing woke it: announcements
-# from other instances (PostgreSQL) may be down for a while. One for the instance, not one
-# per worker: every worker timing its own looks made as many looks as there are workers
-# (`updates.concurrent_chats`, 8 by default), each a statement, for nothing.
-IDLE_POLL_SECONDS = 2.0
+# An idle worker of this instance looks this often even if nothing woke it: a safety net
+# (stores in this process wake a worker, other instances announce theirs) …
+IDLE_POLL_SECONDS = 30.0
+# … and this often while announcements cannot be heard (PostgreSQL's listening failed, or
+# has not begun). One look for the instance, not one per worker: every worker timing its
+# own looks made as many as there are workers (`updates.concurrent_chats`), for nothing.
+DEAF_POLL_SECONDS = 2.0
 # Listening for announcements failed (the database restarting, say): try again after this.
 LISTEN_RETRY_SECONDS = 5.0
 # On stop, updates under way get this long to finish; what is left is handled after restart.
@@ -70,23 +74,33 @@ def chat_of(update: Update) -> int:
     return 0
 
 
+# Wakes the idle worker kept for an update being stored (UpdateWorkers.keep_idle_worker).
+Wake = Callable[[], None]
+
+
 class InboxQueue(asyncio.Queue[object]):
-    """The application's update queue: an update put here is stored in the inbox (and the
-    workers woken); anything else (PTB's stop signal) is queued as usual."""
+    """The application's update queue: an update put here is stored in the inbox, for an
+    idle worker of this instance to take, or, when all are busy, announced to the others;
+    anything else (PTB's stop signal) is queued as usual."""
 
     def __init__(self, db: Database, clock: Clock) -> None:
         super().__init__()
         self._db = db
         self._clock = clock
-        self._listeners: list[Callable[[], None]] = []
+        self._workers: UpdateWorkers | None = None
 
-    def on_stored(self, listener: Callable[[], None]) -> None:
-        self._listeners.append(listener)
+    def served_by(self, workers: UpdateWorkers) -> None:
+        """The workers that look for what is stored here, and announce it when all are busy."""
+        self._workers = workers
 
     async def put(self, item: object) -> None:
         if not isinstance(item, Update):
             await super().put(item)
             return
+        # Kept before the store (two stores at once keep two workers), woken after the
+        # commit, whatever happened: a look for nothing is harmless.
+        workers = self._workers
+        wake = workers.keep_idle_worker() if workers is not None else None
         try:
             async with self._db.session() as session:
                 new = await store_update(
@@ -95,17 +109,21 @@ class InboxQueue(asyncio.Queue[object]):
                     chat_id=chat_of(item),
                     payload=json.dumps(item.to_dict()),
                     now=self._clock.now(),
+                    announcer=workers.announcer if workers and wake is None else None,
                 )
         except Exception as error:
             # As a network error: the updater asks for the same updates again after a pause
             # (any other error would end its polling), the webhook answers 500.
             logger.exception("update %s could not be stored", item.update_id)
             raise NetworkError(f"the inbox could not store update {item.update_id}") from error
+        finally:
+            if wake is not None:
+                wake()
+            elif workers is not None:
+                # One that became idle during the store: its look may have begun too soon.
+                workers.wake()
         if not new:
             logger.info("update %s arrived again; it was stored before", item.update_id)
-            return
-        for listener in self._listeners:
-            listener()
 
 
 @dataclass
@@ -150,6 +168,11 @@ def _described(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():  # its worker may have been cancelled meanwhile (stop)
+        waiter.set_result(None)
+
+
 class UpdateWorkers:
     """``concurrency`` workers; each takes the next head, handles it, and looks again."""
 
@@ -170,23 +193,32 @@ class UpdateWorkers:
         self._looker: asyncio.Task[None] | None = None
         self._idle: deque[asyncio.Future[None]] = deque()
         self._stopping = False
+        # Whether other instances' announcements are heard (SQLite: there are none).
+        self._hearing = db.is_sqlite
+        # Names these workers in their announcements: they need not hear their own.
+        self.announcer = secrets.token_hex(8)
         # Claims made, and those that found no head (each a statement for nothing).
         self.looks = 0
         self.looks_in_vain = 0
 
-    def wake(self) -> None:
-        """Something was stored: one idle worker looks (busy ones look when they finish)."""
+    def keep_idle_worker(self) -> Wake | None:
+        """An idle worker no other wake may take, and what wakes it; None when every worker
+        is busy (each looks again when it finishes)."""
         while self._idle:
             waiter = self._idle.popleft()
             if not waiter.done():
-                waiter.set_result(None)
-                return
+                return partial(_resolve, waiter)
+        return None
+
+    def wake(self) -> None:
+        """Something was stored: one idle worker looks (busy ones look when they finish)."""
+        wake = self.keep_idle_worker()
+        if wake is not None:
+            wake()
 
     def _wake_all(self) -> None:
         while self._idle:
-            waiter = self._idle.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
+            _resolve(self._idle.popleft())
 
     async def start(self) -> None:
         self._stopping = False
@@ -217,42 +249,56 @@ class UpdateWorkers:
         if self._holders is not None:
             await self._holders.close()
             self._holders = None
+        await self._hand_over()
         logger.info(
             "update workers stopped after %d looks, %d of them in vain",
             self.looks,
             self.looks_in_vain,
         )
 
+    async def _hand_over(self) -> None:
+        """Nobody here looks again: heads a finishing worker would have taken are the other
+        instances' (PostgreSQL; they would find them at their idle look anyway)."""
+        try:
+            async with self._db.session() as session:
+                await announce_pending(session=session, announcer=self.announcer)
+        except Exception:
+            logger.warning("could not ask other instances to look at the inbox", exc_info=True)
+
     async def _listen(self) -> None:
-        """Updates stored or finished by any instance wake an idle worker here."""
+        """An update another instance stored when its own workers were all busy wakes an
+        idle worker here (so does listening's beginning: what was stored while deaf)."""
+        if self._db.is_sqlite:
+            return
         while not self._stopping:
             try:
                 async for announcer in announcements(self._db.url, ANNOUNCED_TOPIC):
-                    if announcer != ANNOUNCER:
+                    self._hearing = True
+                    if announcer != self.announcer:
                         self.wake()
-                if self._db.is_sqlite:
-                    return
             except Exception:
                 logger.warning(
                     "could not listen for stored updates; an idle worker looks every %.0f s",
-                    IDLE_POLL_SECONDS,
+                    DEAF_POLL_SECONDS,
                     exc_info=True,
                 )
+            finally:
+                self._hearing = False
             await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
     async def _look_now_and_then(self) -> None:
         while not self._stopping:
-            await asyncio.sleep(IDLE_POLL_SECONDS)
+            await asyncio.sleep(IDLE_POLL_SECONDS if self._hearing else DEAF_POLL_SECONDS)
             self.wake()
 
     async def _work(self, holder: ChatHolder) -> None:
         loop = asyncio.get_running_loop()
         while not self._stopping:
-            # Waiting is announced before looking: a store during the look wakes this one.
+            # Idle is announced before looking: a store during the look wakes this one.
             waiter: asyncio.Future[None] = loop.create_future()
             self._idle.append(waiter)
             try:
-                handled = await self.handle_next(holder)
+                handled = await self.handle_next(holder, waiter)
             except Exception:
                 logger.exception("could not take an update from the inbox; trying again")
                 handled = False
@@ -261,7 +307,16 @@ class UpdateWorkers:
             with contextlib.suppress(ValueError):
                 self._idle.remove(waiter)
 
-    async def handle_next(self, holder: ChatHolder) -> bool:
+    def _busy(self, waiter: asyncio.Future[None]) -> None:
+        """The worker waiting on ``waiter`` took an update: it is idle no more. A store
+        that kept it to look while it was claiming gets another worker instead (this one
+        may have taken another update)."""
+        try:
+            self._idle.remove(waiter)
+        except ValueError:
+            self.wake()
+
+    async def handle_next(self, holder: ChatHolder, waiter: asyncio.Future[None]) -> bool:
         """Handle the next head, if there is one; False when there was none."""
         async with self._db.shared_transaction() as shared:
             claimed = await claim_next_update(session=shared.session, skip_chats=holder.held_here)
@@ -269,6 +324,7 @@ class UpdateWorkers:
             if claimed is None:
                 self.looks_in_vain += 1
                 return False
+            self._busy(waiter)
             done = partial(
                 mark_update_done, session=shared.session, claimed=claimed, now=self._clock.now()
             )

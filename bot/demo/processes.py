@@ -46,6 +46,8 @@ class BotProcesses:
     now: datetime
     # "polling", or "worker": handles what another instance receives (PostgreSQL).
     mode: str = "polling"
+    # [updates] concurrent_chats, if not config.toml's.
+    concurrent_chats: int | None = None
     spawned: list[asyncio.subprocess.Process] = field(default_factory=list)
     started: list[asyncio.subprocess.Process] = field(default_factory=list)
     _prepared: asyncio.subprocess.Process | None = None
@@ -98,7 +100,13 @@ class BotProcesses:
         path = sandbox_config(self.sandbox, self.tmp_path)
         text = path.read_text(encoding="utf-8")
         assert 'mode = "polling"' in text
-        path.write_text(text.replace('mode = "polling"', f'mode = "{self.mode}"'), "utf-8")
+        text = text.replace('mode = "polling"', f'mode = "{self.mode}"')
+        if self.concurrent_chats is not None:
+            assert "\nconcurrent_chats = " in text
+            text = re.sub(
+                r"\nconcurrent_chats = \d+", f"\nconcurrent_chats = {self.concurrent_chats}", text
+            )
+        path.write_text(text, "utf-8")
         return path
 
     async def kill(self) -> None:
@@ -157,10 +165,15 @@ class BotProcesses:
 
 @asynccontextmanager
 async def bot_processes(
-    sandbox: SandboxServer, database_url: str, tmp_path: Path, now: datetime, mode: str = "polling"
+    sandbox: SandboxServer,
+    database_url: str,
+    tmp_path: Path,
+    now: datetime,
+    mode: str = "polling",
+    concurrent_chats: int | None = None,
 ) -> AsyncIterator[BotProcesses]:
     tmp_path.mkdir(parents=True, exist_ok=True)
-    bots = BotProcesses(sandbox, database_url, tmp_path, now, mode)
+    bots = BotProcesses(sandbox, database_url, tmp_path, now, mode, concurrent_chats)
     try:
         yield bots
     except BaseException as error:

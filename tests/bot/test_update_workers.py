@@ -172,6 +172,37 @@ async def test_updates_stored_while_running_wake_a_worker(database: Database) ->
         await recorder.until(ended(1), timeout=1.5)  # well before the idle poll
 
 
+def update_of(update_id: int, chat_id: int) -> Update:
+    return Update.de_json(json.loads(payload(update_id, chat_id)), None)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_store_is_taken_here_while_a_worker_is_idle_else_by_another_instance(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The receiving instance's idle worker takes what it stores (nobody else is woken);
+    once its workers are all busy, the store is announced and another instance's idle
+    worker takes it at once, not at an idle look."""
+    monkeypatch.setattr("bot.app.inbox.DEAF_POLL_SECONDS", 60.0)
+    here, there = Recorder(gates={1: asyncio.Event()}), Recorder()
+    elsewhere = Database(database.url)
+    queue = InboxQueue(database, ManualClock(NOW))
+    try:
+        async with workers(database, here, concurrency=1) as receiving:
+            queue.served_by(receiving)
+            await queue.put(update_of(1, A))
+            await here.until(started(1))
+            # Started now, the other instance cannot take 1 (locked by its claim) first.
+            async with workers(elsewhere, there, concurrency=1):
+                await queue.put(update_of(2, B))  # the one worker here is busy with 1
+                await there.until(ended(2), timeout=10)
+            here.gates[1].set()
+            await here.until(ended(1))
+        assert "start 2" not in here.events and "start 1" not in there.events
+    finally:
+        await elsewhere.close()
+
+
 async def test_a_failing_update_is_done_with_its_error_and_the_chat_goes_on(
     database: Database,
 ) -> None:

@@ -18,9 +18,7 @@ from sqlalchemy import delete
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.announcements import announcements
 from db.inbox import (
-    ANNOUNCED_TOPIC,
     ClaimedUpdate,
     claim_next_update,
     count_pending_updates,
@@ -335,33 +333,3 @@ def test_an_update_stored_twice_is_one_row(database_url: str) -> None:
         assert [(r.update_id, r.done_at) for r in rows] == [(1, None)]
 
     asyncio.run(scenario())
-
-
-def test_stored_and_finished_updates_are_announced(database_url: str) -> None:
-    """Other instances' idle workers hear of a new head at once (PostgreSQL); SQLite, with
-    one process, announces nothing."""
-
-    async def scenario() -> int:
-        database = Database(database_url)
-        heard = 0
-        listening = announcements(database.url, ANNOUNCED_TOPIC)
-        try:
-            if database.is_sqlite:
-                return len([_ async for _ in listening])
-            await anext(listening)
-            async with database.session() as session:
-                await store_update(session=session, update_id=7, chat_id=5, payload="{}", now=START)
-            await asyncio.wait_for(anext(listening), timeout=30)
-            heard += 1
-            async with database.session() as session:
-                claimed = await claim_next_update(session=session)
-                assert claimed is not None
-                await mark_update_done(session=session, claimed=claimed, now=START)
-            await asyncio.wait_for(anext(listening), timeout=30)
-            heard += 1
-        finally:
-            await listening.aclose()
-            await database.close()
-        return heard
-
-    assert asyncio.run(scenario()) == (0 if database_url.startswith("sqlite") else 2)

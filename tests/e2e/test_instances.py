@@ -46,6 +46,7 @@ from tests.e2e.test_webhook import SECRET, free_port
 
 STAFF = ("C001", "C002", "I001", "I002", "I004", "I005", "H001", "H002")
 ROUNDS = 6
+RECEIVER_WORKERS = 2
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -59,8 +60,16 @@ async def test_instances_share_one_inbox_in_chat_order(
     instances: int,
 ) -> None:
     async with AsyncExitStack() as stack:
+        # Fewer workers than chats: the receiver's own take what it stores while one is
+        # idle, so the others get work once they are all busy.
         receiver = await stack.enter_async_context(
-            bot_processes(sandbox, database_url, tmp_path / "receiver", WEDNESDAY_0900)
+            bot_processes(
+                sandbox,
+                database_url,
+                tmp_path / "receiver",
+                WEDNESDAY_0900,
+                concurrent_chats=RECEIVER_WORKERS,
+            )
         )
         workers = [
             await stack.enter_async_context(
