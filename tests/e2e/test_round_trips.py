@@ -38,10 +38,11 @@ ORG_TABLES = r"(unit|staff|segment|transfer_point)"
 WHOLE_TABLE = re.compile(rf"\bFROM {ORG_TABLES}\b(?!\s+(WHERE|JOIN)|.*\bWHERE\b)", re.DOTALL)
 # Statements each update may take, however large the organisation: the inbox's two (store
 # it, announced on PostgreSQL in the same statement when the instance has no idle worker;
-# mark it done, giving the chat's next update its turn) and the look that claimed it, the access gate (with the chat state,
-# in one statement), the record the update is about, its writes and the outbox. Confirming
-# a complaint takes the most: it is locked, routed, its history written and its card built
-# (once, for the handler's message and the reporter's answer).
+# mark it done, giving the chat's next update its turn) and the look that claimed it, the
+# access gate (with the chat state, in one statement), the record the update is about, its
+# writes and the outbox. Confirming a complaint takes the most: it is locked, routed, its
+# history written and its card built (once, for the handler's message and the reporter's
+# answer).
 MOST_STATEMENTS = {
     "/today": 5,
     "opening a check": 7,
