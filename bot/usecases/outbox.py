@@ -181,7 +181,9 @@ class OutboxSender:
     # -- claiming ----------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        while True:
+        # Not only cancelled: Python 3.11's wait_for drops a cancellation that comes as the
+        # wait ends (a wake at stop), and the loop would go on.
+        while not self._stopping:
             # Cleared before reading: a commit during the read wakes the next round at once.
             self._wake.clear()
             try:
@@ -193,7 +195,8 @@ class OutboxSender:
                 limits = self._limits
                 poll = limits.poll_interval if self._hearing else limits.deaf_poll_interval
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), poll)
+                    async with asyncio.timeout(poll):
+                        await self._wake.wait()
 
     async def _listen(self) -> None:
         """Messages other instances queue wake this sender at once (PostgreSQL)."""
