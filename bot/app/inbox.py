@@ -33,8 +33,9 @@ from telegram import Update
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import Application, Job
 
-from bot.app.sanitize import CleanInputApplication
+from bot.app.sanitize import clean_update_data
 from bot.clock import Clock
+from bot.logs import LoggedApplication
 from bot.views import texts
 from db.announcements import announcements
 from db.inbox import (
@@ -142,7 +143,7 @@ def _query_already_answered(error: Exception) -> bool:
     return isinstance(error, BadRequest) and "query is too old" in str(error).lower()
 
 
-class InboxApplication(CleanInputApplication):
+class InboxApplication(LoggedApplication):
     """The application whose handler failures its workers hear of (PTB hands them to the
     error handler and carries on, so the worker could not tell otherwise)."""
 
@@ -357,7 +358,8 @@ class UpdateWorkers:
 
     async def _process(self, claimed: ClaimedUpdate) -> BaseException | None:
         try:
-            update = Update.de_json(json.loads(claimed.payload), self._application.bot)
+            data = clean_update_data(json.loads(claimed.payload))
+            update = Update.de_json(data, self._application.bot)
         except Exception as error:
             logger.exception("update %s in the inbox cannot be read", claimed.update_id)
             return error

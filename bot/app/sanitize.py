@@ -1,4 +1,5 @@
-"""Incoming updates made harmless before any handler sees them.
+"""Incoming updates made harmless before any handler sees them (the inbox's workers clean
+each one as they read it, bot/app/inbox.py).
 
 Telegram passes on what clients send, and buggy or forged clients send anything: NUL (which
 PostgreSQL text columns refuse), other control characters, lone surrogates (which cannot be
@@ -12,10 +13,6 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-
-from telegram import Bot, Update
-
-from bot.logs import LoggedApplication
 
 logger = logging.getLogger(__name__)
 
@@ -43,25 +40,11 @@ def _cleaned(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
-def clean_update(update: Update, bot: Bot | None) -> Update:
-    """The update itself if it is clean; else a copy rebuilt from its cleaned JSON (updates
-    are immutable)."""
-    data, changed = _cleaned(update.to_dict())
-    if not changed:
-        return update
-    logger.info("update %s: control characters replaced", update.update_id)
-    try:
-        return Update.de_json(data, bot)
-    except Exception:
-        # Handled as it came rather than lost; what fails then reaches the error handler.
-        logger.exception("update %s: could not rebuild it cleaned", update.update_id)
-        return update
-
-
-class CleanInputApplication(LoggedApplication):
-    """The application that hands handlers only clean updates."""
-
-    async def process_update(self, update: object) -> None:
-        if isinstance(update, Update):
-            update = clean_update(update, self.bot)
-        await super().process_update(update)
+def clean_update_data(data: dict[str, Any]) -> dict[str, Any]:
+    """An update as Telegram sent it (its JSON, parsed) with every string in it cleaned,
+    before it becomes an ``Update``: cleaning the parsed object meant turning it back into
+    a dict and, when something changed, parsing that again."""
+    cleaned, changed = _cleaned(data)
+    if changed:
+        logger.info("update %s: control characters replaced", data.get("update_id"))
+    return cleaned  # type: ignore[no-any-return]
