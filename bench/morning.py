@@ -344,6 +344,8 @@ class Morning:
     complaints_opened: int
     push_seconds: float | None  # from the burst's start until the last push was delivered
     refused: int
+    # Messages and edits to the people taking part while they took part (each paced as a send).
+    sends: int
 
     @property
     def updates(self) -> int:
@@ -411,8 +413,15 @@ async def our_morning(args: argparse.Namespace, reports: Sequence[str], workdir:
                         for n, chat_id in enumerate(clerks)
                     ]
                     rng.shuffle(people)
+                    chats = {str(person.user.chat_id) for person in people}
+                    before = len(sends(sandbox))
                     started = time.monotonic()
                     paced = await run_paced(people, schedule(people, args.rate, rng))
+                    sent = sum(
+                        1
+                        for call in sends(sandbox)[before:]
+                        if str(call.params.get("chat_id")) in chats
+                    )
                     push_seconds = await until_pushes(sandbox, push_count, started)
                 for bots in everyone:
                     await bots.stop()
@@ -432,6 +441,7 @@ async def our_morning(args: argparse.Namespace, reports: Sequence[str], workdir:
         opened,
         push_seconds,
         limits.total_refused,
+        sent,
     )
 
 
@@ -515,7 +525,8 @@ async def main_async(args: argparse.Namespace) -> None:
             if ours.push_seconds is not None
             else "not all delivered a minute after the last answer"
         )
-        + f"; {ours.refused} × 429",
+        + f"; {ours.refused} × 429; {ours.sends:,} sends (messages and edits) to the people "
+        f"taking part, {ours.sends / ours.updates:.2f} per update",
     ]
     for failure in ours.paced.failures[:3]:
         lines.append(f"  e.g. {failure}")

@@ -18,7 +18,7 @@ from bot.views.buttons import (
     summary_buttons,
 )
 from bot.views.cards import CheckView
-from handlers.editing import drop_buttons, markup
+from handlers.editing import markup, turn_into
 from scheduler import check_flow
 
 REFUSALS = {
@@ -99,7 +99,8 @@ async def on_flow_message(message: Message, context: BotContext, assignment_id: 
 
 
 async def on_button(update: Update, context: BotContext) -> None:
-    """Opening a check, answering with a button, confirming or redoing the summary."""
+    """Opening a check (a new message); answering with a button, confirming or redoing the
+    summary (the pressed message turned into the next step)."""
     query = update.callback_query
     assert query is not None
     payload = decode(query.data)
@@ -108,6 +109,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     services, inspector = context.services, context.registered_staff
     assignment_id = payload.record_id
+    recorded = None  # what the pressed message recorded, above the step it turns into
     match payload.action:
         case Action.OPEN_CHECK:
             view = await checks.open_check(services, inspector, assignment_id)
@@ -129,16 +131,20 @@ async def on_button(update: Update, context: BotContext) -> None:
                 check_flow.Reply(text=value),
                 question_id=item_question,
             )
+            if not isinstance(view, checks.Refusal) and view.rejected is None:
+                recorded = texts.answer_recorded(view, item_question)
         case Action.REDO_CHECK:
             view = await checks.redo_check(services, inspector, assignment_id)
+            recorded = texts.CHECK_REDONE
         case Action.CONFIRM_CHECK:
             done = await checks.confirm_check(services, inspector, assignment_id)
             if isinstance(done, checks.Refusal):
                 await refuse(context, done)
                 return
             await context.answer_press()
-            await drop_buttons(query.message)
-            await query.message.reply_text(texts.check_done(done.findings, done.recheck_day))
+            submitted = texts.check_submitted(done.view, done.findings, done.recheck_day)
+            done_text = texts.check_done(done.findings, done.recheck_day)
+            await turn_into(query.message, submitted, instead=done_text)
             return
         case _:
             await context.answer_press(texts.UNKNOWN_BUTTON)
@@ -147,9 +153,11 @@ async def on_button(update: Update, context: BotContext) -> None:
         await refuse(context, view)
         return
     await context.answer_press()
-    if payload.action is not Action.OPEN_CHECK:
-        await drop_buttons(query.message)
-    await show(query.message, view)
+    if payload.action is Action.OPEN_CHECK:
+        await show(query.message, view)  # a message of its own: the list stays usable
+        return
+    text, keyboard = render(view)
+    await turn_into(query.message, f"{recorded}\n\n{text}" if recorded else text, keyboard)
 
 
 async def refuse(context: BotContext, refusal: checks.Refusal) -> None:

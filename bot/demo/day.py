@@ -136,8 +136,10 @@ class DemoDay:
         await inspector.replies(1, REPLY_TIMEOUT)
         await self.later(1)
         await log.press(inspector, texts.BUTTON_SUBMIT_CHECK)
-        # The confirmation, and the corrective-action notice to its owner (himself here).
-        await inspector.replies(2, REPLY_TIMEOUT)
+        # The summary turned into the confirmation, and the corrective-action notice to its
+        # owner (himself here).
+        await inspector.edits(1, REPLY_TIMEOUT)
+        await inspector.replies(1, REPLY_TIMEOUT)
 
         await self.at(day1, 10, 0)
         log.scene(texts.DEMO_SCENE_COMPLAINT)

@@ -917,12 +917,37 @@ def answer_rejected(rejected: Rejected) -> str:
 
 
 def check_summary(view: CheckView) -> str:
-    lines = [_check_header(view), "请核对您的回答："]
+    return _answers_given(view, "请核对您的回答：")
+
+
+def check_submitted(view: CheckView, findings: int, recheck_day: date | None) -> str:
+    """The summary turned into the submitted check (one edit): the answers stay in the chat."""
+    return f"{_answers_given(view, '已提交的回答：')}\n\n{check_done(findings, recheck_day)}"
+
+
+def _answers_given(view: CheckView, heading: str) -> str:
+    lines = [_check_header(view), heading]
     for question in view.item.questions:
         if question.id in view.answers:
             answer = _answer_text(question, view.answers[question.id])
             lines.append(f"• {escape(question.text)}\n  → {answer}")
     return "\n".join(lines)
+
+
+# The answered question is named by its first characters: the line records the answer, the
+# summary at the end shows every question in full.
+SHORT_QUESTION = 20
+
+
+def answer_recorded(view: CheckView, question_id: str) -> str:
+    """The line a pressed question becomes, above the next step."""
+    question = next(q for q in view.item.questions if q.id == question_id)
+    text = question.text
+    short = text if len(text) <= SHORT_QUESTION else f"{text[:SHORT_QUESTION]}…"
+    return f"✔️ {escape(short)} → {_answer_text(question, view.answers.get(question_id))}"
+
+
+CHECK_REDONE = "↩️ 已清空本项的回答，请从第 1 题重新填写。"
 
 
 def check_done(findings: int, recheck_day: date | None) -> str:

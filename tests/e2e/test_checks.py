@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.clock import ManualClock
-from bot.sandbox import SandboxServer, SandboxUser, SentMessage
+from bot.sandbox import ApiCall, ApiReply, SandboxServer, SandboxUser, SentMessage
 from bot.settings import Settings
 from bot.views import texts
 from bot.views.buttons import Action, encode
@@ -139,7 +139,11 @@ async def test_a_full_check_with_reprompts_skip_and_confirm(bot: Harness) -> Non
     (summary,) = await inspector.replies(1)
     assert "请核对" in summary.content and "（跳过）" in summary.content and "25" in summary.content
     await inspector.press(texts.BUTTON_SUBMIT_CHECK)
-    assert (await inspector.reply()).content == texts.check_done(0, None)
+    (submitted,) = await inspector.edits(1)  # the summary turned into the submitted check
+    assert submitted.message.message_id == summary.message_id and not submitted.buttons
+    assert "已提交的回答" in submitted.content and "（跳过）" in submitted.content
+    assert submitted.content.endswith(texts.check_done(0, None))
+    await inspector.no_reply(within=0.2)
 
     done = await assignment(bot, "I003", "delivery_express_signoff")
     assert done.status is AssignmentStatus.DONE
@@ -157,10 +161,15 @@ async def test_a_problem_found_with_a_photo_opens_a_corrective_action_and_a_rech
     question = await open_check(inspector, push, check)
     assert question.button_texts == [texts.YES, texts.NO]
     await inspector.press(texts.YES)
-    (choice,) = await inspector.replies(1)
-    assert "违章收寄" in choice.button_texts
+    (choice,) = await inspector.edits(1)  # the question answered becomes the next one
+    assert choice.message.message_id == question.message_id
+    recorded = f"✔️ 今日是否发现跨界揽收、违章收寄、大宗收寄… → {texts.YES}"  # 20 characters
+    assert choice.content.startswith(f"{recorded}\n\n")
+    assert "第 2/4 题" in choice.content and "违章收寄" in choice.button_texts
     await inspector.press("违章收寄")
-    await inspector.replies(1)
+    (detail,) = await inspector.edits(1)
+    assert "→ 违章收寄" in detail.content and "第 3/4 题" in detail.content
+    await inspector.no_reply(within=0.2)
     await inspector.send("收寄一件未验视的包裹，已退回补验")
     (photo_question,) = await inspector.replies(1)
     assert "照片" in photo_question.content
@@ -170,10 +179,11 @@ async def test_a_problem_found_with_a_photo_opens_a_corrective_action_and_a_rech
     (summary,) = await inspector.replies(1)
     assert "📷 已上传照片" in summary.content
     await inspector.press(texts.BUTTON_SUBMIT_CHECK)
-    replies = await inspector.replies(2)  # the confirmation, and the owner's notice (herself)
-    done = next(r for r in replies if r.content.startswith("✅"))
+    (done,) = await inspector.edits(1)  # the summary turned into the confirmation
+    assert "📷 已上传照片" in done.content
     assert "发现 1 个问题" in done.content and "复查" in done.content
-    notice = next(r for r in replies if "整改通知" in r.content)
+    (notice,) = await inspector.replies(1)  # the owner's notice (herself)
+    assert "整改通知" in notice.content
     assert "收寄一件未验视的包裹" in notice.content
 
     async with bot.db.session() as session:
@@ -253,9 +263,9 @@ async def test_reminder_then_missed_summary_to_the_manager(bot: Harness) -> None
     done_check = await assignment(bot, "I003", "delivery_registered_balance")
     await open_check(inspector, push, done_check)
     await inspector.press(texts.YES)
-    await inspector.replies(1)
+    await inspector.edits(1)
     await inspector.press(texts.BUTTON_SUBMIT_CHECK)
-    await inspector.replies(1)
+    await inspector.edits(1)
 
     bot.clock.set(at(WEDNESDAY, 15))
     await bot.tick()
@@ -296,18 +306,22 @@ async def test_redo_from_the_summary_starts_again(bot: Harness) -> None:
     check = await assignment(bot, "I003", "delivery_registered_balance")
     await open_check(inspector, push, check)
     await inspector.press(texts.NO)
-    await inspector.replies(1)
+    await inspector.edits(1)
     await inspector.send("给据函件少一件，正在查找")
     (summary,) = await inspector.replies(1)
     assert "正在查找" in summary.content
     await inspector.press(texts.BUTTON_REDO_CHECK)
-    (first,) = await inspector.replies(1)
-    assert "第 1/1 题" in first.content
+    (first,) = await inspector.edits(1)  # the summary becomes the first question again
+    assert first.message.message_id == summary.message_id
+    assert first.content.startswith(texts.CHECK_REDONE) and "第 1/1 题" in first.content
+    assert first.button_texts == [texts.YES, texts.NO]
     await inspector.press(texts.YES)
-    (summary,) = await inspector.replies(1)
-    assert "正在查找" not in summary.content
+    (summary_again,) = await inspector.edits(1)
+    assert "请核对" in summary_again.content and "正在查找" not in summary_again.content
     await inspector.press(texts.BUTTON_SUBMIT_CHECK)
-    assert (await inspector.reply()).content == texts.check_done(0, None)
+    (done,) = await inspector.edits(1)
+    assert done.content.endswith(texts.check_done(0, None))
+    await inspector.no_reply(within=0.2)
 
 
 async def test_today_before_the_push_and_on_a_holiday(bot: Harness) -> None:
@@ -318,3 +332,31 @@ async def test_today_before_the_push_and_on_a_holiday(bot: Harness) -> None:
     bot.clock.set(at(date(2026, 10, 3), 10))  # National Day: counters closed, delivery not
     await counter.send("/today")
     assert (await counter.reply()).content == texts.NOT_A_WORKING_DAY
+
+
+async def test_an_answer_on_a_message_telegram_will_not_edit_comes_anew(
+    bot: Harness, sandbox: SandboxServer
+) -> None:
+    push = (await morning(bot, "I004"))["I004"]
+    inspector = bot.user("I004")
+    check = await assignment(bot, "I004", "counter_illegal_acceptance")
+    question = await open_check(inspector, push, check)
+
+    async def too_old(call: ApiCall) -> ApiReply | None:
+        if call.method == "editMessageText":
+            return ApiReply.error(400, "Bad Request: message can't be edited")
+        return None
+
+    sandbox.policy = too_old
+    await inspector.press(texts.YES)
+    (dropped,) = await inspector.edits(1)  # the question keeps its text, loses its buttons
+    assert dropped.message.message_id == question.message_id and not dropped.buttons
+    (choice,) = await inspector.replies(1)
+    assert choice.content.startswith("✔️ ") and "第 2/4 题" in choice.content
+    assert "违章收寄" in choice.button_texts
+    sandbox.policy = None
+    await inspector.press("违章收寄")
+    (detail,) = await inspector.edits(1)
+    assert detail.message.message_id == choice.message_id and "第 3/4 题" in detail.content
+    answers = (await assignment(bot, "I004", "counter_illegal_acceptance")).answers
+    assert '"problem_found": "yes"' in answers and '"problem_type": "违章收寄"' in answers

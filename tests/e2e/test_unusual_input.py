@@ -220,7 +220,8 @@ async def test_too_long_messages_are_refused_whole_and_asked_again(bot: Harness)
     await open_check(bot, "I003", push, "delivery_registered_balance")
     await inspector.press(texts.NO)
     await inspector.send("少" * (MAX_TEXT_ANSWER + 1))
-    question, refused = await inspector.replies(2)
+    (question,) = await inspector.edits(1)
+    (refused,) = await inspector.replies(1)
     assert "第 2/2 题" in question.content
     assert refused.content.startswith(texts.message_too_long(MAX_TEXT_ANSWER + 1, MAX_TEXT_ANSWER))
     assert "第 2/2 题" in refused.content
@@ -313,9 +314,9 @@ async def test_other_kinds_get_what_is_expected_said_again(bot: Harness) -> None
         texts.NO,
     ]
     await inspector.press(texts.YES, question)
-    await inspector.replies(1)
+    await inspector.edits(1)
     await inspector.press("违章收寄")
-    await inspector.replies(1)
+    await inspector.edits(1)
     await inspector.send_location(40.77, 111.62)  # to the free-text question
     assert (await inspector.reply()).content.startswith("这一题需要文字回答。")
     await inspector.send("收寄一件未验视的包裹，已退回补验")
@@ -425,7 +426,7 @@ async def test_buttons_of_old_messages_are_outdated_and_change_nothing(bot: Harn
     first = await open_check(bot, "I003", push, "delivery_registered_balance")
     yes, no = first.callback_data(texts.YES), first.callback_data(texts.NO)
     await inspector.press_data(first.message_id, no)
-    await inspector.reply()
+    await inspector.edits(1)
     await inspector.press_data(first.message_id, yes)  # the question answered already
     answers = await inspector.answers(2)
     assert (answers[1].text, answers[1].show_alert) == (texts.BUTTON_OUTDATED, False)
@@ -440,17 +441,17 @@ async def test_buttons_of_old_messages_are_outdated_and_change_nothing(bot: Harn
         summary.callback_data(texts.BUTTON_SUBMIT_CHECK),
     )
     await inspector.press_data(summary.message_id, redo)
-    (again,) = await inspector.replies(1)
+    (again,) = await inspector.edits(1)
     assert "第 1/1 题" in again.content
     await inspector.press_data(summary.message_id, redo)  # the old summary: no second wipe
     await inspector.press_data(summary.message_id, submit)
     answers = await inspector.answers(3)
     assert answers[1].text == texts.BUTTON_OUTDATED
     assert (answers[2].text, answers[2].show_alert) == (texts.CHECK_UNANSWERED, True)
-    await inspector.press(texts.YES, again)
-    await inspector.reply()
+    await inspector.press(texts.YES, again.message)
+    await inspector.edits(1)
     await inspector.press(texts.BUTTON_SUBMIT_CHECK)
-    assert (await inspector.reply()).content == texts.check_done(0, None)
+    assert (await inspector.edits(1))[0].content.endswith(texts.check_done(0, None))
     await inspector.press_data(first.message_id, no)
     await inspector.press_data(push.message_id, encode(Action.OPEN_CHECK, assignment.id or 0))
     answers = await inspector.answers(4)  # 是, submit, then the two old buttons
@@ -523,8 +524,10 @@ async def test_a_double_press_does_the_work_once(bot: Harness) -> None:
         None,
         texts.PRESSED_TOO_OFTEN,
     ]
-    (follow_up,) = await said(inspector)
-    assert "第 2/2 题" in follow_up
+    assert await said(inspector) == []
+    (follow_up,) = await inspector.edits(1)  # once: the question became the next one
+    assert follow_up.message.message_id == question_message.message_id
+    assert "第 2/2 题" in follow_up.content
     assignment = await check(bot, "I003", "delivery_registered_balance")
     assert assignment.answers == '{"balanced": "no"}'
 
