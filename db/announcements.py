@@ -17,18 +17,23 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+if TYPE_CHECKING:
+    # Only PostgreSQL listens: a bot on SQLite need not load the driver.
+    from psycopg.pq.abc import PGconn
+
 # Names this process in what it announces: its own need no announcement of their own work
 # (they are woken directly).
 ANNOUNCER = secrets.token_hex(8)
 
 
-def _channel_sql(topic: str) -> str:
+def channel_sql(topic: str) -> str:
     """The channel's name, worked out by the server in the session's schema."""
     return f"'{topic}_' || left(md5(current_schema()), 16)"
 
@@ -36,14 +41,14 @@ def _channel_sql(topic: str) -> str:
 def notify_sql(topic: str, announcer: str = f"'{ANNOUNCER}'") -> str:
     """A SQL expression announcing to ``topic`` (a constant name); ``announcer`` is the SQL
     naming who announces (this process, or a bound value)."""
-    return f"pg_notify({_channel_sql(topic)}, {announcer})"
+    return f"pg_notify({channel_sql(topic)}, {announcer})"
 
 
 async def _listening(engine: AsyncEngine, topic: str) -> AsyncConnection:
     connection = await engine.connect()
     try:
         listening = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        channel = (await listening.execute(text(f"SELECT {_channel_sql(topic)}"))).scalar_one()
+        channel = (await listening.execute(text(f"SELECT {channel_sql(topic)}"))).scalar_one()
         driver = (await listening.get_raw_connection()).driver_connection
         assert driver is not None
         # The name is hex and the topic a constant: nothing to quote.
@@ -75,9 +80,26 @@ async def announcements(url: str, topic: str) -> AsyncGenerator[str, None]:
             driver = (await connection.get_raw_connection()).driver_connection
             assert driver is not None
             yield ""
-            async for notification in driver.notifies():
-                yield notification.payload
+            async for announcer in _heard(driver.pgconn):
+                yield announcer
         finally:
             await connection.close()
     finally:
         await engine.dispose()
+
+
+async def _heard(pgconn: PGconn) -> AsyncGenerator[str, None]:
+    """The payloads of notifications as they arrive, the event loop watching the socket:
+    psycopg's own ``notifies()`` wakes ten times a second to look (CPU while idle)."""
+    loop = asyncio.get_running_loop()
+    readable = asyncio.Event()
+    loop.add_reader(pgconn.socket, readable.set)
+    try:
+        while True:
+            await readable.wait()
+            readable.clear()
+            pgconn.consume_input()  # raises once the connection is gone
+            while (notification := pgconn.notifies()) is not None:
+                yield notification.extra.decode()
+    finally:
+        loop.remove_reader(pgconn.socket)

@@ -10,8 +10,10 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
-from db.announcements import ANNOUNCER, announcements
+from db.announcements import ANNOUNCER, announcements, channel_sql
 from db.inbox import ANNOUNCED_TOPIC, claim_next_update, mark_update_done, store_update
 from db.migrate import scratch_postgres_schema
 from db.session import Database
@@ -95,3 +97,22 @@ async def test_only_stores_asked_to_are_announced(database: Database) -> None:
 async def test_sqlite_has_nothing_to_hear(database_url: str) -> None:
     """One process: nothing is announced, and listening ends at once."""
     assert [announcer async for announcer in announcements(database_url, ANNOUNCED_TOPIC)] == []
+
+
+@ON_POSTGRESQL
+async def test_listening_ends_when_its_connection_is_lost(database: Database) -> None:
+    """A listener whose connection the server ends (a restart, say) fails at once, so its
+    owner listens again, instead of waiting on a dead socket."""
+    listening = announcements(database.url, ANNOUNCED_TOPIC)
+    assert await anext(listening) == ""
+    heard = asyncio.ensure_future(anext(listening))
+    async with database.session() as session:
+        connection = await session.connection()
+        channel = (await connection.execute(text(f"SELECT {channel_sql(ANNOUNCED_TOPIC)}"))).one()
+        ended = await connection.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = :listen"),
+            {"listen": f"LISTEN {channel[0]}"},
+        )
+        assert ended.scalars().all() == [True]
+    with pytest.raises(OperationalError):
+        await asyncio.wait_for(heard, 30)
