@@ -11,7 +11,8 @@ its reply and a short pause for what follows the reply (the commit, the outbox's
 handler's card), opening a check (a button) and a typed answer. Prints the process's CPU
 per update (bot, sandbox and the simulated person: the same for the reference) and the SQL
 statements the update ran (its own and the look that took it: idle looks are timing), beside
-a bare python-telegram-bot echo bot answering a text the same way in the same run.
+a bare python-telegram-bot echo bot answering a text the same way in the same run (on PTB's
+httpx transport, then on the bot's aiohttp one).
 Then the same processes doing nothing for IDLE seconds: their CPU per second (the bot's idle
 looks at its tables, the long poll, the job queue), part of every figure above through the
 pauses. --profile DIR writes a cProfile file per kind (its wall clock includes the pauses).
@@ -37,6 +38,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bot.app.application import running
+from bot.app.transport import AiohttpRequest
 from bot.clock import ManualClock
 from bot.demo.simulation import Simulation, simulate
 from bot.demo.statements import recorded_statements, statement_count
@@ -119,21 +121,25 @@ async def idle(database: Database | None) -> Figure:
     return Figure(cpu / IDLE * 1000, statements[0])
 
 
-async def echo_bot(rounds: int) -> tuple[Figure, Figure]:
-    """A text answered, and a second doing nothing."""
+async def echo_bot(rounds: int, *, ours: bool = False) -> tuple[Figure, Figure]:
+    """A text answered, and a second doing nothing; on PTB's default transport (httpx), or
+    with ours, on the bot's (bot/app/transport.py)."""
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_message is not None
         await update.effective_message.reply_text(update.effective_message.text or "")
 
     async with SandboxServer() as sandbox:
-        application: Application = (  # type: ignore[type-arg]
+        builder = (
             ApplicationBuilder()
             .token(sandbox.token)
             .base_url(sandbox.base_url)
             .base_file_url(sandbox.base_file_url)
-            .build()
         )
+        if ours:
+            builder = builder.request(AiohttpRequest(connection_pool_size=256))
+            builder = builder.get_updates_request(AiohttpRequest(connection_pool_size=1))
+        application: Application = builder.build()  # type: ignore[type-arg]
         application.add_handler(MessageHandler(filters.TEXT, echo))
         user = sandbox.user(7_900_000_001, "用户")
 
@@ -239,6 +245,9 @@ async def main_async(args: argparse.Namespace) -> None:
     echo, echo_idle = await echo_bot(args.rounds)
     print(f"bare PTB echo bot, a text: {echo.cpu_ms:.1f} ms CPU per update")
     print(f"bare PTB echo bot, {IDLE_KIND}: {echo_idle.cpu_ms:.1f} ms CPU")
+    echo_ours, echo_ours_idle = await echo_bot(args.rounds, ours=True)
+    print(f"the same on the bot's transport, a text: {echo_ours.cpu_ms:.1f} ms CPU per update")
+    print(f"the same on the bot's transport, {IDLE_KIND}: {echo_ours_idle.cpu_ms:.1f} ms CPU")
     for backend in backends(args.db):
         for name, figure in (await our_bot(backend, args.rounds, reader, args.profile)).items():
             if name == IDLE_KIND:

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import HTTPXRequest
 
 from bot.app.inbox import InboxApplication, InboxQueue, UpdateWorkers
 from bot.app.jobs import TICK_JOB, TICK_SECONDS, run_due_work, tick
 from bot.app.splitting_bot import SplittingBot
+from bot.app.transport import AiohttpRequest
 from bot.app.webhook import WebhookOptions
 from bot.context import SERVICES_KEY, BotContext
 from bot.heap import freeze_lasting
@@ -154,9 +154,10 @@ def build_application(services: Services) -> BotApplication:
         base_url=settings.bot.api_base_url or TELEGRAM_API_URL,
         base_file_url=settings.bot.api_file_url or TELEGRAM_FILE_URL,
         defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.time.tz),
-        # As ApplicationBuilder would: many requests at once, one long poll.
-        request=HTTPXRequest(connection_pool_size=256),
-        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        # As ApplicationBuilder would: many requests at once, one long poll; on aiohttp,
+        # a third of httpx's CPU per request (bot/app/transport.py).
+        request=AiohttpRequest(connection_pool_size=256),
+        get_updates_request=AiohttpRequest(connection_pool_size=1),
         # Per chat and overall, replies before the outbox's bulk sends (bot/ratelimit.py).
         rate_limiter=PriorityRateLimiter.from_settings(settings.rate_limits),
     )
