@@ -2,7 +2,7 @@
 other people keep using the bot.
 
 Run: .venv/bin/python bench/report_at_size.py [--db sqlite|postgresql|both]
-         [--horizon month|year | --days N] [--months 2026-11,2026-06]
+         [--horizon month|year | --days N] [--months 2026-11,2026-06 | --mornings N]
 
 The province of db/province.py (about 1,500 sites) is imported and the working days up to
 2026-11-24 are planned with the real planner and stored, nine in ten done: ``--horizon
@@ -16,6 +16,12 @@ wakes every 10 ms and records how late it woke). The references, measured in the
 the same two figures for a few seconds without a report (what the machine's load alone
 causes), and the quota evaluation of the province's whole year called on the event loop, as
 /report used to: the stall it would cause.
+
+With ``--mornings N`` the reports are not asked: instead the day's 08:00 plan and push
+(``plan_and_push``, as the morning's tick runs it) is done N times over the same history,
+everyone of the province registered (about 2,000 pushes queued each time), while the clerk
+sends ``/help``: each morning's time, the pushes queued, the clerk's worst reply and the
+loop's worst stall. Between mornings the push is delivered and the day's plan deleted.
 """
 
 from __future__ import annotations
@@ -29,17 +35,18 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from benchkit import SHANGHAI, backends, bench_settings, fresh_database
-from sqlalchemy import update
-from sqlmodel import col, select
+from sqlalchemy import BigInteger, delete, literal, update
+from sqlmodel import col, func, select
 
-from bot.app.jobs import run_due_work
+from bot.app.jobs import TICK_JOB, run_due_work
 from bot.clock import ManualClock
 from bot.demo.simulation import Simulation, simulate
 from bot.sandbox import SandboxServer, SandboxUser
+from bot.usecases.checks import plan_and_push
 from bot.views import texts
-from db.checks import insert_planned, list_history, load_org_snapshot
+from db.checks import insert_planned, load_org_snapshot, read_history
 from db.jobs import claim_job
-from db.models import Assignment, AssignmentStatus, Staff, Unit
+from db.models import Assignment, AssignmentStatus, JobRun, OutboxMessage, Staff, Unit
 from db.org_import import import_org
 from db.province import generate_province
 from db.session import Database
@@ -53,6 +60,7 @@ NOW = datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)
 # stops at the year's start).
 HORIZONS = {"month": 21, "year": 366}
 IDLE_SECONDS = 5
+FIRST_USER = 7_700_000_000  # + staff id: the chats of everyone registered for the mornings
 
 
 async def seed_year(database: Database, settings_calendar: object, days: int) -> tuple[int, int]:
@@ -135,15 +143,17 @@ async def ask_report(manager: SandboxUser, month: str, unit: str) -> float:
     return time.perf_counter() - started
 
 
-async def run(backend: str, days: int, months: list[str]) -> None:
+async def run(backend: str, days: int, months: list[str], mornings: int) -> None:
     with fresh_database(backend) as url, tempfile.TemporaryDirectory() as workdir:
         async with SandboxServer() as sandbox:
             settings = bench_settings(url, Path(workdir), sandbox)
             async with simulate(settings, sandbox, ManualClock(NOW), checks=False) as sim:
-                await measure(sim, backend, days, months)
+                await measure(sim, backend, days, months, mornings)
 
 
-async def measure(sim: Simulation, backend: str, days: int, months: list[str]) -> None:
+async def measure(
+    sim: Simulation, backend: str, days: int, months: list[str], mornings: int
+) -> None:
     started = time.perf_counter()
     # The bot started with the region's items only (checks=False); its reports evaluate the
     # whole catalog, as in production, and its end of yesterday knows every item seeded.
@@ -175,6 +185,9 @@ async def measure(sim: Simulation, backend: str, days: int, months: list[str]) -
         f"  reference: no report for {IDLE_SECONDS} s: the clerk's worst reply "
         f"{worst_reply * 1000:.0f} ms, the loop's worst stall {watch.worst * 1000:.0f} ms"
     )
+    if mornings:
+        await measure_mornings(sim, clerk, mornings)
+        return
     for month in months:
         for unit in (region.code, county.code):
             stop = asyncio.Event()
@@ -190,8 +203,13 @@ async def measure(sim: Simulation, backend: str, days: int, months: list[str]) -
     # The reference: the whole province's year evaluated on the event loop, as before.
     async with sim.db.session() as session:
         org = await load_org_snapshot(session=session)
-        since = date(2025, 12, 25)  # the year's weeks and blocks, as /report used to read
-        history = await list_history(session=session, since=since, before=date(2026, 12, 1))
+    since = date(2025, 12, 25)  # the year's weeks and blocks, as /report used to read
+    history = await asyncio.to_thread(
+        sim.db.blocking_read,
+        lambda connection: read_history(
+            connection=connection, since=since, before=date(2026, 12, 1)
+        ),
+    )
     services = sim.services
     started = time.perf_counter()
     november = (date(2026, 11, 1), date(2026, 11, 30))
@@ -200,18 +218,79 @@ async def measure(sim: Simulation, backend: str, days: int, months: list[str]) -
     print(f"  reference: that evaluation on the event loop blocks it {blocked:.0f} ms")
 
 
+async def register_everyone(sim: Simulation) -> None:
+    """Every member of staff bound to a chat of the sandbox (as /start would), so the
+    morning queues a push to each inspector with checks."""
+    async with sim.db.session() as session:
+        await session.exec(
+            update(Staff)
+            .where(col(Staff.telegram_user_id).is_(None))
+            .values(telegram_user_id=literal(FIRST_USER, BigInteger) + col(Staff.id))
+        )
+        people = (await session.exec(select(Staff.telegram_user_id, Staff.name))).all()
+    for chat_id, name in people:
+        assert chat_id is not None
+        sim.sandbox.user(chat_id, name)
+
+
+async def undo_morning(sim: Simulation) -> None:
+    """Once the push is delivered: the day's plan, its push and its claim deleted, so the
+    next morning plans the same day over the same history."""
+    today = NOW.date()
+    pending = select(func.count()).where(
+        col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.failed_at).is_(None)
+    )
+    while True:
+        async with sim.db.session() as session:
+            if not (await session.exec(pending)).one():
+                break
+        await asyncio.sleep(1)
+    async with sim.db.session() as session:
+        await session.exec(
+            delete(OutboxMessage).where(col(OutboxMessage.key).startswith("morning:"))
+        )
+        await session.exec(delete(Assignment).where(col(Assignment.day) == today))
+        await session.exec(delete(JobRun).where(col(JobRun.key) == f"morning:{today}"))
+
+
+async def measure_mornings(sim: Simulation, clerk: SandboxUser, mornings: int) -> None:
+    # Only the mornings measured here plan: the repeating tick would race them.
+    assert sim.application.job_queue is not None
+    for job in sim.application.job_queue.get_jobs_by_name(TICK_JOB):
+        job.schedule_removal()
+    await register_everyone(sim)
+    for _ in range(mornings):
+        await undo_morning(sim)
+        stop = asyncio.Event()
+        with LoopWatch() as watch:
+            meanwhile = asyncio.create_task(clerk_meanwhile(clerk, stop))
+            started = time.perf_counter()
+            pushed = await plan_and_push(sim.services)
+            took = time.perf_counter() - started
+            stop.set()
+            worst_reply = await meanwhile
+        sim.sender.wake()
+        print(
+            f"  the morning's plan and push: {took:.1f} s, {pushed:,} pushes queued; "
+            f"meanwhile the clerk's worst reply {worst_reply * 1000:.0f} ms, "
+            f"the loop's worst stall {watch.worst * 1000:.0f} ms"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", default="both", choices=["sqlite", "postgresql", "both"])
     span = parser.add_mutually_exclusive_group()
     span.add_argument("--horizon", choices=sorted(HORIZONS), default="month")
     span.add_argument("--days", type=int, help="working days to plan and store")
-    parser.add_argument("--months", default="2026-11", help="comma-separated, e.g. 2026-11,2026-06")
+    asked = parser.add_mutually_exclusive_group()
+    asked.add_argument("--months", default="2026-11", help="comma-separated, e.g. 2026-11,2026-06")
+    asked.add_argument("--mornings", type=int, default=0, help="the 08:00 plan, N times instead")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     days = args.days or HORIZONS[args.horizon]
     for backend in backends(args.db):
-        asyncio.run(run(backend, days, args.months.split(",")))
+        asyncio.run(run(backend, days, args.months.split(","), args.mornings))
 
 
 if __name__ == "__main__":

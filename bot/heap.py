@@ -12,12 +12,13 @@ loop, as long as it walks); 0.015-0.02 s once they were frozen too.
 from __future__ import annotations
 
 import gc
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 _paused = 0
+_FREE_SLICE = 5000
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -48,7 +49,9 @@ def collections_paused() -> Iterator[None]:
             gc.enable()
 
 
-def pausing_collections(function: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+def pausing_collections(
+    function: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
     """``collections_paused`` while the coroutine runs, resumed once it has returned: its
     locals (the large short-lived work) are freed by then, only what it returns is left
     for the collector to walk."""
@@ -59,3 +62,10 @@ def pausing_collections(function: Callable[P, Awaitable[T]]) -> Callable[P, Awai
             return await function(*args, **kwargs)
 
     return paused
+
+
+def free_in_slices(rows: list[Any]) -> None:
+    """Free the rows a slice at a time: freeing them all at once is one step that holds the
+    GIL, and so the event loop, for as long as it takes (a province's year: a while)."""
+    while rows:
+        del rows[-_FREE_SLICE:]

@@ -15,13 +15,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Assignment, AssignmentStatus, CorrectiveAction, Staff, TransferPoint
 from db.session import read_in_batches
-from db.staff import load_org_units
+from db.staff import load_org_units, read_org_units
 from scheduler.check_flow import Answers
 from scheduler.org import (
     OperatingDays,
     OrgInspector,
     OrgSnapshot,
     OrgTransferPoint,
+    OrgUnit,
     Role,
     SiteKind,
 )
@@ -48,42 +49,45 @@ def write_answers(assignment: Assignment, answers: Answers) -> None:
     assignment.answers = json.dumps(dict(answers), ensure_ascii=False)
 
 
-async def load_org_snapshot(
-    *, session: AsyncSession, opening: Mapping[SiteKind, OperatingDays] | None = None
-) -> OrgSnapshot:
-    """The organisation as the planner sees it; ``opening``: sites' default operating days
-    per kind (see load_org_units)."""
-    units = await load_org_units(session=session, opening=opening)
-    # Thousands of points and staff: plain columns in batches, not ORM objects at once.
-    points = columns(
-        col(TransferPoint.id), col(TransferPoint.name), col(TransferPoint.site_id)
-    ).order_by(col(TransferPoint.id))
-    # Whoever holds a duty performs checks, whatever their role; inspectors without duties
-    # do every check of their unit (organisation files from before duties).
-    doers = (
-        columns(col(Staff.id), col(Staff.unit_id), col(Staff.duties))
-        .where(
-            or_(Staff.role == Role.INSPECTOR, col(Staff.duties) != ""),
-            col(Staff.left_at).is_(None),
-        )
-        .order_by(col(Staff.id))
+# Thousands of points and staff: plain columns, not ORM objects.
+_POINT_COLUMNS = columns(
+    col(TransferPoint.id), col(TransferPoint.name), col(TransferPoint.site_id)
+).order_by(col(TransferPoint.id))
+# Whoever holds a duty performs checks, whatever their role; inspectors without duties do
+# every check of their unit (organisation files from before duties).
+_DOER_COLUMNS = (
+    columns(col(Staff.id), col(Staff.unit_id), col(Staff.duties))
+    .where(
+        or_(Staff.role == Role.INSPECTOR, col(Staff.duties) != ""),
+        col(Staff.left_at).is_(None),
     )
-    transfer_points: list[OrgTransferPoint] = []
-    async for rows in read_in_batches(session, points):
-        transfer_points.extend(
-            OrgTransferPoint(id=point_id, name=name, site_id=site_id)
-            for point_id, name, site_id in rows
+    .order_by(col(Staff.id))
+)
+
+
+def _points(rows: Iterable[Row[Any]]) -> Iterator[OrgTransferPoint]:
+    return (
+        OrgTransferPoint(id=point_id, name=name, site_id=site_id)
+        for point_id, name, site_id in rows
+    )
+
+
+def _doers(rows: Iterable[Row[Any]]) -> Iterator[OrgInspector]:
+    return (
+        OrgInspector(
+            staff_id=staff_id,
+            unit_id=unit_id,
+            duties=frozenset(duty for duty in duties.split(",") if duty),
         )
-    inspectors: list[OrgInspector] = []
-    async for rows in read_in_batches(session, doers):
-        inspectors.extend(
-            OrgInspector(
-                staff_id=staff_id,
-                unit_id=unit_id,
-                duties=frozenset(duty for duty in duties.split(",") if duty),
-            )
-            for staff_id, unit_id, duties in rows
-        )
+        for staff_id, unit_id, duties in rows
+    )
+
+
+def _snapshot(
+    units: Mapping[int, OrgUnit],
+    transfer_points: Iterable[OrgTransferPoint],
+    inspectors: Iterable[OrgInspector],
+) -> OrgSnapshot:
     return OrgSnapshot(
         units=tuple(units[key] for key in sorted(units)),
         transfer_points=tuple(transfer_points),
@@ -91,7 +95,34 @@ async def load_org_snapshot(
     )
 
 
-# By the stored value: the history reads the status column as text (see list_history).
+async def load_org_snapshot(
+    *, session: AsyncSession, opening: Mapping[SiteKind, OperatingDays] | None = None
+) -> OrgSnapshot:
+    """The organisation as the planner sees it; ``opening``: sites' default operating days
+    per kind (see load_org_units)."""
+    units = await load_org_units(session=session, opening=opening)
+    transfer_points: list[OrgTransferPoint] = []
+    async for rows in read_in_batches(session, _POINT_COLUMNS):
+        transfer_points.extend(_points(rows))
+    inspectors: list[OrgInspector] = []
+    async for rows in read_in_batches(session, _DOER_COLUMNS):
+        inspectors.extend(_doers(rows))
+    return _snapshot(units, transfer_points, inspectors)
+
+
+def read_org_snapshot(
+    *, connection: Connection, opening: Mapping[SiteKind, OperatingDays] | None = None
+) -> OrgSnapshot:
+    """``load_org_snapshot``, blocking, on a connection of a worker thread
+    (``Database.blocking_read``): for the morning's planning, which runs there."""
+    return _snapshot(
+        read_org_units(connection=connection, opening=opening),
+        _points(connection.execute(_POINT_COLUMNS)),
+        _doers(connection.execute(_DOER_COLUMNS)),
+    )
+
+
+# By the stored value: the history reads the status column as text (see read_history).
 _HISTORY_STATUS = {
     AssignmentStatus.PLANNED.value: PlannedStatus.PLANNED,
     AssignmentStatus.IN_PROGRESS.value: PlannedStatus.PLANNED,
@@ -146,9 +177,9 @@ def _history_entries(rows: Iterable[Row[Any]]) -> Iterator[HistoryEntry]:
     )
 
 
-async def list_history(
+def read_history(
     *,
-    session: AsyncSession,
+    connection: Connection,
     since: date,
     before: date,
     unit_ids: Collection[int] | None = None,
@@ -158,27 +189,10 @@ async def list_history(
     ``unit_ids``, only the checks of those units or on their sites (a report's scope); with
     ``item_ids``, only those catalog items' checks.
 
-    A province's year is hundreds of thousands of rows: read as plain columns (no ORM
-    objects) and streamed in batches, handing the event loop back between them, so other
-    people's updates are answered while a report reads."""
-    history: list[HistoryEntry] = []
-    statement = _history_statement(since, before, unit_ids, item_ids)
-    async for rows in read_in_batches(session, statement):
-        history.extend(_history_entries(rows))
-    return history
-
-
-def read_history(
-    *,
-    connection: Connection,
-    since: date,
-    before: date,
-    unit_ids: Collection[int] | None = None,
-) -> list[HistoryEntry]:
-    """``list_history``, blocking, on a connection of a worker thread
-    (``Database.blocking_read``): a region's report reads hundreds of thousands of rows, and
-    an async driver builds every one of them on the event loop."""
-    rows = connection.execute(_history_statement(since, before, unit_ids, None))
+    Blocking, on a connection of a worker thread (``Database.blocking_read``): a province's
+    year is hundreds of thousands of rows, and an async driver builds every one of them on
+    the event loop (a region's report, the morning's plan)."""
+    rows = connection.execute(_history_statement(since, before, unit_ids, item_ids))
     return list(_history_entries(rows))
 
 
@@ -203,19 +217,37 @@ async def insert_planned(*, session: AsyncSession, planned: Sequence[PlannedAssi
         }
         for p in planned
     ]
-    # Chunks keep each statement under SQLite's bound-parameter limit.
-    for start in range(0, len(rows), 500):
-        statement = insert(Assignment).values(rows[start : start + 500])
-        await session.exec(statement.on_conflict_do_nothing(index_elements=["key"]))
+    statement = insert(Assignment).on_conflict_do_nothing(index_elements=["key"])
+    # One statement, its parameters a batch at a time: processing them is the event loop's
+    # work (a province's day: 7,500 rows), handed back between batches.
+    for start in range(0, len(rows), PLANNED_BATCH):
+        await session.exec(statement, params=rows[start : start + PLANNED_BATCH])
+
+
+PLANNED_BATCH = 1000
 
 
 async def list_assignments_on(
-    *, session: AsyncSession, day: date, inspector_id: int | None = None
+    *, session: AsyncSession, day: date, inspector_id: int
 ) -> Sequence[Assignment]:
-    statement = select(Assignment).where(Assignment.day == day)
-    if inspector_id is not None:
-        statement = statement.where(Assignment.inspector_id == inspector_id)
+    """One inspector's checks of ``day``."""
+    statement = select(Assignment).where(
+        Assignment.day == day, Assignment.inspector_id == inspector_id
+    )
     return (await session.exec(statement.order_by(col(Assignment.id)))).all()
+
+
+async def list_day_assignments(*, session: AsyncSession, day: date) -> list[Assignment]:
+    """Everyone's checks of ``day``: a province's are 7,500 ORM objects, built in batches,
+    handing the event loop back between them (all at once held it a tenth of a second)."""
+    statement = select(Assignment).where(Assignment.day == day).order_by(col(Assignment.id))
+    assignments: list[Assignment] = []
+    async for rows in read_in_batches(session, statement, DAY_BATCH):
+        assignments.extend(assignment for (assignment,) in rows)
+    return assignments
+
+
+DAY_BATCH = 500
 
 
 async def list_unfinished_chats(*, session: AsyncSession, day: date) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import JobRun
@@ -24,3 +25,9 @@ async def claim_job(*, session: AsyncSession, key: str, now: datetime) -> bool:
     )
     result = await session.exec(statement)
     return bool(result.rowcount)
+
+
+async def is_job_claimed(*, session: AsyncSession, key: str) -> bool:
+    """Whether some caller has claimed ``key`` (and committed its work)."""
+    statement = select(JobRun.key).where(JobRun.key == key)
+    return (await session.exec(statement)).first() is not None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Any
 
-from sqlalchemy import inspect, update
+from sqlalchemy import Connection, Row, inspect, update
 from sqlalchemy import select as columns
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
@@ -132,35 +133,54 @@ async def redeem_invite(
     return RedeemResult(Redemption.REGISTERED, staff, previous)
 
 
+_UNIT_COLUMNS = columns(
+    col(Unit.id),
+    col(Unit.name),
+    col(Unit.level),
+    col(Unit.parent_id),
+    col(Unit.site_kind),
+    col(Unit.area),
+    col(Unit.open_days),
+    col(Unit.open_on_holidays),
+)
+
+
 async def load_org_units(
     *, session: AsyncSession, opening: Mapping[SiteKind, OperatingDays] | None = None
 ) -> dict[int, OrgUnit]:
     """Every unit as plain data, for the routing and planning rules; sites with their
     operating days (their own, else ``opening`` of their kind, else the business calendar)."""
-    statement = columns(
-        col(Unit.id),
-        col(Unit.name),
-        col(Unit.level),
-        col(Unit.parent_id),
-        col(Unit.site_kind),
-        col(Unit.area),
-        col(Unit.open_days),
-        col(Unit.open_on_holidays),
-    )
     units: dict[int, OrgUnit] = {}
     # Plain columns in batches: a province's units as ORM objects would hold the loop.
-    async for rows in read_in_batches(session, statement):
-        for unit_id, name, level, parent_id, kind, area, open_days, on_holidays in rows:
-            units[unit_id] = OrgUnit(
+    async for rows in read_in_batches(session, _UNIT_COLUMNS):
+        units.update(_org_units(rows, opening or {}))
+    return units
+
+
+def read_org_units(
+    *, connection: Connection, opening: Mapping[SiteKind, OperatingDays] | None = None
+) -> dict[int, OrgUnit]:
+    """``load_org_units``, blocking, on a connection of a worker thread
+    (``Database.blocking_read``)."""
+    return dict(_org_units(connection.execute(_UNIT_COLUMNS), opening or {}))
+
+
+def _org_units(
+    rows: Iterable[Row[Any]], opening: Mapping[SiteKind, OperatingDays]
+) -> Iterator[tuple[int, OrgUnit]]:
+    for unit_id, name, level, parent_id, kind, area, open_days, on_holidays in rows:
+        yield (
+            unit_id,
+            OrgUnit(
                 id=unit_id,
                 name=name,
                 level=level,
                 parent_id=parent_id,
                 site_kind=kind,
                 area=area,
-                operating=_operating(kind, open_days, on_holidays, opening or {}),
-            )
-    return units
+                operating=_operating(kind, open_days, on_holidays, opening),
+            ),
+        )
 
 
 async def load_segment_names(*, session: AsyncSession) -> dict[int, str]:

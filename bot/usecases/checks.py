@@ -6,18 +6,22 @@ Each function is one unit of work over db/, the rules of scheduler/ and the outb
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 
+from sqlalchemy import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.heap import free_in_slices, pausing_collections
+from bot.loop import handing_back
 from bot.reference import ReferenceData
 from bot.services import Services
-from bot.usecases.messages import enqueue_message
+from bot.usecases.messages import enqueue_message, enqueue_messages
 from bot.views import texts
 from bot.views.buttons import check_list_buttons
 from bot.views.cards import CheckView, TodayLine
@@ -28,21 +32,23 @@ from db.checks import (
     get_assignment,
     insert_planned,
     list_assignments_on,
-    list_history,
+    list_day_assignments,
     list_unfinished_chats,
     list_unfinished_until,
-    load_org_snapshot,
     read_answers,
+    read_history,
+    read_org_snapshot,
     write_answers,
 )
 from db.inbox import lock_chats
-from db.jobs import claim_job
+from db.jobs import claim_job, is_job_claimed
 from db.models import Assignment, AssignmentStatus, CorrectiveAction, Finding, Staff
+from db.outbox import TextMessage
 from db.staff import get_staff, list_staff_posts, load_staff
 from scheduler import check_flow
 from scheduler.complaints import escalation_chain
-from scheduler.org import Role
-from scheduler.planner import plan_day
+from scheduler.org import OrgSnapshot, Role
+from scheduler.planner import HistoryEntry, PlannedAssignment, plan_day
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +78,10 @@ def _between(services: Services, start: time, end: time) -> datetime | None:
     return now
 
 
+# A province's history is hundreds of thousands of objects without cycles, the planner builds
+# as many more, and its plan is stored and pushed as thousands of ORM objects and messages:
+# the collector would walk them again and again (bot/heap.py), holding the loop each time.
+@pausing_collections
 async def plan_and_push(services: Services) -> int:
     """Between the morning push and the end of the day: plan the day and send each
     inspector one message with their checks. Once per day, whichever instance gets there
@@ -82,44 +92,93 @@ async def plan_and_push(services: Services) -> int:
     if now is None:
         return 0
     today = now.date()
+    key = f"morning:{today}"
     async with services.db.session() as session:
-        if not await claim_job(session=session, key=f"morning:{today}", now=now):
+        if await is_job_claimed(session=session, key=key):
+            return 0  # every tick of the day asks; only the first plans
+    planned = await _plan(services, today)
+    # Only the writes share a transaction with the claim: two instances may both plan, but
+    # only one stores its plan and push (the other's planning is wasted).
+    async with services.db.session() as session:
+        if not await claim_job(session=session, key=key, now=now):
             return 0
-        checks = services.settings.checks
-        org = await load_org_snapshot(session=session, opening=checks.opening())
-        since = date(today.year, 1, 1) - HISTORY_LOOKBACK
-        history = await list_history(session=session, since=since, before=today)
-        planned = plan_day(
-            services.catalog, org, services.calendar, today, history, go_live=checks.go_live
-        )
         await insert_planned(session=session, planned=planned)
-        assignments = await list_assignments_on(session=session, day=today)
+        assignments = await list_day_assignments(session=session, day=today)
         return await _push_lists(services, session, assignments, now)
+
+
+async def _plan(services: Services, today: date) -> tuple[PlannedAssignment, ...]:
+    """The day's plan, read and computed in a worker thread on a connection of its own,
+    outside any session: the history's rows built on the event loop and the planning (a
+    province: seconds of CPU) would stall every chat, and on SQLite a session would hold
+    the process's one writer, so every update that writes would wait."""
+    checks = services.settings.checks
+    since = date(today.year, 1, 1) - HISTORY_LOOKBACK
+
+    def read(connection: Connection) -> tuple[OrgSnapshot, list[HistoryEntry]]:
+        org = read_org_snapshot(connection=connection, opening=checks.opening())
+        return org, read_history(connection=connection, since=since, before=today)
+
+    def plan() -> tuple[PlannedAssignment, ...]:
+        org, history = services.db.blocking_read(read)
+        try:
+            return plan_day(
+                services.catalog, org, services.calendar, today, history, go_live=checks.go_live
+            )
+        finally:
+            free_in_slices(history)
+
+    return await asyncio.to_thread(plan)
 
 
 async def _push_lists(
     services: Services, session: AsyncSession, assignments: Sequence[Assignment], now: datetime
 ) -> int:
-    by_inspector: dict[int, list[Assignment]] = defaultdict(list)
-    for assignment in assignments:
-        by_inspector[assignment.inspector_id].append(assignment)
+    lines = await _lines_by_inspector(services, session, assignments)
+    day = now.date()
+    return await _queue_lists(
+        session,
+        lines,
+        f"morning:{day}",
+        lambda inspector, own: texts.morning_push(inspector.name, day, own),
+        now,
+    )
+
+
+async def _lines_by_inspector(
+    services: Services, session: AsyncSession, assignments: Iterable[Assignment]
+) -> dict[int, list[TodayLine]]:
     reference = await services.reference.get(session)
-    people = await load_staff(session=session, staff_ids=by_inspector)
-    pushed = 0
-    for inspector_id, own in sorted(by_inspector.items()):
+    lines: dict[int, list[TodayLine]] = defaultdict(list)
+    async for assignment in handing_back(assignments):
+        lines[assignment.inspector_id].append(_line(services, assignment, reference))
+    return lines
+
+
+async def _queue_lists(
+    session: AsyncSession,
+    lines: Mapping[int, list[TodayLine]],
+    key: str,
+    compose: Callable[[Staff, list[TodayLine]], str],
+    now: datetime,
+) -> int:
+    """One message to each inspector with their list of checks (``compose`` words it), with
+    a button per check; how many were newly queued."""
+    people = await load_staff(session=session, staff_ids=lines)
+    messages: list[TextMessage] = []
+    async for inspector_id, own in handing_back(sorted(lines.items())):
         inspector = people[inspector_id]
         if inspector.telegram_user_id is None:
             continue
-        lines = [_line(services, a, reference) for a in own]
-        pushed += await enqueue_message(
-            session=session,
-            key=f"morning:{now.date()}:{inspector_id}",
-            chat_id=inspector.telegram_user_id,
-            text=texts.morning_push(inspector.name, now.date(), lines),
-            buttons=check_list_buttons(lines),
-            now=now,
+        messages.append(
+            TextMessage(
+                key=f"{key}:{inspector_id}",
+                chat_id=inspector.telegram_user_id,
+                text=compose(inspector, own),
+                buttons=check_list_buttons(own),
+            )
         )
-    return pushed
+    return await enqueue_messages(session=session, messages=messages, now=now)
 
 
 def _line(services: Services, assignment: Assignment, reference: ReferenceData) -> TodayLine:
@@ -139,26 +198,19 @@ async def remind_unfinished(services: Services) -> int:
     async with services.db.session() as session:
         if not await claim_job(session=session, key=f"reminder:{today}", now=now):
             return 0
-        reference = await services.reference.get(session)
-        open_ones: dict[int, list[TodayLine]] = defaultdict(list)
-        for assignment in await list_assignments_on(session=session, day=today):
-            if assignment.status in (AssignmentStatus.PLANNED, AssignmentStatus.IN_PROGRESS):
-                open_ones[assignment.inspector_id].append(_line(services, assignment, reference))
-        sent = 0
-        people = await load_staff(session=session, staff_ids=open_ones)
-        for inspector_id, lines in sorted(open_ones.items()):
-            inspector = people[inspector_id]
-            if inspector.telegram_user_id is None:
-                continue
-            sent += await enqueue_message(
-                session=session,
-                key=f"reminder:{today}:{inspector_id}",
-                chat_id=inspector.telegram_user_id,
-                text=texts.afternoon_reminder(lines, services.settings.time.end_of_day),
-                buttons=check_list_buttons(lines),
-                now=now,
-            )
-        return sent
+        unfinished = [
+            assignment
+            for assignment in await list_day_assignments(session=session, day=today)
+            if assignment.status in (AssignmentStatus.PLANNED, AssignmentStatus.IN_PROGRESS)
+        ]
+        lines = await _lines_by_inspector(services, session, unfinished)
+        return await _queue_lists(
+            session,
+            lines,
+            f"reminder:{today}",
+            lambda _, own: texts.afternoon_reminder(own, services.settings.time.end_of_day),
+            now,
+        )
 
 
 async def close_day(services: Services) -> int:

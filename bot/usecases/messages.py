@@ -13,9 +13,10 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.loop import handing_back
 from bot.views.splitting import MAX_CAPTION, split_message
 from db import outbox
-from db.outbox import Buttons
+from db.outbox import Buttons, TextMessage
 
 PART_KEY_SEPARATOR = "~"
 
@@ -42,7 +43,7 @@ async def enqueue_message(
         first = number == 1
         newly = await outbox.enqueue_message(
             session=session,
-            key=key if first else f"{key}{PART_KEY_SEPARATOR}{number}",
+            key=_part_key(key, number),
             chat_id=chat_id,
             text=part.text,
             buttons=part.buttons or None,
@@ -56,3 +57,26 @@ async def enqueue_message(
             return False
         queued = queued or newly
     return queued
+
+
+async def enqueue_messages(
+    *, session: AsyncSession, messages: Sequence[TextMessage], now: datetime
+) -> int:
+    """Queue many text messages (in as many parts as each takes) in a few statements: a
+    morning's 2,000 pushes one statement at a time held the event loop (and on SQLite the
+    process's one writer) for seconds. Keys already queued are left alone; how many
+    messages were newly queued."""
+    parts: list[TextMessage] = []
+    async for message in handing_back(messages):
+        parts.extend(
+            TextMessage(
+                _part_key(message.key, number), message.chat_id, part.text, part.buttons or None
+            )
+            for number, part in enumerate(split_message(message.text, message.buttons or ()), 1)
+        )
+    queued = await outbox.enqueue_texts(session=session, messages=parts, now=now)
+    return sum(message.key in queued for message in messages)
+
+
+def _part_key(key: str, number: int) -> str:
+    return key if number == 1 else f"{key}{PART_KEY_SEPARATOR}{number}"

@@ -44,13 +44,13 @@ from typing import Final
 from sqlalchemy import Connection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.heap import freeze_lasting, pausing_collections
+from bot.heap import free_in_slices, freeze_lasting, pausing_collections
 from bot.services import Services
 from bot.usecases.coverage import list_gaps
 from bot.usecases.messages import enqueue_message
 from bot.views import texts
 from bot.views.cards import CityCoverage, InspectorProgress, MonthFigures, Progress
-from db.checks import list_history, load_org_snapshot, read_history
+from db.checks import load_org_snapshot, read_history, read_org_snapshot
 from db.highlights import count_highlights
 from db.jobs import claim_job
 from db.models import AssignmentStatus, Staff, Unit
@@ -334,19 +334,9 @@ async def _statuses(
                 go_live=checks_settings.go_live,
             )
         finally:
-            _drop(history)
+            free_in_slices(history)
 
     return await asyncio.to_thread(evaluate)
-
-
-def _drop(rows: list[HistoryEntry]) -> None:
-    """Free the rows a slice at a time: freeing them all at once is one step that holds the
-    GIL, and so the event loop, for as long as it takes (a province's year: a while)."""
-    while rows:
-        del rows[-_DROP_SLICE:]
-
-
-_DROP_SLICE = 5000
 
 
 # A region's history and statuses are hundreds of thousands of objects without cycles: the
@@ -544,7 +534,7 @@ async def progress_today(services: Services, viewer: Staff) -> Progress:
         scope = units_within(viewer.unit_id, units)
         rows = await list_checks_on(session=session, unit_ids=scope, day=today)
         gaps = await list_gaps(services.catalog, session=session, scope=scope)
-        cities = await _city_coverage(services, session, scope, units, today)
+    cities = await _city_coverage(services, scope, units, today)
     by_inspector: dict[int, tuple[Staff, Counter[AssignmentStatus]]] = {}
     for assignment, inspector in rows:
         assert inspector.id is not None
@@ -570,13 +560,11 @@ async def progress_today(services: Services, viewer: Staff) -> Progress:
 
 
 async def _city_coverage(
-    services: Services,
-    session: AsyncSession,
-    scope: Collection[int],
-    units: Mapping[int, OrgUnit],
-    today: date,
+    services: Services, scope: Collection[int], units: Mapping[int, OrgUnit], today: date
 ) -> tuple[CityCoverage, ...]:
-    """The scope's per-city region items in their current period: which cities are done."""
+    """The scope's per-city region items in their current period: which cities are done.
+    Outside any session: read and evaluated in a worker thread on a connection of its own,
+    as a report's history is (a province's snapshot and the items' checks of a year)."""
     items = [item for item in services.catalog if item.per_city]
     if not items or not any(units[u].level is Level.REGION for u in scope if u in units):
         return ()
@@ -585,15 +573,20 @@ async def _city_coverage(
         span = item.frequency.span
         assert span is not None  # validated: per-city items have a calendar frequency
         periods[span] = period_containing(span, today)
-    org = await load_org_snapshot(session=session, opening=services.settings.checks.opening())
-    history = await list_history(
-        session=session,
-        since=min(period.start for period in periods.values()),
-        before=today + timedelta(days=1),
-        item_ids=[item.id for item in items],
-    )
+    checks_settings = services.settings.checks
+
+    def read(connection: Connection) -> tuple[OrgSnapshot, list[HistoryEntry]]:
+        org = read_org_snapshot(connection=connection, opening=checks_settings.opening())
+        history = read_history(
+            connection=connection,
+            since=min(period.start for period in periods.values()),
+            before=today + timedelta(days=1),
+            item_ids=[item.id for item in items],
+        )
+        return org, history
 
     def evaluate() -> list[QuotaStatus]:
+        org, history = services.db.blocking_read(read)
         found: list[QuotaStatus] = []
         for span, period in periods.items():
             catalog = Catalog(
@@ -607,7 +600,7 @@ async def _city_coverage(
                 history,
                 period.start,
                 period.end,
-                go_live=services.settings.checks.go_live,
+                go_live=checks_settings.go_live,
             )
         return found
 

@@ -3,6 +3,7 @@ row the database refuses named like a row the checks refuse."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from bot.views import texts
-from db.checks import list_history, load_org_snapshot
+from db.checks import load_org_snapshot, read_history
 from db.history_import import HISTORY_COLUMNS, REQUIRED_COLUMNS, HistorySummary, import_history
 from db.models import Assignment, AssignmentStatus
 from db.org_import import (
@@ -67,9 +68,12 @@ async def test_visits_before_go_live_count_for_the_half_years_coverage(
         rows = (await session.exec(select(Assignment))).all()
         assert {row.status for row in rows} == {AssignmentStatus.DONE}
         org = await load_org_snapshot(session=session)
-        history = await list_history(
-            session=session, since=date(2026, 7, 1), before=date(2027, 1, 1)
-        )
+    history = await asyncio.to_thread(
+        sample.blocking_read,
+        lambda connection: read_history(
+            connection=connection, since=date(2026, 7, 1), before=date(2027, 1, 1)
+        ),
+    )
     statuses = evaluate_period(
         CATALOG, org, FakeCalendar(), history, date(2026, 7, 1), date(2026, 12, 31), go_live=GO_LIVE
     )

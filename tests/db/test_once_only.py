@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+import json
+
+from sqlmodel import col, select
+
 from bot.clock import ManualClock
-from db.jobs import claim_job
-from db.outbox import enqueue_message
+from db.jobs import claim_job, is_job_claimed
+from db.models import OutboxMessage
+from db.outbox import ENQUEUE_BATCH, TextMessage, enqueue_message, enqueue_texts
 from db.session import Database
 
 
@@ -17,6 +22,9 @@ async def test_a_job_is_claimed_once(database: Database, clock: ManualClock) -> 
                 await claim_job(session=session, key="morning:2026-11-25", now=clock.now())
             )
     assert claims == [True, False]
+    async with database.session() as session:
+        assert await is_job_claimed(session=session, key="morning:2026-11-25")
+        assert not await is_job_claimed(session=session, key="morning:2026-11-26")
 
 
 async def test_a_message_key_is_queued_once(database: Database, clock: ManualClock) -> None:
@@ -33,3 +41,26 @@ async def test_a_message_key_is_queued_once(database: Database, clock: ManualClo
                 )
             )
     assert queued == [True, False]
+
+
+async def test_many_messages_are_queued_once_each(database: Database, clock: ManualClock) -> None:
+    """A morning's pushes in batches: the keys newly queued come back, in every batch;
+    keys queued before are left as they were."""
+    async with database.session() as session:
+        await enqueue_message(session=session, key="push:3", chat_id=3, text="先", now=clock.now())
+    messages = [
+        TextMessage(f"push:{n}", n, f"早 {n}", [[("打开", f"open:{n}")]])
+        for n in range(ENQUEUE_BATCH + 10)
+    ]
+    async with database.session() as session:
+        queued = await enqueue_texts(session=session, messages=messages, now=clock.now())
+    assert queued == {m.key for m in messages} - {"push:3"}
+    async with database.session() as session:
+        again = await enqueue_texts(session=session, messages=messages[:5], now=clock.now())
+        stored = (await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all()
+    assert again == set()
+    assert len(stored) == ENQUEUE_BATCH + 10
+    by_key = {row.key: row for row in stored}
+    assert by_key["push:3"].text == "先"
+    assert by_key["push:7"].text == "早 7"
+    assert json.loads(by_key["push:7"].buttons or "") == [[["打开", "open:7"]]]

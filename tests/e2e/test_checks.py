@@ -3,11 +3,15 @@ findings, restarts, the reminder and the missed-check summary."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import date, datetime, time
+from typing import Any
 
 import pytest
 from sqlmodel import col, select
 
+import bot.usecases.checks as check_usecases
 from bot.clock import ManualClock
 from bot.sandbox import ApiCall, ApiReply, SandboxServer, SandboxUser, SentMessage
 from bot.settings import Settings
@@ -18,6 +22,7 @@ from db.staff import load_org_units
 from nlp.reader import ComplaintReader
 from scheduler.catalog import FrequencyKind
 from scheduler.complaints import units_within
+from scheduler.planner import PlannedAssignment, plan_day
 from tests.conftest import SHANGHAI
 from tests.e2e.harness import Harness, run_bot
 
@@ -90,6 +95,37 @@ async def test_the_morning_push_reaches_only_inspectors_with_checks(bot: Harness
     assert await assignments_of(bot, "I003", WEDNESDAY), "a delivery station has daily checks"
     await clerk.no_reply(within=0.2)
     await manager.no_reply(within=0.2)
+
+
+async def test_people_are_answered_while_the_morning_is_planned(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planning a province's day is seconds of CPU: it runs in a worker thread outside any
+    session, so a clerk's /help is answered while the planner works (on SQLite the process's
+    one writer is free meanwhile), and the plan is stored and pushed once it is done."""
+    clerk, inspector = await bot.register("C001"), await bot.register("I003")
+    planning, finish = threading.Event(), threading.Event()
+
+    def slow_planner(*args: Any, **kwargs: Any) -> tuple[PlannedAssignment, ...]:
+        planning.set()
+        # On the event loop (or holding the writer) this would wait here until the timeout:
+        # the clerk's answer, which lets it finish, could not come.
+        assert finish.wait(timeout=10), "nobody was answered while the day was planned"
+        return plan_day(*args, **kwargs)
+
+    monkeypatch.setattr(check_usecases, "plan_day", slow_planner)
+    bot.clock.set(at(WEDNESDAY, 8))
+    morning = asyncio.create_task(bot.tick())
+    assert await asyncio.to_thread(planning.wait, 10)
+    await clerk.send("/help")
+    (answer,) = await clerk.replies(1)
+    assert "可用命令" in answer.content
+    assert not morning.done(), "the planning ended before the clerk was answered"
+    finish.set()
+    await morning
+    own = await assignments_of(bot, "I003", WEDNESDAY)
+    (push,) = await inspector.replies(1)
+    assert own and f"您有 {len(own)} 项检查任务" in push.content
 
 
 async def test_on_a_sunday_only_sites_open_then_get_their_daily_checks(bot: Harness) -> None:

@@ -20,7 +20,7 @@ from tests.scheduler.test_planner import (
 
 
 def in_scope(entry: HistoryEntry, scope: set[int]) -> bool:
-    """The predicate of db.checks.list_history(unit_ids=…)."""
+    """The predicate of db.checks.read_history(unit_ids=…)."""
     return entry.unit_id in scope or entry.target_site_id in scope
 
 
