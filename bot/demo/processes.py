@@ -21,6 +21,8 @@ from bot.sandbox import SandboxServer
 REPO = Path(__file__).resolve().parents[2]
 # What bot/app/inbox.py and bot/usecases/reader.py log once they are running.
 READY_MARKS = ("update workers started", "complaint reader:")
+# A process starting on a loaded machine: imports, the reader (a minute at worst, in tests).
+START_SECONDS = 60.0
 # bot/app/inbox.py's line when its workers stop.
 LOOKS = re.compile(r"update workers stopped after (\d+) looks, (\d+) of them in vain")
 
@@ -117,8 +119,13 @@ class BotProcesses:
         assert await asyncio.wait_for(process.wait(), 10) == -signal.SIGKILL
 
     async def stop(self) -> int:
-        """SIGTERM, as systemd stops the bot: it shuts down cleanly."""
+        """SIGTERM, as systemd stops the bot: it shuts down cleanly. A process still
+        starting is waited for first: until it runs, SIGTERM's default ends it at once
+        (nothing is lost, the inbox is in the database, but that is no clean stop)."""
         process = self.current
+        async with asyncio.timeout(START_SECONDS):
+            while process.returncode is None and not self.ready():
+                await asyncio.sleep(0.05)
         if process.returncode is None:
             process.terminate()
         return await asyncio.wait_for(process.wait(), 30)
@@ -144,7 +151,7 @@ class BotProcesses:
     def ready(self) -> bool:
         """Whether the current process runs its update workers and has built its complaint
         reader (built in the background after start: until then a complaint waits)."""
-        log = self._log(len(self.spawned))
+        log = self._log(self.spawned.index(self.current) + 1)
         return all(mark in log for mark in READY_MARKS)
 
     def logs(self) -> str:
