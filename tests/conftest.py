@@ -9,8 +9,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from telegram.constants import ParseMode
+from telegram.ext import Defaults
 
+from bot.app.splitting_bot import SplittingBot
 from bot.clock import ManualClock
+from bot.sandbox import SandboxServer
 from db.migrate import scratch_postgres_schema, upgrade_database
 from db.session import Database
 
@@ -46,3 +50,23 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI))
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[SandboxServer]:
+    """Our fake Bot API, on a port of its own."""
+    async with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def splitting_bot(sandbox: SandboxServer) -> AsyncIterator[SplittingBot]:
+    """The bot's Bot class (long messages split) talking to the sandbox."""
+    splitting = SplittingBot(
+        sandbox.token,
+        base_url=sandbox.base_url,
+        base_file_url=sandbox.base_file_url,
+        defaults=Defaults(parse_mode=ParseMode.HTML),
+    )
+    async with splitting:
+        yield splitting

@@ -3,12 +3,7 @@ splits what it is given, against the sandbox, which refuses what Telegram refuse
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.constants import ParseMode
-from telegram.ext import Defaults
 
 from bot.app.splitting_bot import SplittingBot
 from bot.sandbox import SandboxServer
@@ -18,26 +13,8 @@ from bot.sandbox.samples import png
 USER_ID = 1001
 
 
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(sandbox: SandboxServer) -> AsyncIterator[SplittingBot]:
-    splitting = SplittingBot(
-        sandbox.token,
-        base_url=sandbox.base_url,
-        base_file_url=sandbox.base_file_url,
-        defaults=Defaults(parse_mode=ParseMode.HTML),
-    )
-    async with splitting:
-        yield splitting
-
-
 async def test_a_long_reply_with_a_big_keyboard_arrives_whole(
-    sandbox: SandboxServer, bot: SplittingBot
+    sandbox: SandboxServer, splitting_bot: SplittingBot
 ) -> None:
     user = sandbox.user(USER_ID, "张志强")
     lines = [f"#{i} 投递延误 · 察素齐投递部" for i in range(900)]
@@ -45,7 +22,7 @@ async def test_a_long_reply_with_a_big_keyboard_arrives_whole(
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton(f"#{i}", callback_data=f"hclm:{i}")] for i in range(230)]
     )
-    returned = await bot.send_message(USER_ID, text, reply_markup=keyboard)
+    returned = await splitting_bot.send_message(USER_ID, text, reply_markup=keyboard)
     # All sent before send_message returns: 5 text parts, then 2 more for the keyboard.
     messages = await user.replies(7, timeout=1)
     await user.no_reply(within=0.1)
@@ -61,10 +38,10 @@ async def test_a_long_reply_with_a_big_keyboard_arrives_whole(
 
 
 async def test_a_long_caption_continues_after_the_file(
-    sandbox: SandboxServer, bot: SplittingBot
+    sandbox: SandboxServer, splitting_bot: SplittingBot
 ) -> None:
     user = sandbox.user(USER_ID, "张志强")
-    await bot.send_photo(USER_ID, png(8, 8), caption="<i>" + "图" * 3000 + "</i>")
+    await splitting_bot.send_photo(USER_ID, png(8, 8), caption="<i>" + "图" * 3000 + "</i>")
     photo, rest = await user.replies(2)
     assert utf16_len(photo.content) == 1024
     assert photo.content + rest.content == "图" * 3000

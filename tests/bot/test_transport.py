@@ -24,12 +24,6 @@ USER_ID = 1001
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture
 async def bot(sandbox: SandboxServer) -> AsyncIterator[Bot]:
     async with Bot(
         sandbox.token,

@@ -31,12 +31,6 @@ def reader(trained_reader: ComplaintReader) -> ComplaintReader:
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture
 def paced_settings(database_url: str, sandbox: SandboxServer, tmp_path: Path) -> Settings:
     """config.toml as shipped, pointed at the sandbox and this test's database."""
     loaded = load_settings(

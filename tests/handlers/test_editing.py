@@ -4,12 +4,8 @@ refuses what Telegram refuses."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from telegram import Message
-from telegram.constants import ParseMode
-from telegram.ext import Defaults
 
 from bot.app.splitting_bot import SplittingBot
 from bot.sandbox import ApiCall, ApiReply, Policy, SandboxServer, SandboxUser
@@ -22,28 +18,12 @@ QUESTION: Keyboard = [[("是", "ans:1:0-yes"), ("否", "ans:1:0-no")]]
 NEXT: Keyboard = [[("✅ 确认提交", "cfc:1"), ("↩️ 重新填写", "rdc:1")]]
 
 
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(sandbox: SandboxServer) -> AsyncIterator[SplittingBot]:
-    splitting = SplittingBot(
-        sandbox.token,
-        base_url=sandbox.base_url,
-        base_file_url=sandbox.base_file_url,
-        defaults=Defaults(parse_mode=ParseMode.HTML),
-    )
-    async with splitting:
-        yield splitting
-
-
-async def pressed(sandbox: SandboxServer, bot: SplittingBot) -> tuple[SandboxUser, Message]:
+async def pressed(
+    sandbox: SandboxServer, splitting_bot: SplittingBot
+) -> tuple[SandboxUser, Message]:
     """A question with buttons, as the user sees it before pressing one."""
     user = sandbox.user(USER_ID, "陈明")
-    message = await bot.send_message(
+    message = await splitting_bot.send_message(
         USER_ID, "<b>第 1/2 题</b>：是否？", reply_markup=markup(QUESTION)
     )
     await user.replies(1)
@@ -62,9 +42,9 @@ def refusing(description: str, methods: set[str]) -> Policy:
 
 
 async def test_the_next_step_replaces_the_pressed_message(
-    sandbox: SandboxServer, bot: SplittingBot
+    sandbox: SandboxServer, splitting_bot: SplittingBot
 ) -> None:
-    user, message = await pressed(sandbox, bot)
+    user, message = await pressed(sandbox, splitting_bot)
     await turn_into(message, "已记录：是否？ → 是\n\n<b>请核对</b>", NEXT)
     (edit,) = await user.edits(1)
     assert edit.message.message_id == message.message_id
@@ -75,18 +55,18 @@ async def test_the_next_step_replaces_the_pressed_message(
 
 
 async def test_an_edit_that_changes_nothing_sends_nothing(
-    sandbox: SandboxServer, bot: SplittingBot
+    sandbox: SandboxServer, splitting_bot: SplittingBot
 ) -> None:
-    user, message = await pressed(sandbox, bot)
+    user, message = await pressed(sandbox, splitting_bot)
     await turn_into(message, "<b>第 1/2 题</b>：是否？", QUESTION)
     await user.no_reply(within=0.1)
     assert [c.ok for c in sandbox.calls if c.method == "editMessageText"] == [False]
 
 
 async def test_a_step_too_long_for_one_message_comes_split_below(
-    sandbox: SandboxServer, bot: SplittingBot
+    sandbox: SandboxServer, splitting_bot: SplittingBot
 ) -> None:
-    user, message = await pressed(sandbox, bot)
+    user, message = await pressed(sandbox, splitting_bot)
     lines = [f"• 第 {n} 题：{'检' * 60}\n  → {'是' * 20}" for n in range(60)]
     await turn_into(message, "\n".join(lines), NEXT)
     (dropped,) = await user.edits(1)
@@ -109,12 +89,12 @@ async def test_a_step_too_long_for_one_message_comes_split_below(
 )
 async def test_an_edit_refused_sends_the_step_anew(
     sandbox: SandboxServer,
-    bot: SplittingBot,
+    splitting_bot: SplittingBot,
     description: str,
     methods: set[str],
     dropped: list[list[object]],
 ) -> None:
-    user, message = await pressed(sandbox, bot)
+    user, message = await pressed(sandbox, splitting_bot)
     sandbox.policy = refusing(description, methods)
     await turn_into(message, "已记录：是否？ → 是\n\n<b>请核对</b>", NEXT)
     (anew,) = await user.replies(1)
@@ -124,9 +104,9 @@ async def test_an_edit_refused_sends_the_step_anew(
 
 
 async def test_a_step_too_long_can_come_shorter_instead(
-    sandbox: SandboxServer, bot: SplittingBot
+    sandbox: SandboxServer, splitting_bot: SplittingBot
 ) -> None:
-    user, message = await pressed(sandbox, bot)
+    user, message = await pressed(sandbox, splitting_bot)
     summary = "\n".join(f"• 第 {n} 题：{'检' * 60}\n  → {'是' * 20}" for n in range(60))
     await turn_into(message, f"{summary}\n\n✅ 已提交", instead="✅ 已提交")
     (dropped,) = await user.edits(1)

@@ -19,12 +19,6 @@ USER_ID = 4004
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture
 async def bot(sandbox: SandboxServer) -> AsyncIterator[telegram.Bot]:
     async with telegram.Bot(
         sandbox.token, base_url=sandbox.base_url, base_file_url=sandbox.base_file_url
