@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
     # Only PostgreSQL listens: a bot on SQLite need not load the driver.
     from psycopg.pq.abc import PGconn
 
+logger = logging.getLogger(__name__)
+
+# Listening failed (the database restarting, say): tried again after this.
+LISTEN_RETRY_SECONDS = 5.0
 # Names this process in what it announces: its own need no announcement of their own work
 # (they are woken directly).
 ANNOUNCER = secrets.token_hex(8)
@@ -103,3 +108,36 @@ async def _heard(pgconn: PGconn) -> AsyncGenerator[str, None]:
                 yield notification.extra.decode()
     finally:
         loop.remove_reader(pgconn.socket)
+
+
+class Listener:
+    """Calls ``wake`` for each announcement to ``topic`` not made by ``own``, and once when
+    listening begins (what was stored while deaf), for as long as ``run`` runs; listens
+    again after a failure. ``hearing``: whether announcements are heard now (on SQLite
+    always: there is nobody else to hear), for the callers' safety looks."""
+
+    def __init__(self, url: str, topic: str, own: str, wake: Callable[[], None]) -> None:
+        self._url = url
+        self._topic = topic
+        self._own = own
+        self._wake = wake
+        self.hearing = make_url(url).get_backend_name() != "postgresql"
+
+    async def run(self) -> None:
+        if self.hearing:
+            return
+        while True:
+            try:
+                async for announcer in announcements(self._url, self._topic):
+                    self.hearing = True
+                    if announcer != self._own:
+                        self._wake()
+            except Exception:
+                logger.warning(
+                    "could not listen for announcements to %s; looking more often meanwhile",
+                    self._topic,
+                    exc_info=True,
+                )
+            finally:
+                self.hearing = False
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)

@@ -37,7 +37,7 @@ from bot.app.sanitize import clean_update_data
 from bot.clock import Clock
 from bot.logs import LoggedApplication
 from bot.views import texts
-from db.announcements import announcements
+from db.announcements import Listener
 from db.inbox import (
     ANNOUNCED_TOPIC,
     ChatHolder,
@@ -60,8 +60,6 @@ IDLE_POLL_SECONDS = 30.0
 # has not begun). One look for the instance, not one per worker: every worker timing its
 # own looks made as many as there are workers (`updates.concurrent_chats`), for nothing.
 DEAF_POLL_SECONDS = 2.0
-# Listening for announcements failed (the database restarting, say): try again after this.
-LISTEN_RETRY_SECONDS = 5.0
 # On stop, updates under way get this long to finish; what is left is handled after restart.
 STOP_TIMEOUT_SECONDS = 10.0
 
@@ -194,10 +192,11 @@ class UpdateWorkers:
         self._looker: asyncio.Task[None] | None = None
         self._idle: deque[asyncio.Future[None]] = deque()
         self._stopping = False
-        # Whether other instances' announcements are heard (SQLite: there are none).
-        self._hearing = db.is_sqlite
-        # Names these workers in their announcements: they need not hear their own.
+        # Names these workers in their announcements: they need not hear their own. An
+        # update another instance stored when its own workers were all busy wakes an idle
+        # worker here.
         self.announcer = secrets.token_hex(8)
+        self._announcements = Listener(db.url, ANNOUNCED_TOPIC, self.announcer, self.wake)
         # Claims made, and those that found no head (each a statement for nothing).
         self.looks = 0
         self.looks_in_vain = 0
@@ -228,7 +227,7 @@ class UpdateWorkers:
             asyncio.create_task(self._work(self._holders.holder()), name=f"update-worker-{n}")
             for n in range(self.concurrency)
         ]
-        self._listener = asyncio.create_task(self._listen(), name="inbox-announcements")
+        self._listener = asyncio.create_task(self._announcements.run(), name="inbox-announcements")
         self._looker = asyncio.create_task(self._look_now_and_then(), name="inbox-idle-look")
         logger.info("%d update workers started", self.concurrency)
 
@@ -266,30 +265,11 @@ class UpdateWorkers:
         except Exception:
             logger.warning("could not ask other instances to look at the inbox", exc_info=True)
 
-    async def _listen(self) -> None:
-        """An update another instance stored when its own workers were all busy wakes an
-        idle worker here (so does listening's beginning: what was stored while deaf)."""
-        if self._db.is_sqlite:
-            return
-        while not self._stopping:
-            try:
-                async for announcer in announcements(self._db.url, ANNOUNCED_TOPIC):
-                    self._hearing = True
-                    if announcer != self.announcer:
-                        self.wake()
-            except Exception:
-                logger.warning(
-                    "could not listen for stored updates; an idle worker looks every %.0f s",
-                    DEAF_POLL_SECONDS,
-                    exc_info=True,
-                )
-            finally:
-                self._hearing = False
-            await asyncio.sleep(LISTEN_RETRY_SECONDS)
-
     async def _look_now_and_then(self) -> None:
         while not self._stopping:
-            await asyncio.sleep(IDLE_POLL_SECONDS if self._hearing else DEAF_POLL_SECONDS)
+            await asyncio.sleep(
+                IDLE_POLL_SECONDS if self._announcements.hearing else DEAF_POLL_SECONDS
+            )
             self.wake()
 
     async def _work(self, holder: ChatHolder) -> None:

@@ -43,7 +43,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMedia
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.ratelimit import bulk_sends
-from db.announcements import ANNOUNCER, announcements
+from db.announcements import ANNOUNCER, Listener
 from db.models import OutboxMessage
 from db.outbox import (
     ANNOUNCED_TOPIC,
@@ -62,9 +62,6 @@ from db.outbox import (
 from db.session import Database
 
 logger = logging.getLogger(__name__)
-
-# Listening for other instances' announcements failed: try again after this.
-LISTEN_RETRY_SECONDS = 5.0
 
 # (chat id, what revealed it: the outbox row that Telegram refused with 403) → whether the
 # chat is someone the bot knows (and so tells of the blocking itself)
@@ -139,8 +136,8 @@ class OutboxSender:
         self._lock: AsyncConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncio.Task[None] | None = None
-        # SQLite has one process: every queued message is this process's commit.
-        self._hearing = database.is_sqlite
+        # Messages other instances queue wake this sender at once (PostgreSQL).
+        self._announcements = Listener(database.url, ANNOUNCED_TOPIC, ANNOUNCER, self.wake)
 
     def wake(self) -> None:
         self._wake.set()
@@ -148,8 +145,7 @@ class OutboxSender:
     async def start(self) -> None:
         self._lock = await lock_sender_id(self._db.engine, self.sender_id)
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
-        if not self._db.is_sqlite:
-            self._listener = asyncio.create_task(self._listen(), name="outbox-announcements")
+        self._listener = asyncio.create_task(self._announcements.run(), name="outbox-announcements")
         logger.info("outbox sender %d started", self.sender_id)
 
     async def stop(self) -> None:
@@ -193,30 +189,14 @@ class OutboxSender:
                 claimed = 0
             if claimed == 0:
                 limits = self._limits
-                poll = limits.poll_interval if self._hearing else limits.deaf_poll_interval
+                poll = (
+                    limits.poll_interval
+                    if self._announcements.hearing
+                    else limits.deaf_poll_interval
+                )
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(poll):
                         await self._wake.wait()
-
-    async def _listen(self) -> None:
-        """Messages other instances queue wake this sender at once (PostgreSQL)."""
-        while True:
-            try:
-                async for announcer in announcements(self._db.url, ANNOUNCED_TOPIC):
-                    # "" (listening has begun) too: what was queued while deaf is looked at.
-                    self._hearing = True
-                    if announcer != ANNOUNCER:
-                        self.wake()
-            except Exception:
-                logger.warning(
-                    "outbox sender %d cannot hear other instances; it looks every %.0f s",
-                    self.sender_id,
-                    self._limits.deaf_poll_interval,
-                    exc_info=True,
-                )
-            finally:
-                self._hearing = False
-            await asyncio.sleep(LISTEN_RETRY_SECONDS)
 
     async def _claim(self) -> int:
         room = self._limits.max_queued - len(self._queued)
