@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import psycopg
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
@@ -41,6 +43,36 @@ BACKENDS = ("sqlite", "postgresql")
 
 HEADER = ("type", "code", "name", "parent", "level", "kind", "area", "role", "department", "phone")
 HANDLER_DEPARTMENTS = ("delivery", "market", "supervision", "express", "periodicals", "finance")
+
+
+# Every connection this process makes names it (libpq reads PGAPPNAME), so the server's
+# processes serving it can be told from everyone else's (postgres_cpu_seconds).
+APPLICATION_NAME = f"bench-{os.getpid()}"
+os.environ["PGAPPNAME"] = APPLICATION_NAME
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL server process serving this process's
+    connections (this machine's server: /proc)."""
+    with psycopg.connect(POSTGRES_DSN, application_name="bench-observer") as connection:
+        rows = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (APPLICATION_NAME,)
+        ).fetchall()
+    seconds = {}
+    for (pid,) in rows:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+    return seconds
+
+
+def postgres_cpu_since(before: dict[int, float]) -> float:
+    """The CPU seconds those server processes spent since ``before`` (postgres_cpu_seconds);
+    one that served a connection closed meanwhile is not counted."""
+    return sum(now - before.get(pid, 0.0) for pid, now in postgres_cpu_seconds().items())
 
 
 def backends(choice: str) -> list[str]:

@@ -24,7 +24,9 @@ up when it does not), the push's delivery, and the same schedule (as many update
 each a text) against a bare PTB echo bot on the same sandbox in the same run (the
 reference). By default the sandbox enforces Telegram's limits (about 30 messages a second
 overall): at a peak of 50 updates a second no bot can answer every one at once, the echo
-bot (PTB's AIORateLimiter) neither.
+bot (PTB's AIORateLimiter) neither. --no-limits: the sandbox enforces none and neither bot
+paces itself (our [rate_limits] lifted, the echo bot without a limiter): what the bots
+themselves hold, on this machine.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from sqlalchemy import BigInteger, literal, update
 from sqlmodel import col, func, select
 from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, MessageHandler, filters
-from updates import confident_reports, count_opened, sends
+from updates import UNPACED, confident_reports, count_opened, sends
 
 from bot.app.application import running
 from bot.demo.processes import BotProcesses, bot_processes
@@ -373,7 +375,12 @@ async def our_morning(args: argparse.Namespace, reports: Sequence[str], workdir:
                 for number in range(1, args.instances + 1):
                     mode = "polling" if number == 1 else "worker"
                     processes = bot_processes(
-                        sandbox, url, workdir / f"bot-{number}", MORNING, mode
+                        sandbox,
+                        url,
+                        workdir / f"bot-{number}",
+                        MORNING,
+                        mode,
+                        rate_limits=UNPACED if args.no_limits else None,
                     )
                     everyone.append(await stack.enter_async_context(processes))
                 for bots in everyone:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import statistics
 import tempfile
 import time
@@ -41,6 +42,8 @@ from benchkit import (
     bench_settings,
     fresh_database,
     generate_org,
+    postgres_cpu_seconds,
+    postgres_cpu_since,
 )
 from sqlmodel import col, func, select
 from telegram import Update
@@ -82,6 +85,8 @@ class Result:
     cards_seconds: float | None = None  # until the last handler's card (outbox) arrived
     # CPU of the whole process (bot, sandbox and simulated people) during the burst.
     cpu_seconds: float = 0.0
+    # CPU of the PostgreSQL server's processes serving the bot during the burst.
+    server_cpu_seconds: float | None = None
 
     @property
     def per_second(self) -> float:
@@ -212,9 +217,11 @@ async def our_bot(
                 waits: list[float] = []
                 before = len(sends(sandbox))
                 started = time.perf_counter()
+                server = postgres_cpu_seconds() if backend == "postgresql" else None
                 cpu = time.process_time()
                 seconds = await burst(clerks, reporting(watcher, reports, args.reports, waits))
                 cpu = time.process_time() - cpu
+                server_cpu = postgres_cpu_since(server) if server is not None else None
                 sent = len(sends(sandbox)) - before
                 cards_expected = len(clerks) * args.reports
                 await until_cards(handlers, cards_expected, seconds + 300)
@@ -222,7 +229,9 @@ async def our_bot(
                 opened = await count_opened(bot.db)
         assert opened == cards_expected, (opened, cards_expected)
     updates = len(clerks) * args.reports * 2
-    return Result(updates, seconds, sent, limits.total_refused, tuple(waits), cards_seconds, cpu)
+    return Result(
+        updates, seconds, sent, limits.total_refused, tuple(waits), cards_seconds, cpu, server_cpu
+    )
 
 
 async def echo_bot(args: argparse.Namespace, *, limited: bool) -> Result:
@@ -268,13 +277,23 @@ def describe(label: str, result: Result) -> str:
         else ""
     )
     waits = statistics.quantiles(result.waits, n=100, method="inclusive")
+    per_update = result.cpu_seconds / result.updates * 1000
+    server_per_update = (result.server_cpu_seconds or 0.0) / result.updates * 1000
+    server = (
+        f" + PostgreSQL's server {server_per_update:.1f} ms"
+        if result.server_cpu_seconds is not None
+        else ""
+    )
+    # What the CPU per update allows at most, were the cores all this run's.
+    ceiling = (os.cpu_count() or 1) / (per_update + server_per_update) * 1000
     return (
         f"{label}: {result.updates:,} updates in {result.seconds:.1f} s = "
         f"{result.per_second:.1f} updates/s; each answer came after {waits[49]:.1f} s "
         f"(median), {waits[94]:.1f} s (p95); {result.sends:,} sends (messages and edits, "
         f"{result.sends / result.updates:.2f} per update, {result.sends / result.seconds:.1f}/s), "
         f"{result.refused} × 429{cards}; "
-        f"CPU {result.cpu_seconds / result.updates * 1000:.1f} ms per update (whole process)"
+        f"CPU {per_update:.1f} ms per update (whole process){server}: "
+        f"{os.cpu_count()} cores hold at most {ceiling:.0f} updates/s"
     )
 
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.sandbox import SandboxServer
+from bot.settings import RateLimitsSection
 
 REPO = Path(__file__).resolve().parents[2]
 # What bot/app/inbox.py and bot/usecases/reader.py log once they are running.
@@ -50,6 +51,8 @@ class BotProcesses:
     mode: str = "polling"
     # [updates] concurrent_chats, if not config.toml's.
     concurrent_chats: int | None = None
+    # [rate_limits], if not config.toml's (a bench with no limits at the sandbox lifts ours).
+    rate_limits: RateLimitsSection | None = None
     spawned: list[asyncio.subprocess.Process] = field(default_factory=list)
     started: list[asyncio.subprocess.Process] = field(default_factory=list)
     _prepared: asyncio.subprocess.Process | None = None
@@ -108,6 +111,10 @@ class BotProcesses:
             text = re.sub(
                 r"\nconcurrent_chats = \d+", f"\nconcurrent_chats = {self.concurrent_chats}", text
             )
+        if self.rate_limits is not None:
+            for key, value in self.rate_limits.model_dump().items():
+                assert f"\n{key} = " in text
+                text = re.sub(rf"\n{key} = [\d.]+", f"\n{key} = {value}", text)
         path.write_text(text, "utf-8")
         return path
 
@@ -178,9 +185,10 @@ async def bot_processes(
     now: datetime,
     mode: str = "polling",
     concurrent_chats: int | None = None,
+    rate_limits: RateLimitsSection | None = None,
 ) -> AsyncIterator[BotProcesses]:
     tmp_path.mkdir(parents=True, exist_ok=True)
-    bots = BotProcesses(sandbox, database_url, tmp_path, now, mode, concurrent_chats)
+    bots = BotProcesses(sandbox, database_url, tmp_path, now, mode, concurrent_chats, rate_limits)
     try:
         yield bots
     except BaseException as error:
