@@ -13,9 +13,10 @@ from the first report to the last confirmation, the median and p95 answer time, 
 sent a second, each instance's share of the updates, and the same burst against a bare PTB
 echo bot on the same sandbox in the same run (the reference).
 
-By default the sandbox enforces no limits (each instance still paces what it sends as in
-production: its own [rate_limits] budget); --limits makes it enforce Telegram's (the echo
-bot then uses PTB's AIORateLimiter). The bench process runs the sandbox and the simulated
+By default the sandbox enforces no limits and the bots pace nothing (our [rate_limits]
+lifted, as the echo bot has no limiter): what the instances hold on this machine's cores.
+--limits makes the sandbox enforce Telegram's, the bots pacing as in production (the echo
+bot then with PTB's AIORateLimiter). The bench process runs the sandbox and the simulated
 people; the bots, PostgreSQL and it share the machine's cores.
 """
 
@@ -34,6 +35,7 @@ from pathlib import Path
 
 from benchkit import BENCH_NOW, ReplyWatcher, fresh_database, until_ready
 from updates import (
+    UNPACED,
     burst,
     confident_reports,
     count_opened,
@@ -80,7 +82,14 @@ async def our_bots(
             for number in range(1, instances + 1):
                 mode = "polling" if number == 1 else "worker"
                 directory = workdir / f"{instances}-instances-{number}"
-                processes = bot_processes(sandbox, url, directory, BENCH_NOW, mode)
+                processes = bot_processes(
+                    sandbox,
+                    url,
+                    directory,
+                    BENCH_NOW,
+                    mode,
+                    rate_limits=None if args.limits else UNPACED,
+                )
                 everyone.append(await stack.enter_async_context(processes))
             for bots in everyone:
                 await bots.start()
