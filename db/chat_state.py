@@ -4,8 +4,10 @@ A session remembers what it read or wrote of a person's chat state (in ``session
 row, or that there is none; the identity map alone forgets rows nobody holds). The update's
 session reads it with the sender's staff record (``get_staff_and_chat_state``, the access
 gate's one statement), so its handlers' reads and a clearing of nothing take no statement
-of their own. Only the person's own updates set a chat state, one at a time; jobs only
-clear it.
+of their own. Only the person's own updates set a chat state, one at a time; jobs (closing
+the day) and commands (offboarding) only clear it, and under the chat's lock
+(db/inbox.py ``lock_chats``), which waits for the chat's update under way: what its session
+remembers cannot go stale meanwhile (tests/db/test_chat_state.py).
 """
 
 from __future__ import annotations

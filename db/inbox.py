@@ -37,6 +37,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    event,
     exists,
     func,
     or_,
@@ -45,14 +46,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import SessionTransaction, aliased
 from sqlalchemy.pool import NullPool
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from db.announcements import ANNOUNCER, notify_sql
 from db.models import InboxUpdate
+from db.session import DATABASE, Database, ProcessLocks
 
 # What the inbox's announcements are about (db/announcements.py).
 ANNOUNCED_TOPIC = "inbox"
@@ -76,19 +78,19 @@ async def _lock_chat(session: AsyncSession, chat_id: int) -> None:
 
 
 class ChatHolders:
-    """The workers' holds on chats: the chats this process's workers hold, and on
-    PostgreSQL connections of their own (not the pool's: each is kept for a worker's life)
-    for the advisory locks that tell other instances."""
+    """The workers' holds on chats: the chats this process holds (``Database.process_locks``),
+    and on PostgreSQL connections of their own (not the pool's: each is kept for a worker's
+    life) for the advisory locks that tell other instances."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, database: Database) -> None:
         self._engine: AsyncEngine | None = None
-        if make_url(url).get_backend_name() == "postgresql":
-            self._engine = create_async_engine(url, poolclass=NullPool)
+        if make_url(database.url).get_backend_name() == "postgresql":
+            self._engine = create_async_engine(database.url, poolclass=NullPool)
         self._holders: list[ChatHolder] = []
-        self._held: set[int] = set()
+        self._locks = database.process_locks
 
     def holder(self) -> ChatHolder:
-        holder = ChatHolder(self._engine, self._held)
+        holder = ChatHolder(self._engine, self._locks)
         self._holders.append(holder)
         return holder
 
@@ -107,29 +109,31 @@ _ADVISORY_UNLOCK = select(func.pg_advisory_unlock(bindparam("chat", type_=BigInt
 class ChatHolder:
     """One worker's hold on the chat whose update it handles, from its claim until its
     handlers return (past the commits): noted for the process's other workers, whose claims
-    skip the chat (``held_here``), and on PostgreSQL an advisory lock on a connection of its
-    own, for other instances; a crash drops it with the connection."""
+    skip the chat (``held_here``), and for its scheduled work (SQLite: ``lock_chats``), and
+    on PostgreSQL an advisory lock on a connection of its own, for other instances; a crash
+    drops it with the connection."""
 
-    def __init__(self, engine: AsyncEngine | None, held_here: set[int]) -> None:
+    def __init__(self, engine: AsyncEngine | None, locks: ProcessLocks) -> None:
         self._engine = engine
         self._connection: AsyncConnection | None = None
-        self._held_here = held_here
+        self._locks = locks
 
     @property
     def held_here(self) -> frozenset[int]:
-        """The chats held by this process's workers."""
-        return frozenset(self._held_here)
+        """The chats this process holds, or that its scheduled work waits for."""
+        return frozenset(self._locks.held | self._locks.wanted)
 
     @asynccontextmanager
     async def holding(self, chat_id: int) -> AsyncIterator[None]:
-        # Noted before anything is awaited: SQLite's claims are one at a time (the
-        # process's one writer) and a claim right after this one must skip the chat.
-        self._held_here.add(chat_id)
+        # Noted before anything is awaited, as the claim that skipped held chats still has
+        # SQLite's one writer: a claim right after this one, or scheduled work locking the
+        # chat (which takes the writer to look), must see it held.
+        self._locks.held.add(chat_id)
         try:
             async with self._locking(chat_id):
                 yield
         finally:
-            self._held_here.discard(chat_id)
+            self._locks.let_go({chat_id})
 
     @asynccontextmanager
     async def _locking(self, chat_id: int) -> AsyncIterator[None]:
@@ -341,12 +345,38 @@ async def announce_pending(*, session: AsyncSession, announcer: str) -> None:
 
 async def lock_chats(*, session: AsyncSession, chat_ids: Iterable[int]) -> None:
     """Wait until no update of these chats is being handled, and keep them from starting
-    until this transaction ends (PostgreSQL; on SQLite the one process has one writer).
-    Take them before any row lock, as updates do: then nobody waits in a circle."""
-    if not _is_postgresql(session):
+    until this transaction ends. Take them before any row lock and any write, as updates
+    do: then nobody waits in a circle. On SQLite the chats this process holds: while it
+    waits the transaction lets go of the one writer, which the updates under way need to
+    finish (their handlers let it go between their statements, so it alone would not keep
+    them from seeing this transaction's changes halfway)."""
+    chats = set(chat_ids)
+    if _is_postgresql(session):
+        for chat_id in sorted(chats):
+            await _lock_chat(session, chat_id)
         return
-    for chat_id in sorted(set(chat_ids)):
-        await _lock_chat(session, chat_id)
+    database: Database = session.info[DATABASE]
+    locks, writer = database.process_locks, database.one_writer
+    assert writer is not None
+    locks.wanted |= chats  # the chats' next updates are not claimed meanwhile
+    try:
+        while chats & locks.held:
+            await writer.let_go_while(locks.freed())
+    finally:
+        locks.wanted -= chats
+    locks.held |= chats
+    session.info[_LOCKED_CHATS] = session.info.get(_LOCKED_CHATS, set()) | chats
+
+
+# session.info: the chats lock_chats took in this process (SQLite), let go at the end.
+_LOCKED_CHATS = "locked_chats"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _let_go_of_chats(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None and _LOCKED_CHATS in session.info:
+        database: Database = session.info[DATABASE]
+        database.process_locks.let_go(session.info.pop(_LOCKED_CHATS))
 
 
 async def prune_done_updates(*, session: AsyncSession, before: datetime) -> int:

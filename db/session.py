@@ -20,6 +20,8 @@ from db.sqlite_driver import OneTripDBAPI
 
 # Set in session.info by db.outbox.enqueue_message; kept here to avoid an import cycle.
 OUTBOX_WRITTEN = "outbox_written"
+# In every session's info: its Database (db.inbox.lock_chats needs what the process holds).
+DATABASE = "database"
 RECYCLE_SECONDS = 1800
 # The blocking drivers of Database.blocking_read, by the async driver of the bot's URL.
 _BLOCKING_DRIVERS = {
@@ -100,6 +102,40 @@ class _OneWriter:
                 yield
             finally:
                 self._holder = None
+
+    async def let_go_while(self, waiting: Awaitable[None]) -> None:
+        """The task holding the writer, which has written nothing yet, lets others write
+        while it waits for ``waiting`` (what it waits for needs the writer to finish)."""
+        assert self._holder is asyncio.current_task()
+        self.release()
+        try:
+            await waiting
+        finally:
+            await self.acquire()
+
+
+class ProcessLocks:
+    """Keys (chat ids) held by this process: SQLite's stand-in for PostgreSQL's advisory
+    locks (one process per file, Database.lock_for_this_instance), kept by db/inbox.py.
+    ``held`` are held, ``wanted`` awaited by a transaction: claims skip both."""
+
+    def __init__(self) -> None:
+        self.held: set[int] = set()
+        self.wanted: set[int] = set()
+        self._waiting: list[asyncio.Future[None]] = []
+
+    def freed(self) -> asyncio.Future[None]:
+        """Done when some of the held keys are let go."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        return waiter
+
+    def let_go(self, keys: set[int]) -> None:
+        self.held -= keys
+        waiting, self._waiting = self._waiting, []
+        for waiter in waiting:
+            if not waiter.done():
+                waiter.set_result(None)
 
 
 # Set in session.info when the session wrote: flushed, or ran a statement other than a select
@@ -224,8 +260,13 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _configure_sqlite)
         self.one_writer = _OneWriter() if self.is_sqlite else None
+        self.process_locks = ProcessLocks()
         self._sessions = async_sessionmaker(
-            self.engine, class_=AsyncSession, sync_session_class=_Session, expire_on_commit=False
+            self.engine,
+            class_=AsyncSession,
+            sync_session_class=_Session,
+            expire_on_commit=False,
+            info={DATABASE: self},
         )
         self._outbox_listeners: list[Callable[[], None]] = []
         self._lock_file: TextIO | None = None

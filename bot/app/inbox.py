@@ -222,7 +222,7 @@ class UpdateWorkers:
 
     async def start(self) -> None:
         self._stopping = False
-        self._holders = ChatHolders(self._db.url)
+        self._holders = ChatHolders(self._db)
         self._tasks = [
             asyncio.create_task(self._work(self._holders.holder()), name=f"update-worker-{n}")
             for n in range(self.concurrency)

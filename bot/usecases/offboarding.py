@@ -14,6 +14,7 @@ from bot.views import texts
 from db.chat_state import clear_chat_state
 from db.checks import hand_over_open_checks
 from db.complaints import hand_over_complaints
+from db.inbox import lock_chats
 from db.models import Staff
 from db.staff import (
     get_staff_by_code,
@@ -52,6 +53,10 @@ async def offboard(services: Services, code: str) -> Offboarding:
             return Offboarding(Outcome.UNKNOWN)
         if staff.left_at is not None:
             return Offboarding(Outcome.ALREADY, staff)
+        if staff.telegram_user_id is not None:
+            # Their update under way finishes first (it remembers their chat state), and
+            # the next waits for this commit.
+            await lock_chats(session=session, chat_ids=[staff.telegram_user_id])
         units = await load_org_units(session=session)
         managers = [
             post

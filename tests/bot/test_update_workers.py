@@ -222,9 +222,8 @@ async def test_a_failing_update_is_done_with_its_error_and_the_chat_goes_on(
     assert rows[2].error is None
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_scheduled_work_locking_a_chat_waits_for_its_update(database: Database) -> None:
-    holders = ChatHolders(database.url)
+    holders = ChatHolders(database)
     holder = holders.holder()
     events: list[str] = []
 

@@ -4,6 +4,8 @@ it takes no statement; a rollback forgets. On both databases."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from datetime import datetime
 
 from sqlmodel import select
@@ -16,6 +18,7 @@ from db.chat_state import (
     get_staff_and_chat_state,
     set_chat_state,
 )
+from db.inbox import ChatHolders, lock_chats
 from db.models import ChatState, Staff
 from db.org_import import import_org, read_org_file
 from db.session import Database
@@ -77,3 +80,47 @@ async def test_a_rollback_forgets_a_clearing(database: Database) -> None:
         await nested.rollback()
         state = await get_chat_state(session=session, staff_id=staff_id)
         assert state is not None and state.flow == "check"
+
+
+async def test_a_job_clears_a_chat_state_only_after_the_update_under_way(
+    database: Database,
+) -> None:
+    """The remembered state of an update's session stays true while the update is handled:
+    a job (closing the day) clears the chat's state under the chat's lock (db/inbox.py
+    lock_chats), which waits until the update's worker lets go of the chat. Between the
+    update's blocks of statements nothing else of the chat changes, though other work runs
+    (on SQLite the process's one writer is let go between them)."""
+    staff_id = await _registered(database)
+    async with database.session() as session:
+        await set_chat_state(session=session, staff_id=staff_id, flow="check", now=NOW)
+    events: list[str] = []
+
+    async def close_the_day() -> None:
+        async with database.session() as session:
+            await lock_chats(session=session, chat_ids=[ACCOUNT])
+            await clear_chat_state(session=session, staff_id=staff_id)
+            events.append("cleared")
+
+    holders = ChatHolders(database)
+    try:
+        async with database.shared_transaction() as shared, holders.holder().holding(ACCOUNT):
+            shared.let_writer_go()  # as a worker does once its claim has read
+            async with database.session() as session:  # the access gate
+                await get_staff_and_chat_state(session=session, telegram_user_id=ACCOUNT)
+            # A task of its own, as the job queue runs it: not joining the update's session.
+            job = asyncio.create_task(close_the_day(), context=contextvars.Context())
+            await asyncio.sleep(0.3)  # the update waits for Telegram; the job runs
+            async with database.session() as session:  # the handler's use case
+                remembered = await get_chat_state(session=session, staff_id=staff_id)
+                stored = (
+                    await session.exec(select(ChatState.flow).where(ChatState.staff_id == staff_id))
+                ).first()
+            assert remembered is not None and stored == remembered.flow == "check"
+            assert events == []
+            events.append("update done")
+        await asyncio.wait_for(job, 5)
+    finally:
+        await holders.close()
+    assert events == ["update done", "cleared"]
+    async with database.session() as session:
+        assert await session.get(ChatState, staff_id) is None
