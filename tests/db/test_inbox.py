@@ -1,10 +1,13 @@
-"""The inbox under random arrivals, redeliveries, handlings, crashes, failures and pruning,
+"""The inbox under random arrivals, redeliveries (after a store's commit, its
+acknowledgement lost), crashes while storing (Telegram delivers again) and while handling,
+failures, two workers (SQLite: of one process; PostgreSQL: of two instances) and pruning,
 on both databases: after every step the table, the handlers' effects and the order they
 ran in are what a model of the rules says (db/inbox.py's docstring)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +22,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.inbox import (
+    ChatHolder,
+    ChatHolders,
     ClaimedUpdate,
     claim_next_update,
     count_pending_updates,
@@ -62,11 +67,19 @@ class InboxMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.db = Database(self.database_url)
+        # Another instance's (PostgreSQL); on SQLite one process has the file, so the second
+        # worker is one of this process's.
+        self.other = self.db if self.db.is_sqlite else Database(self.database_url)
+        self.holders = [ChatHolders(self.db)]
+        if self.other is not self.db:
+            self.holders.append(ChatHolders(self.other))
         self.run(self._empty())
         self.rows: dict[int, Row] = {}
         self.next_id = 100
         self.minutes = 0
         self.handled: dict[int, list[int]] = {}
+        # Not stored (the store crashed): Telegram delivers it again before any later one.
+        self.unacknowledged: tuple[int, int] | None = None
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coroutine)
@@ -77,6 +90,10 @@ class InboxMachine(RuleBasedStateMachine):
             await session.exec(delete(JobRun))
 
     def teardown(self) -> None:
+        for holders in self.holders:
+            self.run(holders.close())
+        if self.other is not self.db:
+            self.run(self.other.close())
         self.run(self.db.close())
         self.loop.close()
 
@@ -102,10 +119,42 @@ class InboxMachine(RuleBasedStateMachine):
 
     # -- rules -----------------------------------------------------------------------------
 
+    @precondition(lambda self: self.unacknowledged is None)
     @rule(chat_id=CHATS)
     def arrives(self, chat_id: int) -> None:
         self.next_id += 1
         update_id = self.next_id
+        self.rows[update_id] = Row(chat_id, turn=update_id)
+        assert self.run(self._store(update_id, chat_id))
+
+    @precondition(lambda self: self.unacknowledged is None)
+    @rule(chat_id=CHATS)
+    def crashes_while_storing(self, chat_id: int) -> None:
+        """Killed before the store's commit: no row, and Telegram, never told it arrived,
+        delivers it (and everything after it) again."""
+        self.next_id += 1
+        self.unacknowledged = (self.next_id, chat_id)
+        self.run(self._crash_storing(self.next_id, chat_id))
+
+    async def _crash_storing(self, update_id: int, chat_id: int) -> None:
+        try:
+            async with self.db.session() as session:
+                assert await store_update(
+                    session=session,
+                    update_id=update_id,
+                    chat_id=chat_id,
+                    payload=f'{{"update_id": {update_id}}}',
+                    now=self.now,
+                )
+                raise Crash
+        except Crash:
+            pass
+
+    @precondition(lambda self: self.unacknowledged is not None)
+    @rule()
+    def is_delivered_after_the_crash(self) -> None:
+        assert self.unacknowledged is not None
+        (update_id, chat_id), self.unacknowledged = self.unacknowledged, None
         self.rows[update_id] = Row(chat_id, turn=update_id)
         assert self.run(self._store(update_id, chat_id))
 
@@ -145,8 +194,11 @@ class InboxMachine(RuleBasedStateMachine):
                 await _apply_effect(session, claimed, self.now)
             return claimed.update_id
 
-    async def _claim(self, shared: SharedTransaction) -> ClaimedUpdate | None:
-        claimed = await claim_next_update(session=shared.session)
+    async def _claim(
+        self, shared: SharedTransaction, holder: ChatHolder | None = None
+    ) -> ClaimedUpdate | None:
+        skip = holder.held_here if holder is not None else ()
+        claimed = await claim_next_update(session=shared.session, skip_chats=skip)
         if claimed is not None:
             shared.before_first_commit(
                 partial(mark_update_done, session=shared.session, claimed=claimed, now=self.now)
@@ -224,31 +276,57 @@ class InboxMachine(RuleBasedStateMachine):
                 )
             return failed.update_id
 
-    @precondition(lambda self: not self.db.is_sqlite)
-    @rule()
-    def two_workers_claim_at_once(self) -> None:
-        """PostgreSQL: two transactions claiming together get heads of different chats."""
+    @rule(second_crashes=st.booleans())
+    def two_workers_at_once(self, second_crashes: bool) -> None:
+        """Two workers as bot/app/inbox.py's: the second claims while the first holds its
+        chat (claimed, handling, not committed) and gets the head of another chat: on
+        PostgreSQL the first's row lock and advisory lock keep another instance off it, on
+        SQLite the process's held chats. The second may die before its commit."""
         self.minutes += 1
         expected = self.heads()
-        first, second = self.run(self._two_at_once())
+        first, second = self.run(self._two_at_once(second_crashes))
         assert [i for i in (first, second) if i is not None] == expected[:2]
-        for claimed in (first, second):
+        if second_crashes:
+            second = None
+        for claimed in (second, first):  # the second commits first
             if claimed is not None:
                 self.model_done(claimed)
                 self.handled.setdefault(self.rows[claimed].chat_id, []).append(claimed)
 
-    async def _two_at_once(self) -> tuple[int | None, int | None]:
-        async with self.db.session() as one, self.db.session() as two:
-            first = await claim_next_update(session=one)
-            second = await claim_next_update(session=two)
-            for session, claimed in ((one, first), (two, second)):
-                if claimed is not None:
-                    await _apply_effect(session, claimed, self.now)
-                    await mark_update_done(session=session, claimed=claimed, now=self.now)
-        return (
-            first.update_id if first is not None else None,
-            second.update_id if second is not None else None,
-        )
+    async def _two_at_once(self, second_crashes: bool) -> tuple[int | None, int | None]:
+        one, two = self.holders[0].holder(), self.holders[-1].holder()
+        async with self.db.shared_transaction() as shared:
+            first = await self._claim(shared, one)
+            if first is None:
+                return None, None
+            async with one.holding(first.chat_id):
+                shared.let_writer_go()
+                # The other worker, in a task of its own: not in this update's transaction.
+                second = await asyncio.create_task(
+                    self._handle_beside(two, second_crashes), context=contextvars.Context()
+                )
+                async with self.db.session() as session:
+                    await _apply_effect(session, first, self.now)
+        return first.update_id, second
+
+    async def _handle_beside(self, holder: ChatHolder, crashes: bool) -> int | None:
+        seen: int | None = None
+        try:
+            async with self.other.shared_transaction() as shared:
+                claimed = await self._claim(shared, holder)
+                if claimed is None:
+                    return None
+                seen = claimed.update_id
+                async with holder.holding(claimed.chat_id):
+                    shared.let_writer_go()
+                    if crashes:
+                        await _apply_effect(shared.session, claimed, self.now)
+                        raise Crash
+                    async with self.other.session() as session:
+                        await _apply_effect(session, claimed, self.now)
+        except Crash:
+            pass
+        return seen
 
     @rule()
     def old_ones_are_pruned(self) -> None:
