@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event
+from sqlalchemy import bindparam, delete, event
 from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,15 +36,19 @@ def _known(session: AsyncSession) -> dict[int, ChatState | None]:
     return known
 
 
+# Built once: every update runs it (see db/inbox.py on statements built per call).
+_STAFF_AND_STATE = (
+    select(Staff, ChatState)
+    .outerjoin(ChatState, col(ChatState.staff_id) == col(Staff.id))
+    .where(col(Staff.telegram_user_id) == bindparam("telegram_user_id"))
+)
+
+
 async def get_staff_and_chat_state(*, session: AsyncSession, telegram_user_id: int) -> Staff | None:
     """The staff record bound to this Telegram account (None for a stranger), their chat
     state read in the same statement and remembered by the session."""
-    statement = (
-        select(Staff, ChatState)
-        .outerjoin(ChatState, col(ChatState.staff_id) == col(Staff.id))
-        .where(Staff.telegram_user_id == telegram_user_id)
-    )
-    row = (await session.exec(statement)).first()
+    params = {"telegram_user_id": telegram_user_id}
+    row = (await session.exec(_STAFF_AND_STATE, params=params)).first()
     if row is None:
         return None
     staff, state = row

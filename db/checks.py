@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, String, type_coerce, update
+from sqlalchemy import Connection, Row, Select, String, bindparam, type_coerce, update
 from sqlalchemy import select as columns
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, or_, select
@@ -273,13 +273,16 @@ async def list_unfinished_until(*, session: AsyncSession, day: date) -> Sequence
     return (await session.exec(statement)).all()
 
 
+# Every check's update reads its assignment: built once (see db/inbox.py).
+_ASSIGNMENT = select(Assignment).where(col(Assignment.id) == bindparam("assignment_id"))
+_ASSIGNMENT_LOCKED = _ASSIGNMENT.with_for_update()
+
+
 async def get_assignment(
     *, session: AsyncSession, assignment_id: int, for_update: bool = False
 ) -> Assignment | None:
-    statement = select(Assignment).where(Assignment.id == assignment_id)
-    if for_update:
-        statement = statement.with_for_update()
-    return (await session.exec(statement)).first()
+    statement = _ASSIGNMENT_LOCKED if for_update else _ASSIGNMENT
+    return (await session.exec(statement, params={"assignment_id": assignment_id})).first()
 
 
 async def close_actions_rechecked_by(

@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,6 +26,7 @@ from db.models import (
     TransferPoint,
     Unit,
 )
+from db.session import run_prebuilt
 from scheduler.complaint_lifecycle import ACTIVE, AWAITING_REPORTER, Lifecycle, State, Transition
 from scheduler.org import Department
 
@@ -269,6 +270,13 @@ async def attach_waiting_photos(
     )
 
 
+_PHOTOS_OF = (
+    select(ComplaintPhoto)
+    .where(col(ComplaintPhoto.complaint_id).in_(bindparam("complaint_ids", expanding=True)))
+    .order_by(col(ComplaintPhoto.id))
+)
+
+
 async def list_complaint_photos(
     *, session: AsyncSession, complaint_ids: Collection[int]
 ) -> dict[int, list[str]]:
@@ -276,17 +284,19 @@ async def list_complaint_photos(
     found: dict[int, list[str]] = {}
     wanted = sorted(complaint_ids)
     for start in range(0, len(wanted), _CHUNK):
-        rows = (
-            await session.exec(
-                select(ComplaintPhoto)
-                .where(col(ComplaintPhoto.complaint_id).in_(wanted[start : start + _CHUNK]))
-                .order_by(col(ComplaintPhoto.id))
-            )
-        ).all()
+        params = {"complaint_ids": wanted[start : start + _CHUNK]}
+        rows = (await session.exec(_PHOTOS_OF, params=params)).all()
         for row in rows:
             assert row.complaint_id is not None
             found.setdefault(row.complaint_id, []).append(row.file_id)
     return found
+
+
+_DETAILS_OF = (
+    select(ComplaintDetail)
+    .where(col(ComplaintDetail.complaint_id).in_(bindparam("complaint_ids", expanding=True)))
+    .order_by(col(ComplaintDetail.id))
+)
 
 
 async def list_complaint_details(
@@ -296,16 +306,17 @@ async def list_complaint_details(
     found: dict[int, list[ComplaintDetail]] = {}
     wanted = sorted(complaint_ids)
     for start in range(0, len(wanted), _CHUNK):
-        rows = (
-            await session.exec(
-                select(ComplaintDetail)
-                .where(col(ComplaintDetail.complaint_id).in_(wanted[start : start + _CHUNK]))
-                .order_by(col(ComplaintDetail.id))
-            )
-        ).all()
-        for row in rows:
+        params = {"complaint_ids": wanted[start : start + _CHUNK]}
+        for row in (await session.exec(_DETAILS_OF, params=params)).all():
             found.setdefault(row.complaint_id, []).append(row)
     return found
+
+
+# Statements of every complaint update, built once (see db/inbox.py on statements built per
+# call); a line of history is a plain insert, past the ORM's unit of work.
+_ADD_EVENT = insert(ComplaintEvent).returning(col(ComplaintEvent.id))
+_COMPLAINT = select(Complaint).where(col(Complaint.id) == bindparam("complaint_id"))
+_COMPLAINT_LOCKED = _COMPLAINT.with_for_update()
 
 
 async def add_complaint_event(
@@ -317,23 +328,25 @@ async def add_complaint_event(
     actor_id: int | None = None,
     detail: str = "",
 ) -> int:
-    """Add a line of history; its id (the outbox keys of what the event sends name it)."""
-    event = ComplaintEvent(
-        complaint_id=complaint_id, kind=kind, actor_id=actor_id, detail=detail, at=now
-    )
-    session.add(event)
-    await session.flush()
-    assert event.id is not None
-    return event.id
+    """Add a line of history; its id (the outbox keys of what the event sends name it).
+    What the session holds is written first (the complaint the line is about)."""
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    values = {
+        "complaint_id": complaint_id,
+        "kind": kind,
+        "actor_id": actor_id,
+        "detail": detail,
+        "at": now,
+    }
+    return int((await run_prebuilt(session, _ADD_EVENT, values)).scalar_one())
 
 
 async def get_complaint(
     *, session: AsyncSession, complaint_id: int, for_update: bool = False
 ) -> Complaint | None:
-    statement = select(Complaint).where(Complaint.id == complaint_id)
-    if for_update:
-        statement = statement.with_for_update()
-    return (await session.exec(statement)).first()
+    statement = _COMPLAINT_LOCKED if for_update else _COMPLAINT
+    return (await session.exec(statement, params={"complaint_id": complaint_id})).first()
 
 
 async def list_complaint_events(

@@ -17,7 +17,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Dialect, case, literal_column, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Dialect,
+    TextClause,
+    bindparam,
+    case,
+    literal_column,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import col, or_, select
@@ -25,7 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.announcements import notify_sql
 from db.models import OutboxMessage
-from db.session import OUTBOX_WRITTEN
+from db.session import OUTBOX_WRITTEN, run_prebuilt
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
 
@@ -93,6 +102,23 @@ def _values(
     }
 
 
+def _enqueue_statement(dialect: str) -> TextClause:
+    """One message queued, written out and built once: the dialects' INSERT … ON CONFLICT
+    constructs cannot be cached by SQLAlchemy (compiled again for every message, see
+    db/inbox.py). Typed as the columns: times stored as UTC, bytes as bytes."""
+    names = list(_values("", 0, "", datetime.min))
+    columns = OutboxMessage.__table__.c  # type: ignore[attr-defined]
+    sql = (
+        f"INSERT INTO outbox ({', '.join(names)}) "
+        f"VALUES ({', '.join(f':{name}' for name in names)}) "
+        f"ON CONFLICT (key) DO NOTHING RETURNING {_NEW_ROW[dialect]}"
+    )
+    return text(sql).bindparams(*(bindparam(name, type_=columns[name].type) for name in names))
+
+
+_ENQUEUE = {dialect: _enqueue_statement(dialect) for dialect in _NEW_ROW}
+
+
 async def enqueue_message(
     *,
     session: AsyncSession,
@@ -112,14 +138,9 @@ async def enqueue_message(
     values = _values(
         key, chat_id, text, now, buttons, photo, document, document_name, photo_file_ids
     )
-    dialect = session.bind.dialect
-    statement = (
-        _insert_ignoring_duplicates(dialect)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(_NEW_ROW[dialect.name])
-    )
-    result = await session.exec(statement)
+    assert session.bind is not None
+    statement = _ENQUEUE[session.bind.dialect.name]
+    result = await run_prebuilt(session, statement, values)
     session.info[OUTBOX_WRITTEN] = True
     return result.first() is not None
 

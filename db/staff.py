@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Connection, Row, inspect, update
+from sqlalchemy import Connection, Row, bindparam, inspect, update
 from sqlalchemy import select as columns
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
@@ -255,6 +255,10 @@ def _held(session: AsyncSession, staff_id: int) -> Staff | None:
     return None if state is None or state.expired_attributes else held
 
 
+# Built once: the cards of every complaint update read their people (see db/inbox.py).
+_STAFF_BY_IDS = select(Staff).where(col(Staff.id).in_(bindparam("staff_ids", expanding=True)))
+
+
 async def load_staff(*, session: AsyncSession, staff_ids: Iterable[int]) -> dict[int, Staff]:
     """Staff by id in one query (the morning push reaches thousands of people); none for
     those the session holds already (an update's sender, read by the access gate)."""
@@ -269,7 +273,7 @@ async def load_staff(*, session: AsyncSession, staff_ids: Iterable[int]) -> dict
     # Chunks keep each IN list under the databases' parameter limits.
     for start in range(0, len(wanted), 5000):
         chunk = wanted[start : start + 5000]
-        rows = (await session.exec(select(Staff).where(col(Staff.id).in_(chunk)))).all()
+        rows = (await session.exec(_STAFF_BY_IDS, params={"staff_ids": chunk})).all()
         found.update({s.id: s for s in rows if s.id is not None})
     return found
 
