@@ -15,11 +15,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, event
+from sqlalchemy import bindparam, delete, event, text
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import ChatState, Staff
+from db.session import run_prebuilt
 
 # session.info: what this session knows of chat states, by staff id (None: there is none).
 _KNOWN = "chat_states"
@@ -64,6 +66,17 @@ async def get_chat_state(*, session: AsyncSession, staff_id: int) -> ChatState |
     return known[staff_id]
 
 
+_COLUMNS = ChatState.__table__.c  # type: ignore[attr-defined]
+# Written out: the dialects' INSERT … ON CONFLICT constructs are compiled again for every
+# call (see db/inbox.py); SQLite and PostgreSQL both take it.
+_SAVE = text(
+    "INSERT INTO chat_state (staff_id, flow, ref_id, data, updated_at) "
+    "VALUES (:staff_id, :flow, :ref_id, :data, :updated_at) "
+    "ON CONFLICT (staff_id) DO UPDATE SET flow = excluded.flow, ref_id = excluded.ref_id, "
+    "data = excluded.data, updated_at = excluded.updated_at"
+).bindparams(bindparam("updated_at", type_=_COLUMNS.updated_at.type))
+
+
 async def set_chat_state(
     *,
     session: AsyncSession,
@@ -73,13 +86,16 @@ async def set_chat_state(
     ref_id: int | None = None,
     data: str | None = None,
 ) -> None:
-    state = await get_chat_state(session=session, staff_id=staff_id)
+    """One statement, whether the person had a state or not (none read first), past the
+    ORM's unit of work; the state the session holds takes the values as stored."""
+    values = {"staff_id": staff_id, "flow": flow, "ref_id": ref_id, "data": data, "updated_at": now}
+    await run_prebuilt(session, _SAVE, values)
+    known = _known(session)
+    state = known.get(staff_id)
     if state is None:
-        state = ChatState(staff_id=staff_id, flow=flow, updated_at=now)
-        _known(session)[staff_id] = state
-    state.flow, state.ref_id, state.data, state.updated_at = flow, ref_id, data, now
-    session.add(state)
-    await session.flush()
+        state = known[staff_id] = ChatState(staff_id=staff_id, flow=flow, updated_at=now)
+    for name, value in values.items():
+        set_committed_value(state, name, value)
 
 
 async def clear_chat_state(*, session: AsyncSession, staff_id: int) -> None:

@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, String, bindparam, type_coerce, update
 from sqlalchemy import select as columns
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Assignment, AssignmentStatus, CorrectiveAction, Staff, TransferPoint
-from db.session import read_in_batches
+from db.session import read_in_batches, run_prebuilt
 from db.staff import load_org_units, read_org_units
 from scheduler.check_flow import Answers
 from scheduler.org import (
@@ -45,8 +46,32 @@ def read_answers(assignment: Assignment) -> dict[str, str | int | None]:
     return loaded
 
 
-def write_answers(assignment: Assignment, answers: Answers) -> None:
-    assignment.answers = json.dumps(dict(answers), ensure_ascii=False)
+# A check's steps change one row they hold: plain statements built once, past the ORM's unit
+# of work (see db/inbox.py); the held row takes the values as stored. Bound names differ from
+# the columns: an UPDATE keeps those for the values it sets.
+_THIS_ASSIGNMENT = col(Assignment.id) == bindparam("assignment_id")
+_SAVE_ANSWERS = update(Assignment).where(_THIS_ASSIGNMENT).values(answers=bindparam("new_answers"))
+_START = (
+    update(Assignment)
+    .where(_THIS_ASSIGNMENT)
+    .values(status=bindparam("new_status"), started_at=bindparam("new_started_at"))
+)
+
+
+async def save_answers(*, session: AsyncSession, assignment: Assignment, answers: Answers) -> None:
+    stored = json.dumps(dict(answers), ensure_ascii=False)
+    values = {"assignment_id": assignment.id, "new_answers": stored}
+    await run_prebuilt(session, _SAVE_ANSWERS, values)
+    set_committed_value(assignment, "answers", stored)
+
+
+async def start_assignment(*, session: AsyncSession, assignment: Assignment, now: datetime) -> None:
+    """A planned check is begun (in progress since ``now``)."""
+    status = AssignmentStatus.IN_PROGRESS
+    values = {"assignment_id": assignment.id, "new_status": status, "new_started_at": now}
+    await run_prebuilt(session, _START, values)
+    set_committed_value(assignment, "status", status)
+    set_committed_value(assignment, "started_at", now)
 
 
 # Thousands of points and staff: plain columns, not ORM objects.

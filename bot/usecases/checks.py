@@ -38,7 +38,8 @@ from db.checks import (
     read_answers,
     read_history,
     read_org_snapshot,
-    write_answers,
+    save_answers,
+    start_assignment,
 )
 from db.inbox import lock_chats
 from db.jobs import claim_job, is_job_claimed
@@ -319,9 +320,7 @@ async def open_check(
         if isinstance(assignment, Refusal):
             return assignment
         if assignment.status is AssignmentStatus.PLANNED:
-            assignment.status = AssignmentStatus.IN_PROGRESS
-            assignment.started_at = now
-            session.add(assignment)
+            await start_assignment(session=session, assignment=assignment, now=now)
         await set_chat_state(
             session=session, staff_id=inspector.id, flow=FLOW_CHECK, ref_id=assignment_id, now=now
         )
@@ -363,8 +362,7 @@ async def answer_current(
         )
         if isinstance(outcome, check_flow.Rejected):
             return await _view(services, session, assignment, outcome)
-        write_answers(assignment, outcome)
-        session.add(assignment)
+        await save_answers(session=session, assignment=assignment, answers=outcome)
         return await _view(services, session, assignment)
 
 
@@ -381,8 +379,7 @@ async def redo_check(
         item = services.catalog.get(assignment.item_id)
         if check_flow.next_question(item, read_answers(assignment)) is not None:
             return Refusal.OUTDATED
-        write_answers(assignment, {})
-        session.add(assignment)
+        await save_answers(session=session, assignment=assignment, answers={})
         return await _view(services, session, assignment)
 
 
