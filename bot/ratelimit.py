@@ -20,6 +20,9 @@ This limiter instead:
 
 The figures are settings (``[rate_limits]``). Each burst there is one below what the sandbox
 models Telegram to tolerate, so requests that arrive bunched by network jitter still fit.
+Telegram's overall limit is the bot's, whatever the number of processes: with several
+instances on PostgreSQL each paces itself at its part of it (bot/budget.py sets it, from
+the ``demand`` each reports).
 """
 
 from __future__ import annotations
@@ -130,6 +133,12 @@ class Bucket:
     def take(self) -> None:
         self._tokens -= 1.0
 
+    def repace(self, pace: Pace, now: float) -> None:
+        """From now on, this pace; the tokens saved so far stay, up to its burst."""
+        self.wait(now)  # saved at the old rate until now
+        self.pace = pace
+        self._tokens = min(self._tokens, float(pace.burst))
+
 
 @dataclass
 class _Waiter:
@@ -182,6 +191,32 @@ class PriorityRateLimiter(BaseRateLimiter[None]):
         self._changed = asyncio.Event()
         self._dispatcher: asyncio.Task[None] | None = None
         self.sent: dict[Priority, int] = dict.fromkeys(Priority, 0)
+        self._asked = 0  # paced requests since the last demand()
+        self._asked_since = clock()
+
+    @property
+    def overall(self) -> Pace:
+        return self._overall.pace
+
+    def set_overall(self, pace: Pace) -> None:
+        """This instance's part of the bot's overall budget (bot/budget.py)."""
+        self._overall.repace(pace, self._clock())
+        self._changed.set()  # a faster pace may let a waiter go sooner
+
+    def demand(self) -> float:
+        """Messages a second this instance would send: the paced requests made per second
+        since the last call, plus one for each chat with a request waiting now (each could
+        go within the next second; a chat's later requests wait behind its first anyway)."""
+        now = self._clock()
+        elapsed = max(now - self._asked_since, 1e-3)
+        asked, self._asked, self._asked_since = self._asked, 0, now
+        waiting = {
+            waiter.chat
+            for queue in self._waiting.values()
+            for waiter in queue
+            if not waiter.turn.done()
+        }
+        return asked / elapsed + len(waiting)
 
     async def initialize(self) -> None:
         pass
@@ -208,6 +243,7 @@ class PriorityRateLimiter(BaseRateLimiter[None]):
         priority = _PRIORITY.get()
         attempt = 0
         while True:
+            self._asked += 1
             await self._turn(chat, priority)
             try:
                 return await callback(*args, **kwargs)

@@ -205,7 +205,8 @@ class LogSection(_Section):
 class RateLimitsSection(_Section):
     """How the bot paces what it sends (bot/ratelimit.py). Telegram publishes no exact
     figures: about one message a second in a chat (short bursts tolerated) and about 30 a
-    second overall; each burst here stays one below what Telegram is taken to tolerate."""
+    second overall; each burst here stays one below what Telegram is taken to tolerate. The
+    overall figures are the bot's: several instances on PostgreSQL share them (bot/budget.py)."""
 
     overall_per_second: float = Field(default=29.0, gt=0, le=1000)
     overall_burst: int = Field(default=10, ge=1, le=1000)

@@ -164,6 +164,18 @@ class JobRun(SQLModel, table=True):
     started_at: datetime = Field(sa_type=AwareDateTime)
 
 
+class SendBudget(SQLModel, table=True):
+    """One row per running instance (PostgreSQL): how many messages a second it would send,
+    from which each instance works out its part of Telegram's overall limit (bot/budget.py).
+    Times are the database's clock, so instances on several hosts agree on who is alive."""
+
+    __tablename__ = "send_budget"
+
+    instance: str = Field(max_length=32, primary_key=True)
+    seen_at: datetime = Field(sa_type=AwareDateTime)
+    demand: float
+
+
 class ChatState(SQLModel, table=True):
     """What a person's next message answers (a check question, a complaint reply …), kept in
     the database so that a restart or a second instance resumes the same conversation."""

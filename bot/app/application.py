@@ -18,6 +18,7 @@ from bot.app.jobs import TICK_JOB, TICK_SECONDS, run_due_work, tick
 from bot.app.splitting_bot import SplittingBot
 from bot.app.transport import AiohttpRequest
 from bot.app.webhook import WebhookOptions
+from bot.budget import SharedBudget
 from bot.context import SERVICES_KEY, BotContext
 from bot.heap import freeze_lasting
 from bot.logs import hide_secrets
@@ -61,6 +62,7 @@ BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 # messages and repeated presses stop before any feature.
 SENDER_KEY = "outbox_sender"
 WORKERS_KEY = "update_workers"
+BUDGET_KEY = "send_budget"
 GATE_GROUP = -2
 REPEAT_GROUP = -1
 FEATURE_GROUP = 0
@@ -70,6 +72,10 @@ async def _post_init(application: BotApplication) -> None:
     services: Services = application.bot_data[SERVICES_KEY]
     services.db.lock_for_this_instance()
     await services.db.ping()
+    budget: SharedBudget | None = application.bot_data.get(BUDGET_KEY)
+    if budget is not None:
+        # Before anything is sent: this instance's part of the overall budget.
+        await budget.start()
     if services.complaint_reader is None:
         # Polling starts meanwhile; a complaint that comes first waits for the reader.
         services.reader_building = asyncio.create_task(
@@ -131,6 +137,9 @@ async def _post_stop(application: BotApplication) -> None:
     sender: OutboxSender | None = application.bot_data.pop(SENDER_KEY, None)
     if sender is not None:
         await sender.stop()
+    budget: SharedBudget | None = application.bot_data.get(BUDGET_KEY)
+    if budget is not None:
+        await budget.stop()
     services: Services = application.bot_data[SERVICES_KEY]
     if services.reader_building is not None and not services.reader_building.done():
         services.reader_building.cancel()
@@ -148,6 +157,8 @@ def build_application(services: Services) -> BotApplication:
     if not token:
         raise ValueError("build_application needs a bot token")
     hide_secrets(token, settings.bot.secret)  # before the Bot logs its URLs
+    # Per chat and overall, replies before the outbox's bulk sends (bot/ratelimit.py).
+    limiter = PriorityRateLimiter.from_settings(settings.rate_limits)
     bot = SplittingBot(
         token,
         # An emulator or a self-hosted Bot API server instead of Telegram's, if configured.
@@ -158,8 +169,7 @@ def build_application(services: Services) -> BotApplication:
         # a third of httpx's CPU per request (bot/app/transport.py).
         request=AiohttpRequest(connection_pool_size=256),
         get_updates_request=AiohttpRequest(connection_pool_size=1),
-        # Per chat and overall, replies before the outbox's bulk sends (bot/ratelimit.py).
-        rate_limiter=PriorityRateLimiter.from_settings(settings.rate_limits),
+        rate_limiter=limiter,
     )
     inbox = InboxQueue(services.db, services.clock)
     builder = (
@@ -174,6 +184,9 @@ def build_application(services: Services) -> BotApplication:
     )
     application: BotApplication = builder.build()
     application.bot_data[SERVICES_KEY] = services
+    if not services.db.is_sqlite:
+        # Several instances may send for this bot: each takes its part of the overall limit.
+        application.bot_data[BUDGET_KEY] = SharedBudget(services.db, limiter)
     workers = UpdateWorkers(
         application, services.db, services.clock, settings.updates.concurrent_chats
     )

@@ -3,7 +3,8 @@
 The outbox sender's tasks poll and mark rows whenever they like, and workers look for the
 next update whenever they are idle and woken (by any update stored or done) or their idle
 poll comes round: how often either happens is timing, not an update's work. So the sender's
-statements are not recorded, and an update is counted with the one look that took it.
+statements are not recorded, nor the send budget's refreshes (bot/budget.py, once a second
+on PostgreSQL), and an update is counted with the one look that took it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from bot.budget import BUDGET_TASK
 from db.session import Database
 
 # A worker's look for the next update (db/inbox.py `claim_next_update`).
@@ -23,12 +25,13 @@ WORKER_LOOK = "SELECT inbox."
 
 @contextmanager
 def recorded_statements(database: Database) -> Iterator[list[str]]:
-    """The SQL the bot runs on `database` while the block runs, but the outbox sender's."""
+    """The SQL the bot runs on `database` while the block runs, but the outbox sender's and
+    the send budget's."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         task = asyncio.current_task()
-        if task is None or not task.get_name().startswith("outbox"):
+        if task is None or not task.get_name().startswith(("outbox", BUDGET_TASK)):
             seen.append(statement)
 
     engine = database.engine.sync_engine
