@@ -5,6 +5,12 @@ as the instance lives. On PostgreSQL each instance holds a session advisory lock
 id, so another instance can tell a live claim from one left by a crash (the server drops the
 lock with the dead process's connection) and takes over the latter at once. On SQLite only
 one bot process runs (``Database.lock_for_this_instance``), so every other id is a dead one.
+
+A chat's rows go to one sender at a time (PostgreSQL): no sender claims rows of a chat for
+which another live sender holds claims. So a chat's messages keep their order and its pace
+(about one a second, which each instance's rate limiter keeps for its own sends), however
+many instances send; claims are taken one instance at a time (a transaction-scoped
+advisory lock) so that two claiming at once cannot both take the same chat.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlmodel import col, or_, select
+from sqlmodel import and_, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.announcements import notify_sql
@@ -65,11 +71,22 @@ _NEW_ROW: dict[str, ColumnElement[object]] = {
 
 # First key of the two-key advisory locks that mark live sender instances (PostgreSQL).
 SENDER_LOCK_CLASS = 0x6F62  # "ob"
-_CLAIMED_BY_A_GONE_SENDER = text(
-    "NOT EXISTS (SELECT 1 FROM pg_locks AS l WHERE l.locktype = 'advisory' "
+_LIVE_SENDER = (
+    "EXISTS (SELECT 1 FROM pg_locks AS l WHERE l.locktype = 'advisory' "
     f"AND l.classid::bigint = {SENDER_LOCK_CLASS} AND l.objsubid = 2 "
-    "AND l.objid::bigint = outbox.claimed_by)"
+    "AND l.objid::bigint = {claimed_by})"
 )
+_CLAIMED_BY_A_GONE_SENDER = text("NOT " + _LIVE_SENDER.format(claimed_by="outbox.claimed_by"))
+# No other live sender is delivering rows of the row's chat.
+_CHAT_FREE = (
+    "NOT EXISTS (SELECT 1 FROM outbox AS held WHERE held.chat_id = outbox.chat_id "
+    "AND held.sent_at IS NULL AND held.failed_at IS NULL "
+    "AND held.claimed_by IS NOT NULL AND held.claimed_by <> :sender AND "
+    + _LIVE_SENDER.format(claimed_by="held.claimed_by")
+    + ")"
+)
+# Its second key is no sender's id (those are positive).
+_CLAIMING = text(f"SELECT pg_advisory_xact_lock({SENDER_LOCK_CLASS}, 0)")
 
 
 def _insert_ignoring_duplicates(dialect: Dialect) -> postgresql.Insert | sqlite.Insert:
@@ -221,10 +238,12 @@ async def unlock_sender_id(connection: AsyncConnection, sender_id: int) -> None:
 
 
 def _claimable(dialect: Dialect, sender_id: int) -> ColumnElement[bool]:
-    """Unclaimed, or claimed by a sender that is gone (never by this one: it has them)."""
+    """Unclaimed, or claimed by a sender that is gone (never by this one: it has them); on
+    PostgreSQL, of a chat no other live sender is delivering to."""
     claimed_by = col(OutboxMessage.claimed_by)
     if dialect.name == "postgresql":
-        return or_(claimed_by.is_(None), _CLAIMED_BY_A_GONE_SENDER)
+        chat_free = text(_CHAT_FREE).bindparams(sender=sender_id)
+        return and_(or_(claimed_by.is_(None), _CLAIMED_BY_A_GONE_SENDER), chat_free)
     return or_(claimed_by.is_(None), claimed_by != sender_id)
 
 
@@ -232,8 +251,12 @@ async def claim_due_messages(
     *, session: AsyncSession, sender_id: int, limit: int
 ) -> list[OutboxMessage]:
     """The oldest unsent messages nobody alive has claimed, now claimed by this sender.
-    On PostgreSQL two instances claiming at once get disjoint rows (SKIP LOCKED)."""
+    On PostgreSQL instances claim one after the other, and never rows of a chat another
+    live sender is delivering to."""
     assert session.bind is not None
+    if session.bind.dialect.name == "postgresql":
+        # Held to the commit, which makes these claims seen by the next one to claim.
+        await (await session.connection()).execute(_CLAIMING)
     statement = (
         select(OutboxMessage)
         .where(col(OutboxMessage.sent_at).is_(None), col(OutboxMessage.failed_at).is_(None))

@@ -13,8 +13,10 @@ import pytest
 import telegram
 from sqlalchemy import event
 from sqlmodel import col, select
+from telegram.ext import ExtBot
 
 from bot.clock import ManualClock
+from bot.ratelimit import PriorityRateLimiter
 from bot.sandbox import (
     ApiCall,
     ApiReply,
@@ -26,7 +28,7 @@ from bot.sandbox import (
     SandboxUser,
 )
 from bot.sandbox.samples import png
-from bot.settings import Settings
+from bot.settings import RateLimitsSection, Settings
 from bot.usecases.outbox import OutboxSender, SenderLimits
 from db.models import OutboxMessage
 from db.outbox import enqueue_message
@@ -281,6 +283,44 @@ async def test_two_senders_send_each_row_once(
     assert len(delivered(sandbox)) == 120
     by_sender = Counter(r.claimed_by for r in await outbox_rows(database))
     assert by_sender == {None: 120}
+
+
+async def test_two_instances_send_a_chats_rows_in_order_at_its_pace(
+    database: Database, clock: ManualClock
+) -> None:
+    """Each instance paces its own sends per chat: one chat's rows on two senders at once
+    would go out at twice its pace, and out of order. A chat's rows go to one at a time."""
+    if database.is_sqlite:
+        pytest.skip("SQLite allows one bot process; two senders need PostgreSQL")
+    limits = RateLimits()
+    async with SandboxServer(policy=limits) as sandbox:
+        recipients = chats(sandbox, 4)
+        bots = [
+            ExtBot(
+                sandbox.token,
+                base_url=sandbox.base_url,
+                rate_limiter=PriorityRateLimiter.from_settings(RateLimitsSection()),
+            )
+            for _ in range(2)
+        ]
+        async with bots[0], bots[1]:
+            senders = [OutboxSender(database, bot, limits=SenderLimits(batch=5)) for bot in bots]
+            for sender in senders:
+                database.on_outbox_written(sender.wake)
+                await sender.start()
+            try:
+                # Interleaved: the first batches of both senders hold rows of every chat.
+                await queue(
+                    database, clock, [(u.id, f"第{n}条") for n in range(1, 6) for u in recipients]
+                )
+                for user in recipients:
+                    await user.replies(5, timeout=30)
+            finally:
+                for sender in senders:
+                    await sender.stop()
+    for user in recipients:
+        assert [m.content for m in user.messages] == [f"第{n}条" for n in range(1, 6)]
+    assert limits.total_refused == 0, limits.refused
 
 
 async def test_a_crashed_senders_rows_are_taken_over_at_once(
