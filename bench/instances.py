@@ -15,8 +15,10 @@ echo bot on the same sandbox in the same run (the reference).
 
 By default the sandbox enforces no limits and the bots pace nothing (our [rate_limits]
 lifted, as the echo bot has no limiter): what the instances hold on this machine's cores.
---limits makes the sandbox enforce Telegram's, the bots pacing as in production (the echo
-bot then with PTB's AIORateLimiter). The bench process runs the sandbox and the simulated
+--limits makes the sandbox enforce Telegram's, counting its 429s by the limit that refused
+(overall: Telegram's global flood control, which pauses every chat), the bots pacing as in
+production (the instances sharing the bot's overall budget, bot/budget.py; the echo bot
+then with PTB's AIORateLimiter). The bench process runs the sandbox and the simulated
 people; the bots, PostgreSQL and it share the machine's cores.
 """
 
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchkit import BENCH_NOW, ReplyWatcher, fresh_database, until_ready
+from broadcast import busiest_second
 from updates import (
     UNPACED,
     burst,
@@ -61,7 +64,8 @@ class Run:
     seconds: float
     waits: tuple[float, ...]
     messages: int  # messages and edits sent (each paced as a send)
-    refused: int
+    busiest: int  # of them, the most within one second
+    refused: dict[str, int]  # 429s by the limit that refused: overall, chat, group
     shares: tuple[int, ...]  # updates each instance handled
     looks: int  # the update workers' claims, all instances
     looks_in_vain: int  # of which found nothing
@@ -102,7 +106,7 @@ async def our_bots(
                 before = len(sends(sandbox))
                 cpu = sum(bots.cpu_seconds() for bots in everyone)
                 seconds = await burst(clerks, reporting(watcher, reports, args.reports, waits))
-                sent = len(sends(sandbox)) - before
+                sent = sends(sandbox)[before:]
                 expected = len(clerks) * args.reports
                 await until_cards(handlers, expected, timeout=300)
                 cpu = sum(bots.cpu_seconds() for bots in everyone) - cpu
@@ -122,13 +126,22 @@ async def our_bots(
         updates,
         seconds,
         tuple(waits),
-        sent,
-        limits.total_refused,
+        len(sent),
+        busiest_second(sent),
+        dict(limits.refused),
         shares,
         sum(total for total, _ in looks),
         sum(in_vain for _, in_vain in looks),
         cpu,
     )
+
+
+def refusals(refused: dict[str, int]) -> str:
+    """The sandbox's 429s: overall ones are Telegram's global flood control, which pauses
+    every chat."""
+    total = sum(refused.values())
+    by_limit = ", ".join(f"{limit} {count}" for limit, count in sorted(refused.items()))
+    return f"{total} × 429" + (f" ({by_limit})" if total else "")
 
 
 def describe(label: str, updates: int, seconds: float, waits: tuple[float, ...]) -> str:
@@ -160,7 +173,8 @@ async def main_async(args: argparse.Namespace) -> None:
                     run.waits,
                 )
                 + f"; {per_second / reference:.2f}× echo; {run.messages / run.seconds:.1f} "
-                f"sends/s, {run.refused} × 429; updates handled per instance "
+                f"sends/s (busiest second {run.busiest}), {refusals(run.refused)}; "
+                "updates handled per instance "
                 f"{'/'.join(map(str, run.shares))}; the bots' CPU "
                 f"{run.cpu_seconds / run.updates * 1000:.0f} ms per update (all instances); "
                 f"{run.looks / run.updates:.2f} claims per update, "
