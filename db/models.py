@@ -171,7 +171,9 @@ class SendBudget(SQLModel, table=True):
 
     __tablename__ = "send_budget"
 
-    instance: str = Field(max_length=32, primary_key=True)
+    instance: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
     seen_at: datetime = Field(sa_type=AwareDateTime)
     demand: float
 

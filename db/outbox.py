@@ -2,9 +2,9 @@
 
 A sender instance claims rows by writing its id into ``claimed_by``; the claim lasts as long
 as the instance lives. On PostgreSQL each instance holds a session advisory lock named by its
-id, so another instance can tell a live claim from one left by a crash (the server drops the
-lock with the dead process's connection) and takes over the latter at once. On SQLite only
-one bot process runs (``Database.lock_for_this_instance``), so every other id is a dead one.
+id (db/liveness.py), so another instance can tell a live claim from one left by a crash and
+takes over the latter at once. On SQLite only one bot process runs
+(``Database.lock_for_this_instance``), so every other id is a dead one.
 
 A chat's rows go to one sender at a time (PostgreSQL): no sender claims rows of a chat for
 which another live sender holds claims. So a chat's messages keep their order and its pace
@@ -16,7 +16,6 @@ advisory lock) so that two claiming at once cannot both take the same chat.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +38,7 @@ from sqlmodel import and_, col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.announcements import notify_sql
+from db.liveness import alive_sql, hold_lock, new_id, release_lock
 from db.models import OutboxMessage
 from db.session import OUTBOX_WRITTEN, run_prebuilt
 
@@ -71,18 +71,13 @@ _NEW_ROW: dict[str, ColumnElement[object]] = {
 
 # First key of the two-key advisory locks that mark live sender instances (PostgreSQL).
 SENDER_LOCK_CLASS = 0x6F62  # "ob"
-_LIVE_SENDER = (
-    "EXISTS (SELECT 1 FROM pg_locks AS l WHERE l.locktype = 'advisory' "
-    f"AND l.classid::bigint = {SENDER_LOCK_CLASS} AND l.objsubid = 2 "
-    "AND l.objid::bigint = {claimed_by})"
-)
-_CLAIMED_BY_A_GONE_SENDER = text("NOT " + _LIVE_SENDER.format(claimed_by="outbox.claimed_by"))
+_CLAIMED_BY_A_GONE_SENDER = text("NOT " + alive_sql(SENDER_LOCK_CLASS, "outbox.claimed_by"))
 # No other live sender is delivering rows of the row's chat.
 _CHAT_FREE = (
     "NOT EXISTS (SELECT 1 FROM outbox AS held WHERE held.chat_id = outbox.chat_id "
     "AND held.sent_at IS NULL AND held.failed_at IS NULL "
     "AND held.claimed_by IS NOT NULL AND held.claimed_by <> :sender AND "
-    + _LIVE_SENDER.format(claimed_by="held.claimed_by")
+    + alive_sql(SENDER_LOCK_CLASS, "held.claimed_by")
     + ")"
 )
 # Its second key is no sender's id (those are positive).
@@ -208,8 +203,8 @@ def decode_buttons(message: OutboxMessage) -> list[list[tuple[str, str]]]:
 
 
 def new_sender_id() -> int:
-    """A random id for one sender instance (a positive 32-bit integer, as advisory keys)."""
-    return secrets.randbelow(2**31 - 2) + 1
+    """A random id for one sender instance."""
+    return new_id()
 
 
 async def lock_sender_id(engine: AsyncEngine, sender_id: int) -> AsyncConnection | None:
@@ -217,24 +212,11 @@ async def lock_sender_id(engine: AsyncEngine, sender_id: int) -> AsyncConnection
     of its own kept open for the sender's life. None on SQLite (nothing to hold)."""
     if engine.dialect.name != "postgresql":
         return None
-    connection = await engine.connect()
-    await connection.execute(
-        text("SELECT pg_advisory_lock(:lock_class, :sender)"),
-        {"lock_class": SENDER_LOCK_CLASS, "sender": sender_id},
-    )
-    await connection.commit()
-    return connection
+    return await hold_lock(engine, SENDER_LOCK_CLASS, sender_id)
 
 
 async def unlock_sender_id(connection: AsyncConnection, sender_id: int) -> None:
-    try:
-        await connection.execute(
-            text("SELECT pg_advisory_unlock(:lock_class, :sender)"),
-            {"lock_class": SENDER_LOCK_CLASS, "sender": sender_id},
-        )
-        await connection.commit()
-    finally:
-        await connection.close()
+    await release_lock(connection, SENDER_LOCK_CLASS, sender_id)
 
 
 def _claimable(dialect: Dialect, sender_id: int) -> ColumnElement[bool]:

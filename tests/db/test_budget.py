@@ -4,24 +4,31 @@ take from them (bot/budget.py)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.budget import EXPIRY_SECONDS, SharedBudget
 from bot.ratelimit import Pace, PriorityRateLimiter
-from db.budget import FORGET_SECONDS, forget_instance, refresh_demand
+from db.budget import FORGET_SECONDS, forget_instance, lock_instance, refresh_demand
 from db.session import Database
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
-async def refresh(database: Database, instance: str, demand: float) -> dict[str, float]:
-    return await refresh_demand(
+A, B, CRASHED, LONG_GONE = 11, 12, 13, 14
+
+
+async def refresh(database: Database, instance: int, demand: float) -> dict[int, float]:
+    demands = await refresh_demand(
         database.engine, instance=instance, demand=demand, expiry=EXPIRY_SECONDS
     )
+    return demands.by_instance
 
 
-async def seen_ago(database: Database, instance: str, seconds: float) -> None:
+async def seen_ago(database: Database, instance: int, seconds: float) -> None:
     async with database.engine.begin() as connection:
         await connection.execute(
             text(
@@ -32,34 +39,62 @@ async def seen_ago(database: Database, instance: str, seconds: float) -> None:
         )
 
 
-async def instances(database: Database) -> set[str]:
+async def instances(database: Database) -> set[int]:
     async with database.engine.connect() as connection:
         return set((await connection.execute(text("SELECT instance FROM send_budget"))).scalars())
 
 
-async def test_each_refresh_writes_its_row_and_reads_the_live_ones(database: Database) -> None:
-    assert await refresh(database, "a", 3.0) == {"a": 3.0}
-    assert await refresh(database, "b", 5.0) == {"a": 3.0, "b": 5.0}
-    assert await refresh(database, "a", 7.5) == {"a": 7.5, "b": 5.0}
+@pytest.fixture
+async def alive(database: Database) -> AsyncIterator[dict[int, AsyncConnection]]:
+    """The liveness locks of instances A, B, CRASHED and LONG_GONE, as their processes
+    would hold them; a test drops one to crash its instance."""
+    locks = {n: await lock_instance(database.engine, n) for n in (A, B, CRASHED, LONG_GONE)}
+    yield locks
+    for connection in locks.values():
+        await connection.invalidate()
 
 
-async def test_a_stale_row_is_not_counted_and_an_old_one_goes(database: Database) -> None:
-    for instance in ("a", "crashed", "long-gone"):
+async def test_each_refresh_writes_its_row_and_reads_the_live_ones(
+    database: Database, alive: dict[int, AsyncConnection]
+) -> None:
+    assert await refresh(database, A, 3.0) == {A: 3.0}
+    assert await refresh(database, B, 5.0) == {A: 3.0, B: 5.0}
+    assert await refresh(database, A, 7.5) == {A: 7.5, B: 5.0}
+
+
+async def test_a_crashed_or_stalled_instance_is_not_counted_and_an_old_row_goes(
+    database: Database, alive: dict[int, AsyncConnection]
+) -> None:
+    for instance in (A, B, CRASHED, LONG_GONE):
         await refresh(database, instance, 1.0)
-    await seen_ago(database, "crashed", EXPIRY_SECONDS + 1)
-    await seen_ago(database, "long-gone", FORGET_SECONDS + 1)
-    assert await refresh(database, "a", 2.0) == {"a": 2.0}
-    assert await instances(database) == {"a", "crashed"}
+    await alive.pop(CRASHED).invalidate()  # its process died: the server lets its lock go
+    await seen_ago(database, B, EXPIRY_SECONDS + 1)  # alive, but no refresh for a while
+    await seen_ago(database, LONG_GONE, FORGET_SECONDS + 1)
+    assert await refresh(database, A, 2.0) == {A: 2.0}
+    assert await instances(database) == {A, B, CRASHED}
     # An instance back after a long pause (its own row that old) is counted again.
-    await seen_ago(database, "a", FORGET_SECONDS + 1)
-    assert await refresh(database, "a", 2.0) == {"a": 2.0}
+    await seen_ago(database, A, FORGET_SECONDS + 1)
+    assert await refresh(database, A, 2.0) == {A: 2.0}
+    assert await refresh(database, B, 2.0) == {A: 2.0, B: 2.0}
 
 
-async def test_a_stopped_instance_deletes_its_row(database: Database) -> None:
-    await refresh(database, "a", 1.0)
-    await refresh(database, "b", 1.0)
-    await forget_instance(database.engine, instance="b")
-    assert await refresh(database, "a", 1.0) == {"a": 1.0}
+async def test_an_instance_learns_it_lost_its_lock(
+    database: Database, alive: dict[int, AsyncConnection]
+) -> None:
+    demands = await refresh_demand(database.engine, instance=A, demand=1.0, expiry=5.0)
+    assert demands.locked
+    await alive.pop(A).invalidate()  # the database restarted, say
+    demands = await refresh_demand(database.engine, instance=A, demand=1.0, expiry=5.0)
+    assert not demands.locked
+
+
+async def test_a_stopped_instance_deletes_its_row(
+    database: Database, alive: dict[int, AsyncConnection]
+) -> None:
+    await refresh(database, A, 1.0)
+    await refresh(database, B, 1.0)
+    await forget_instance(database.engine, alive.pop(B), instance=B)
+    assert await refresh(database, A, 1.0) == {A: 1.0}
 
 
 def limiter() -> PriorityRateLimiter:
@@ -74,15 +109,11 @@ async def test_instances_share_the_budget_lowering_at_once_raising_a_refresh_lat
     a = SharedBudget(database, first, refresh_seconds=3600)
     b = SharedBudget(database, second, refresh_seconds=3600)
     await a.start()
-    assert first.overall == Pace(1.0, 1)  # a new instance starts at the floor
-    await a.refresh()
     assert first.overall == Pace(29.0, 10)  # alone: all of it
     await b.start()
-    assert second.overall == Pace(1.0, 1)
+    assert second.overall == Pace(14.5, 5)  # a newcomer takes its part at once
     await a.refresh()
     assert first.overall == Pace(14.5, 5)  # lowered at once
-    await b.refresh()
-    assert second.overall == Pace(14.5, 5)
     await b.stop()
     await a.refresh()
     assert first.overall == Pace(14.5, 5)  # raised one refresh late
@@ -90,3 +121,30 @@ async def test_instances_share_the_budget_lowering_at_once_raising_a_refresh_lat
     assert first.overall == Pace(29.0, 10)
     await a.stop()
     assert await instances(database) == set()
+
+
+async def test_a_restarted_instance_does_not_share_with_its_crashed_self(
+    database: Database,
+) -> None:
+    crashed, restarted = limiter(), limiter()
+    before = SharedBudget(database, crashed, refresh_seconds=3600)
+    await before.start()
+    assert before._lock is not None
+    await before._lock.invalidate()  # kill -9: no stop, the server drops the connection
+    after = SharedBudget(database, restarted, refresh_seconds=3600)
+    await after.start()
+    assert restarted.overall == Pace(29.0, 10)
+    await after.stop()
+
+
+async def test_an_instance_that_lost_its_lock_takes_it_again(database: Database) -> None:
+    budget = SharedBudget(database, limiter(), refresh_seconds=3600)
+    await budget.start()
+    assert budget._lock is not None
+    await budget._lock.invalidate()  # the database restarted, say
+    await budget.refresh()  # finds it lost, takes it again
+    demands = await refresh_demand(
+        database.engine, instance=budget.instance, demand=0.0, expiry=EXPIRY_SECONDS
+    )
+    assert demands.locked
+    await budget.stop()

@@ -23,7 +23,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "send_budget",
-        sa.Column("instance", sa.String(length=32), nullable=False),
+        sa.Column("instance", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("seen_at", db.types.AwareDateTime(timezone=True), nullable=False),
         sa.Column("demand", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("instance"),
