@@ -4,6 +4,7 @@ take from them (bot/budget.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -44,6 +45,24 @@ async def instances(database: Database) -> set[int]:
         return set((await connection.execute(text("SELECT instance FROM send_budget"))).scalars())
 
 
+async def crash(lock: AsyncConnection | None) -> None:
+    """The lock's connection dropped, as by a killed process, and the server done with it:
+    it lets the lock go once the connection's backend has ended (a moment later)."""
+    assert lock is not None
+    pid = (await lock.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    database_engine = lock.engine
+    await lock.invalidate()
+    async with asyncio.timeout(10):
+        while True:
+            async with database_engine.connect() as connection:
+                held = await connection.execute(
+                    text("SELECT 1 FROM pg_locks WHERE pid = :pid"), {"pid": pid}
+                )
+                if held.first() is None:
+                    return
+            await asyncio.sleep(0.01)
+
+
 @pytest.fixture
 async def alive(database: Database) -> AsyncIterator[dict[int, AsyncConnection]]:
     """The liveness locks of instances A, B, CRASHED and LONG_GONE, as their processes
@@ -67,7 +86,7 @@ async def test_a_crashed_or_stalled_instance_is_not_counted_and_an_old_row_goes(
 ) -> None:
     for instance in (A, B, CRASHED, LONG_GONE):
         await refresh(database, instance, 1.0)
-    await alive.pop(CRASHED).invalidate()  # its process died: the server lets its lock go
+    await crash(alive.pop(CRASHED))  # its process died: the server lets its lock go
     await seen_ago(database, B, EXPIRY_SECONDS + 1)  # alive, but no refresh for a while
     await seen_ago(database, LONG_GONE, FORGET_SECONDS + 1)
     assert await refresh(database, A, 2.0) == {A: 2.0}
@@ -83,7 +102,7 @@ async def test_an_instance_learns_it_lost_its_lock(
 ) -> None:
     demands = await refresh_demand(database.engine, instance=A, demand=1.0, expiry=5.0)
     assert demands.locked
-    await alive.pop(A).invalidate()  # the database restarted, say
+    await crash(alive.pop(A))  # the database restarted, say
     demands = await refresh_demand(database.engine, instance=A, demand=1.0, expiry=5.0)
     assert not demands.locked
 
@@ -129,8 +148,7 @@ async def test_a_restarted_instance_does_not_share_with_its_crashed_self(
     crashed, restarted = limiter(), limiter()
     before = SharedBudget(database, crashed, refresh_seconds=3600)
     await before.start()
-    assert before._lock is not None
-    await before._lock.invalidate()  # kill -9: no stop, the server drops the connection
+    await crash(before._lock)  # kill -9: no stop
     after = SharedBudget(database, restarted, refresh_seconds=3600)
     await after.start()
     assert restarted.overall == Pace(29.0, 10)
@@ -140,8 +158,7 @@ async def test_a_restarted_instance_does_not_share_with_its_crashed_self(
 async def test_an_instance_that_lost_its_lock_takes_it_again(database: Database) -> None:
     budget = SharedBudget(database, limiter(), refresh_seconds=3600)
     await budget.start()
-    assert budget._lock is not None
-    await budget._lock.invalidate()  # the database restarted, say
+    await crash(budget._lock)  # the database restarted, say
     await budget.refresh()  # finds it lost, takes it again
     demands = await refresh_demand(
         database.engine, instance=budget.instance, demand=0.0, expiry=EXPIRY_SECONDS
