@@ -11,7 +11,7 @@ import csv
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +23,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+from bot.app.event_loop import use_fast_event_loop
 from bot.demo.processes import BotProcesses
 from bot.sandbox import SandboxServer, SandboxUser, SentMessage
 from bot.settings import Settings, load_settings
@@ -50,6 +51,13 @@ HANDLER_DEPARTMENTS = ("delivery", "market", "supervision", "express", "periodic
 APPLICATION_NAME = f"bench-{os.getpid()}"
 os.environ["PGAPPNAME"] = APPLICATION_NAME
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def run_bench(main: Coroutine[object, object, None]) -> None:
+    """Runs a bench on the loop the bot runs on (bot/app/cli.py): the bots in this process
+    and their references alike."""
+    use_fast_event_loop()
+    asyncio.run(main)
 
 
 def postgres_cpu_seconds() -> dict[int, float]:

@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from benchkit import BENCH_NOW, backends, bench_settings, fresh_database
+from benchkit import BENCH_NOW, backends, bench_settings, fresh_database, run_bench
 from sqlmodel import col, func, select
 
 from bot.clock import ManualClock
@@ -142,7 +142,7 @@ def main() -> None:
     if args.quick:
         args.messages = 300
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(main_async(args))
+    run_bench(main_async(args))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchkit import BENCH_NOW, backends, bench_settings, fresh_database, import_sample_org
+from benchkit import (
+    BENCH_NOW,
+    backends,
+    bench_settings,
+    fresh_database,
+    import_sample_org,
+    run_bench,
+)
 
 from bot.clock import ManualClock
 from bot.demo.simulation import simulate
@@ -91,7 +98,7 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(main_async(args))
+    run_bench(main_async(args))
 
 
 if __name__ == "__main__":

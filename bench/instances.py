@@ -25,7 +25,6 @@ people; the bots, PostgreSQL and it share the machine's cores.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import statistics
@@ -35,7 +34,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchkit import BENCH_NOW, ReplyWatcher, fresh_database, until_ready
+from benchkit import BENCH_NOW, ReplyWatcher, fresh_database, run_bench, until_ready
 from broadcast import busiest_second
 from updates import (
     UNPACED,
@@ -199,7 +198,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     started = time.perf_counter()
-    asyncio.run(main_async(args))
+    run_bench(main_async(args))
     print(f"(bench ran {time.perf_counter() - started:.0f} s)")
 
 

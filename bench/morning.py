@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchkit import BENCH_NOW, ReplyWatcher, fresh_database, until_ready
+from benchkit import BENCH_NOW, ReplyWatcher, fresh_database, run_bench, until_ready
 from sqlalchemy import BigInteger, literal, update
 from sqlmodel import col, func, select
 from telegram import Update
@@ -556,7 +556,7 @@ def main() -> None:
         parser.error("several instances need PostgreSQL")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     started = time.perf_counter()
-    asyncio.run(main_async(args))
+    run_bench(main_async(args))
     print(f"(bench ran {time.perf_counter() - started:.0f} s)")
 
 

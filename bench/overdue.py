@@ -16,7 +16,6 @@ prints the database's plan of the two queries.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import random
 import sqlite3
@@ -41,6 +40,7 @@ from benchkit import (
     fresh_database,
     generate_org,
     postgres_schema,
+    run_bench,
     sqlite_path,
 )
 from sqlalchemy import event
@@ -432,7 +432,7 @@ def main() -> None:
     if args.quick:
         args.complaints = 100_000
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(main_async(args))
+    run_bench(main_async(args))
 
 
 if __name__ == "__main__":

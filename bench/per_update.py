@@ -31,7 +31,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from benchkit import SHANGHAI, backends, bench_settings, fresh_database, import_sample_org
+from benchkit import (
+    SHANGHAI,
+    backends,
+    bench_settings,
+    fresh_database,
+    import_sample_org,
+    run_bench,
+)
 from sqlalchemy import event
 from sqlmodel import col, select
 from telegram import Update
@@ -270,7 +277,7 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="write a cProfile file per kind here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(main_async(args))
+    run_bench(main_async(args))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from benchkit import SHANGHAI, backends, bench_settings, fresh_database
+from benchkit import SHANGHAI, backends, bench_settings, fresh_database, run_bench
 from sqlalchemy import BigInteger, delete, literal, update
 from sqlmodel import col, func, select
 
@@ -290,7 +290,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     days = args.days or HORIZONS[args.horizon]
     for backend in backends(args.db):
-        asyncio.run(run(backend, days, args.months.split(","), args.mornings))
+        run_bench(run(backend, days, args.months.split(","), args.mornings))
 
 
 if __name__ == "__main__":

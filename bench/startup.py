@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchkit import BENCH_NOW, REPO, fresh_database
+from benchkit import BENCH_NOW, REPO, fresh_database, run_bench
 
 from bot.sandbox import ApiCall, ApiReply, SandboxServer
 from bot.usecases.reader import build_reader
@@ -193,7 +193,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--province", action="store_true")
-    asyncio.run(main_async(parser.parse_args()))
+    run_bench(main_async(parser.parse_args()))
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ from benchkit import (
     generate_org,
     postgres_cpu_seconds,
     postgres_cpu_since,
+    run_bench,
 )
 from sqlmodel import col, func, select
 from telegram import Update
@@ -327,7 +328,7 @@ def main() -> None:
     if args.quick:
         args.users, args.reports = 50, 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(main_async(args))
+    run_bench(main_async(args))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import pytest
 from telegram.constants import ParseMode
 from telegram.ext import Defaults
 
+from bot.app.event_loop import use_fast_event_loop
 from bot.app.splitting_bot import SplittingBot
 from bot.clock import ManualClock
 from bot.sandbox import SandboxServer
@@ -21,6 +22,8 @@ from db.session import Database
 # PTB 22 warns (an error under pytest) when it builds RetryAfter unless this opts in to
 # timedelta periods; the bot sets it in bot/app/cli.py.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+# Every test on the loop the bot runs on (pytest-asyncio's loops and asyncio.run alike).
+use_fast_event_loop()
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 POSTGRES_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")

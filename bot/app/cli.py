@@ -14,6 +14,7 @@ from bot.app.application import ALLOWED_UPDATES, build_application, run_worker
 from bot.app.cli_calendar import import_year, list_years
 from bot.app.cli_classify import classify
 from bot.app.cli_report import export
+from bot.app.event_loop import use_fast_event_loop
 from bot.app.health import check_health
 from bot.app.health import render as render_health
 from bot.app.webhook import WebhookOptions, new_webhook_secret
@@ -254,6 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     hide_secrets(settings.token, settings.bot.secret)
     configure_logging(settings.log.format, settings.log.level)
+    logger.debug("event loop: %s", use_fast_event_loop())
     if args.command == "demo":
         return _demo(args.config, args.database)
     if args.command == "health":
