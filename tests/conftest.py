@@ -16,8 +16,8 @@ from bot.app.event_loop import use_fast_event_loop
 from bot.app.splitting_bot import SplittingBot
 from bot.clock import ManualClock
 from bot.sandbox import SandboxServer
-from db.migrate import scratch_postgres_schema, upgrade_database
 from db.session import Database
+from tests.database_templates import PostgresTemplate, SqliteTemplate
 
 # PTB 22 warns (an error under pytest) when it builds RetryAfter unless this opts in to
 # timedelta periods; the bot sets it in bot/app/cli.py.
@@ -31,15 +31,25 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE_ORG = REPO / "db" / "sample_org.csv"
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> PostgresTemplate:
+    return PostgresTemplate(POSTGRES_DSN, "test")
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database; each test gets its own file or schema."""
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-        upgrade_database(url)
-        yield url
+        template: SqliteTemplate = request.getfixturevalue("sqlite_template")
+        yield template.copy(tmp_path / "bot.db")
         return
-    with scratch_postgres_schema(POSTGRES_DSN, "test") as url:
+    postgres: PostgresTemplate = request.getfixturevalue("postgres_template")
+    with postgres.schema() as url:
         yield url
 
 
