@@ -100,6 +100,11 @@ class InboxQueue(asyncio.Queue[object]):
         # commit, whatever happened: a look for nothing is harmless.
         workers = self._workers
         wake = workers.keep_idle_worker() if workers is not None else None
+        # Announced unless this instance is idle: with updates in hand here, another
+        # instance's idle worker may be quicker to take it (whoever claims it first handles
+        # it). A receiver handing every update to its own idle workers did all the work
+        # while the worker instances waited (bench/instances.py: 400 / 0 / 0).
+        announced = workers is not None and (wake is None or workers.in_hand > 0)
         try:
             async with self._db.session() as session:
                 new = await store_update(
@@ -108,7 +113,7 @@ class InboxQueue(asyncio.Queue[object]):
                     chat_id=chat_of(item),
                     payload=json.dumps(item.to_dict()),
                     now=self._clock.now(),
-                    announcer=workers.announcer if workers and wake is None else None,
+                    announcer=workers.announcer if workers and announced else None,
                 )
         except Exception as error:
             # As a network error: the updater asks for the same updates again after a pause
@@ -200,6 +205,8 @@ class UpdateWorkers:
         # Claims made, and those that found no head (each a statement for nothing).
         self.looks = 0
         self.looks_in_vain = 0
+        # Updates this instance's workers are handling now.
+        self.in_hand = 0
 
     def keep_idle_worker(self) -> Wake | None:
         """An idle worker no other wake may take, and what wakes it; None when every worker
@@ -306,35 +313,45 @@ class UpdateWorkers:
                 self.looks_in_vain += 1
                 return False
             self._busy(waiter)
-            done = partial(
-                mark_update_done, session=shared.session, claimed=claimed, now=self._clock.now()
-            )
-            shared.before_first_commit(done)
-            async with holder.holding(claimed.chat_id):
-                # The claim only read, and the chat is held: the next worker may claim (on
-                # SQLite the claims take the process's one writer in turn).
-                shared.let_writer_go()
-                error = await self._process(claimed)
-                if error is None:
-                    try:
-                        await shared.commit()
-                        return True
-                    except Exception as commit_error:
-                        # What it held did not happen, though replies may have gone out.
-                        logger.exception("update %s: its transaction failed", claimed.update_id)
-                        await self._tell_failed(claimed.chat_id)
-                        error = commit_error
-                elif not shared.has_changes and shared.first_commit_pending:
-                    # Nothing to undo and not marked yet: done with its error in this
-                    # transaction, whose row lock keeps other workers off it.
-                    shared.before_first_commit(partial(done, error=_described(error)))
-                    await shared.commit()
-                    logger.warning("update %s failed and is done: %s", claimed.update_id, error)
-                    return True
-                # Still holding the chat: no worker of this process takes the update between
-                # the rollback and its being marked (other instances: mark_update_failed).
-                await self._settle_failed(shared, claimed, _described(error))
+            self.in_hand += 1
+            try:
+                await self._handle(shared, holder, claimed)
+            finally:
+                self.in_hand -= 1
         return True
+
+    async def _handle(
+        self, shared: SharedTransaction, holder: ChatHolder, claimed: ClaimedUpdate
+    ) -> None:
+        """Handle a claimed update and mark it done, in the claim's transaction."""
+        done = partial(
+            mark_update_done, session=shared.session, claimed=claimed, now=self._clock.now()
+        )
+        shared.before_first_commit(done)
+        async with holder.holding(claimed.chat_id):
+            # The claim only read, and the chat is held: the next worker may claim (on
+            # SQLite the claims take the process's one writer in turn).
+            shared.let_writer_go()
+            error = await self._process(claimed)
+            if error is None:
+                try:
+                    await shared.commit()
+                    return
+                except Exception as commit_error:
+                    # What it held did not happen, though replies may have gone out.
+                    logger.exception("update %s: its transaction failed", claimed.update_id)
+                    await self._tell_failed(claimed.chat_id)
+                    error = commit_error
+            elif not shared.has_changes and shared.first_commit_pending:
+                # Nothing to undo and not marked yet: done with its error in this
+                # transaction, whose row lock keeps other workers off it.
+                shared.before_first_commit(partial(done, error=_described(error)))
+                await shared.commit()
+                logger.warning("update %s failed and is done: %s", claimed.update_id, error)
+                return
+            # Still holding the chat: no worker of this process takes the update between
+            # the rollback and its being marked (other instances: mark_update_failed).
+            await self._settle_failed(shared, claimed, _described(error))
 
     async def _process(self, claimed: ClaimedUpdate) -> BaseException | None:
         try:

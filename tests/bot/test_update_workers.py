@@ -20,8 +20,10 @@ from telegram.error import NetworkError
 
 from bot.app.inbox import InboxQueue, UpdateWorkers
 from bot.clock import ManualClock
+from db.announcements import Listener
 from db.chat_state import clear_chat_state, get_chat_state, set_chat_state
 from db.inbox import (
+    ANNOUNCED_TOPIC,
     ChatHolders,
     ClaimedUpdate,
     claim_next_update,
@@ -180,9 +182,9 @@ def update_of(update_id: int, chat_id: int) -> Update:
 async def test_a_store_is_taken_here_while_a_worker_is_idle_else_by_another_instance(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The receiving instance's idle worker takes what it stores (nobody else is woken);
-    once its workers are all busy, the store is announced and another instance's idle
-    worker takes it at once, not at an idle look."""
+    """The receiving instance's idle worker takes what it stores; once its workers are all
+    busy, the store is announced and another instance's idle worker takes it at once, not
+    at an idle look."""
     monkeypatch.setattr("bot.app.inbox.DEAF_POLL_SECONDS", 60.0)
     here, there = Recorder(gates={1: asyncio.Event()}), Recorder()
     elsewhere = Database(database.url)
@@ -201,6 +203,46 @@ async def test_a_store_is_taken_here_while_a_worker_is_idle_else_by_another_inst
         assert "start 2" not in here.events and "start 1" not in there.events
     finally:
         await elsewhere.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_with_an_update_in_hand_a_store_is_announced_too(database: Database) -> None:
+    """An idle instance keeps what it stores to itself; one with an update in hand announces
+    it as well as waking its idle worker: another instance's idle worker may be quicker (a
+    receiver under load shares the work with the worker instances)."""
+    heard: list[str] = []
+    listener = Listener(database.url, ANNOUNCED_TOPIC, "another instance", lambda: heard.append(""))
+    listening = asyncio.create_task(listener.run())
+    here = Recorder(gates={1: asyncio.Event()})
+    queue = InboxQueue(database, ManualClock(NOW))
+    try:
+        for _ in range(200):
+            if listener.hearing:
+                break
+            await asyncio.sleep(0.05)
+        assert listener.hearing
+        async with workers(database, here, concurrency=2) as receiving:
+            queue.served_by(receiving)
+            for _ in range(200):  # both workers idle: their first looks found nothing
+                if receiving.looks_in_vain >= 2:
+                    break
+                await asyncio.sleep(0.05)
+            at_start = len(heard)
+            await queue.put(update_of(1, A))
+            await here.until(started(1))
+            await queue.put(update_of(2, B))
+            await here.until(ended(2))  # the idle worker here took it: nobody else looks
+            for _ in range(200):
+                if len(heard) > at_start:
+                    break
+                await asyncio.sleep(0.05)
+            # Announcements arrive in the order of their commits: 1's would have come first.
+            assert len(heard) == at_start + 1
+            here.gates[1].set()
+            await here.until(ended(1))
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
 
 
 async def test_a_failing_update_is_done_with_its_error_and_the_chat_goes_on(
