@@ -39,6 +39,12 @@ def upgrade_database(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+def postgres_schema_url(dsn: str, schema: str) -> str:
+    """The database URL whose search_path puts every table into ``schema``."""
+    base = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}?options=-csearch_path%3D{schema}"
+
+
 @contextmanager
 def scratch_postgres_schema(dsn: str, prefix: str) -> Iterator[str]:
     """A migrated PostgreSQL schema of its own, dropped at the end (tests and benches): the
@@ -50,8 +56,7 @@ def scratch_postgres_schema(dsn: str, prefix: str) -> Iterator[str]:
     with psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        base = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-        url = f"{base}?options=-csearch_path%3D{schema}"
+        url = postgres_schema_url(dsn, schema)
         upgrade_database(url)
         yield url
     finally:

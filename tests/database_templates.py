@@ -18,10 +18,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import unquote
 
 import psycopg
 
-from db.migrate import scratch_postgres_schema, upgrade_database
+from db.migrate import postgres_schema_url, scratch_postgres_schema, upgrade_database
 
 
 def sqlite_url(path: Path) -> str:
@@ -46,49 +47,36 @@ class SqliteTemplate:
         return sqlite_url(path)
 
 
+def schema_of(url: str) -> str:
+    """The schema a URL of ``postgres_schema_url`` puts its tables into."""
+    return unquote(url.rsplit("search_path%3D", 1)[1])
+
+
+def dump_schema(dsn: str, schema: str) -> str:
+    """The schema's definition and rows, as SQL statements naming it (pg_dump)."""
+    dumped = subprocess.run(
+        ["pg_dump", "--schema", schema, "--no-owner", "--no-privileges", "--inserts", "-d", dsn],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    # psql's meta-commands (\restrict, since 15.14) are not SQL.
+    return "\n".join(line for line in dumped.splitlines() if not line.startswith("\\"))
+
+
 class PostgresTemplate:
     """A migrated PostgreSQL schema, replayed for each test under a name of its own."""
 
     def __init__(self, dsn: str, prefix: str) -> None:
         self._dsn = dsn
         self._prefix = prefix
-        self._base_url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-        self._placeholder = f"{prefix}_template_{uuid.uuid4().hex[:12]}"
+        self._template = ""
         self._script: str | None = None
         if shutil.which("pg_dump") is None:
             return
-        with self._dropped_afterwards(self._placeholder):
-            with psycopg.connect(dsn, autocommit=True) as connection:
-                connection.execute(f'CREATE SCHEMA "{self._placeholder}"')
-            upgrade_database(self._url(self._placeholder))
-            dumped = subprocess.run(
-                [
-                    "pg_dump",
-                    "--schema",
-                    self._placeholder,
-                    "--no-owner",
-                    "--no-privileges",
-                    "--inserts",
-                    "--dbname",
-                    dsn,
-                ],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-        # psql's meta-commands (\restrict, since 15.14) are not SQL.
-        self._script = "\n".join(line for line in dumped.splitlines() if not line.startswith("\\"))
-
-    def _url(self, schema: str) -> str:
-        return f"{self._base_url}?options=-csearch_path%3D{schema}"
-
-    @contextmanager
-    def _dropped_afterwards(self, schema: str) -> Iterator[None]:
-        try:
-            yield
-        finally:
-            with psycopg.connect(self._dsn, autocommit=True) as connection:
-                connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        with scratch_postgres_schema(dsn, f"{prefix}_template") as url:
+            self._template = schema_of(url)
+            self._script = dump_schema(dsn, self._template)
 
     @contextmanager
     def schema(self) -> Iterator[str]:
@@ -98,8 +86,11 @@ class PostgresTemplate:
                 yield url
             return
         schema = f"{self._prefix}_{uuid.uuid4().hex[:12]}"
-        with self._dropped_afterwards(schema):
+        try:
             with psycopg.connect(self._dsn, autocommit=True) as connection:
                 # No parameters: the whole dump goes as one simple query, in one transaction.
-                connection.execute(self._script.replace(self._placeholder, schema).encode())
-            yield self._url(schema)
+                connection.execute(self._script.replace(self._template, schema).encode())
+            yield postgres_schema_url(self._dsn, schema)
+        finally:
+            with psycopg.connect(self._dsn, autocommit=True) as connection:
+                connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

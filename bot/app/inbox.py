@@ -104,7 +104,11 @@ class InboxQueue(asyncio.Queue[object]):
         # instance's idle worker may be quicker to take it (whoever claims it first handles
         # it). A receiver handing every update to its own idle workers did all the work
         # while the worker instances waited (bench/instances.py: 400 / 0 / 0).
-        announced = workers is not None and (wake is None or workers.in_hand > 0)
+        announcer = (
+            workers.announcer
+            if workers is not None and (wake is None or workers.in_hand > 0)
+            else None
+        )
         try:
             async with self._db.session() as session:
                 new = await store_update(
@@ -113,7 +117,7 @@ class InboxQueue(asyncio.Queue[object]):
                     chat_id=chat_of(item),
                     payload=json.dumps(item.to_dict()),
                     now=self._clock.now(),
-                    announcer=workers.announcer if workers and announced else None,
+                    announcer=announcer,
                 )
         except Exception as error:
             # As a network error: the updater asks for the same updates again after a pause

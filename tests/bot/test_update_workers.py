@@ -37,6 +37,7 @@ from db.models import ChatState, InboxUpdate, Staff, Unit
 from db.session import Database
 from scheduler.org import Level, Role
 from tests.conftest import SHANGHAI
+from tests.e2e.test_crash import until
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI)
 A, B, C, F = 9_000_000_001, 9_000_000_002, 9_000_000_003, 9_000_000_004
@@ -215,27 +216,28 @@ async def test_with_an_update_in_hand_a_store_is_announced_too(database: Databas
     listening = asyncio.create_task(listener.run())
     here = Recorder(gates={1: asyncio.Event()})
     queue = InboxQueue(database, ManualClock(NOW))
+
+    async def hearing() -> bool:
+        return listener.hearing
+
     try:
-        for _ in range(200):
-            if listener.hearing:
-                break
-            await asyncio.sleep(0.05)
-        assert listener.hearing
+        await until(hearing, "listening")
         async with workers(database, here, concurrency=2) as receiving:
             queue.served_by(receiving)
-            for _ in range(200):  # both workers idle: their first looks found nothing
-                if receiving.looks_in_vain >= 2:
-                    break
-                await asyncio.sleep(0.05)
+
+            async def idle_here() -> bool:  # both workers' first looks found nothing
+                return receiving.looks_in_vain >= 2
+
+            async def heard_more() -> bool:
+                return len(heard) > at_start
+
+            await until(idle_here, "both workers idle")
             at_start = len(heard)
             await queue.put(update_of(1, A))
             await here.until(started(1))
             await queue.put(update_of(2, B))
             await here.until(ended(2))  # the idle worker here took it: nobody else looks
-            for _ in range(200):
-                if len(heard) > at_start:
-                    break
-                await asyncio.sleep(0.05)
+            await until(heard_more, "2's announcement")
             # Announcements arrive in the order of their commits: 1's would have come first.
             assert len(heard) == at_start + 1
             here.gates[1].set()

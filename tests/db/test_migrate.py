@@ -3,16 +3,20 @@ tests' databases, copied from a migrated template, are migrated databases."""
 
 import shutil
 import sqlite3
-import subprocess
 from contextlib import closing
 from pathlib import Path
-from urllib.parse import unquote
 
 import pytest
 
 from db.migrate import scratch_postgres_schema, upgrade_database
 from tests.conftest import POSTGRES_DSN
-from tests.database_templates import PostgresTemplate, SqliteTemplate, sqlite_url
+from tests.database_templates import (
+    PostgresTemplate,
+    SqliteTemplate,
+    dump_schema,
+    schema_of,
+    sqlite_url,
+)
 
 
 def test_a_missing_sqlite_folder_is_created(tmp_path: Path) -> None:
@@ -48,16 +52,8 @@ def test_the_tests_sqlite_copies_are_migrated_databases(
 
 def _postgres_schema(url: str) -> str:
     """The schema's definition and rows as pg_dump prints them, its name left out."""
-    schema = unquote(url.rsplit("search_path%3D", 1)[1])
-    dumped = subprocess.run(
-        ["pg_dump", "--schema", schema, "--no-owner", "--inserts", "--dbname", POSTGRES_DSN],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return "\n".join(
-        line.replace(schema, "SCHEMA") for line in dumped.splitlines() if not line.startswith("\\")
-    )
+    schema = schema_of(url)
+    return dump_schema(POSTGRES_DSN, schema).replace(schema, "SCHEMA")
 
 
 @pytest.mark.skipif(shutil.which("pg_dump") is None, reason="schemas are migrated one by one")
