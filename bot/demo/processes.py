@@ -56,6 +56,7 @@ class BotProcesses:
     spawned: list[asyncio.subprocess.Process] = field(default_factory=list)
     started: list[asyncio.subprocess.Process] = field(default_factory=list)
     _prepared: asyncio.subprocess.Process | None = None
+    _config_path: Path | None = None
 
     @property
     def current(self) -> asyncio.subprocess.Process:
@@ -102,6 +103,11 @@ class BotProcesses:
         return process
 
     def _config(self) -> Path:
+        """Written once, for all the processes: rewritten at each spawn, it was read half
+        written by a process spawned just before (still importing when the next one was
+        prepared; bot.settings said bot.username was missing)."""
+        if self._config_path is not None:
+            return self._config_path
         path = sandbox_config(self.sandbox, self.tmp_path)
         text = path.read_text(encoding="utf-8")
         assert 'mode = "polling"' in text
@@ -116,6 +122,7 @@ class BotProcesses:
                 assert f"\n{key} = " in text
                 text = re.sub(rf"\n{key} = [\d.]+", f"\n{key} = {value}", text)
         path.write_text(text, "utf-8")
+        self._config_path = path
         return path
 
     async def kill(self) -> None:
