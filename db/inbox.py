@@ -275,11 +275,12 @@ _MARK_DONE = _mark_done_statement()
 
 async def mark_update_done(
     *, session: AsyncSession, claimed: ClaimedUpdate, now: datetime, error: str | None = None
-) -> None:
+) -> bool:
     """Done (with the error if its handling failed); the chat's next update, if one waits,
-    gets its turn behind every head already waiting. One statement changes both rows. Not
-    announced: the worker that finishes looks again itself, and so is the one to take the
-    head this may make (or another, whose own look was taken by this one)."""
+    gets its turn behind every head already waiting. One statement changes both rows. True
+    when a next update waits: then this is a new head, not announced: the worker that
+    finishes looks again itself, and so is the one to take it (or another, whose own look
+    was taken by this one)."""
     values: dict[str, object] = {
         "done_id": claimed.update_id,
         "done_chat": claimed.chat_id,
@@ -287,7 +288,7 @@ async def mark_update_done(
         "done_error": error[:2000] if error is not None else None,
     }
     connection = await session.connection()
-    await connection.execute(_MARK_DONE, values)
+    return (await connection.execute(_MARK_DONE, values)).rowcount > 1
 
 
 def _reclaim_statement() -> SelectOfScalar[int]:
@@ -376,7 +377,8 @@ _LOCKED_CHATS = "locked_chats"
 def _let_go_of_chats(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None and _LOCKED_CHATS in session.info:
         database: Database = session.info[DATABASE]
-        database.process_locks.let_go(session.info.pop(_LOCKED_CHATS))
+        # Claims skipped these chats' heads meanwhile: the workers look again.
+        database.process_locks.let_go(session.info.pop(_LOCKED_CHATS), skipped_heads=True)
 
 
 async def prune_done_updates(*, session: AsyncSession, before: datetime) -> int:

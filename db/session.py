@@ -8,6 +8,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from functools import partial
 from typing import Any, TextIO, TypeVar
 
 from sqlalchemy import (
@@ -134,6 +135,13 @@ class ProcessLocks:
         self.held: set[int] = set()
         self.wanted: set[int] = set()
         self._waiting: list[asyncio.Future[None]] = []
+        self._skipped_heads_listeners: list[Callable[[], None]] = []
+
+    def on_skipped_heads_freed(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` when keys are let go whose chats' heads claims may have
+        skipped unbeknown to the holder (scheduled work's); returns what stops it."""
+        self._skipped_heads_listeners.append(listener)
+        return partial(self._skipped_heads_listeners.remove, listener)
 
     def freed(self) -> asyncio.Future[None]:
         """Done when some of the held keys are let go."""
@@ -141,12 +149,15 @@ class ProcessLocks:
         self._waiting.append(waiter)
         return waiter
 
-    def let_go(self, keys: set[int]) -> None:
+    def let_go(self, keys: set[int], *, skipped_heads: bool = False) -> None:
         self.held -= keys
         waiting, self._waiting = self._waiting, []
         for waiter in waiting:
             if not waiter.done():
                 waiter.set_result(None)
+        if skipped_heads:
+            for listener in self._skipped_heads_listeners:
+                listener()
 
 
 # Set in session.info when the session wrote: flushed, or ran a statement other than a select

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import json
 import logging
 import secrets
@@ -109,6 +110,7 @@ class InboxQueue(asyncio.Queue[object]):
             if workers is not None and (wake is None or workers.in_hand > 0)
             else None
         )
+        new = False
         try:
             async with self._db.session() as session:
                 new = await store_update(
@@ -125,11 +127,13 @@ class InboxQueue(asyncio.Queue[object]):
             logger.exception("update %s could not be stored", item.update_id)
             raise NetworkError(f"the inbox could not store update {item.update_id}") from error
         finally:
+            if new and workers is not None:
+                workers.note_stored(item.update_id)
             if wake is not None:
                 wake()
             elif workers is not None:
                 # One that became idle during the store: its look may have begun too soon.
-                workers.wake()
+                workers.wake_one()
         if not new:
             logger.info("update %s arrived again; it was stored before", item.update_id)
 
@@ -176,6 +180,14 @@ def _described(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+class Outcome(enum.Enum):
+    """What a worker's look came to."""
+
+    NONE = "no head to take"
+    HANDLED = "handled one"
+    MORE = "handled one, and made or left a head"  # look again at once
+
+
 def _resolve(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():  # its worker may have been cancelled meanwhile (stop)
         waiter.set_result(None)
@@ -206,6 +218,16 @@ class UpdateWorkers:
         # worker here.
         self.announcer = secrets.token_hex(8)
         self._announcements = Listener(db.url, ANNOUNCED_TOPIC, self.announcer, self.wake)
+        # What may wait unclaimed, by the number of its note: updates stored here (by id;
+        # a claim of one takes it off) and anything else that may have made a head (the
+        # backlog at start, an announcement, the idle look, scheduled work letting go of
+        # chats: by a negative number). A look that found nothing, skipping no chat, takes
+        # off what was noted before it began. A worker that finishes an update looks again
+        # only if something is left, or its chat's next update waits: always looking again
+        # was a claim in vain after nearly every update (bench/per_update.py).
+        self._unclaimed: dict[int, int] = {}
+        self._notes = 0
+        self._stop_hearing_locks: Callable[[], None] | None = None
         # Claims made, and those that found no head (each a statement for nothing).
         self.looks = 0
         self.looks_in_vain = 0
@@ -221,11 +243,31 @@ class UpdateWorkers:
                 return partial(_resolve, waiter)
         return None
 
+    def note_stored(self, update_id: int) -> None:
+        """An update was stored here: a look is due until one takes it (or finds none)."""
+        self._notes += 1
+        self._unclaimed[update_id] = self._notes
+
     def wake(self) -> None:
-        """Something was stored: one idle worker looks (busy ones look when they finish)."""
+        """A head may have been made that no look of this instance knows of: one idle
+        worker looks, and busy ones when they finish, until a look finds none."""
+        self._notes += 1
+        self._unclaimed[-self._notes] = self._notes
+        self.wake_one()
+
+    def wake_one(self) -> None:
+        """One idle worker looks (for what was noted)."""
         wake = self.keep_idle_worker()
         if wake is not None:
             wake()
+
+    def _took(self, update_id: int) -> None:
+        self._unclaimed.pop(update_id, None)
+
+    def _found_none(self, since_note: int) -> None:
+        """A look that began after note ``since_note`` and skipped no chat found nothing:
+        all noted until then is claimed."""
+        self._unclaimed = {key: n for key, n in self._unclaimed.items() if n > since_note}
 
     def _wake_all(self) -> None:
         while self._idle:
@@ -240,11 +282,18 @@ class UpdateWorkers:
         ]
         self._listener = asyncio.create_task(self._announcements.run(), name="inbox-announcements")
         self._looker = asyncio.create_task(self._look_now_and_then(), name="inbox-idle-look")
+        self._stop_hearing_locks = self._db.process_locks.on_skipped_heads_freed(self.wake)
+        # What waited before the start (a restart's backlog) is noted nowhere: the workers
+        # look until a look finds nothing.
+        self.wake()
         logger.info("%d update workers started", self.concurrency)
 
     async def stop(self) -> None:
         """Let updates under way finish (briefly); the rest stay pending for the next start."""
         self._stopping = True
+        if self._stop_hearing_locks is not None:
+            self._stop_hearing_locks()
+            self._stop_hearing_locks = None
         self._wake_all()
         for task in (self._listener, self._looker):
             if task is not None:
@@ -281,21 +330,36 @@ class UpdateWorkers:
             await asyncio.sleep(
                 IDLE_POLL_SECONDS if self._announcements.hearing else DEAF_POLL_SECONDS
             )
+            # One note for everything noted so far: a look that skips no chat is rare under
+            # steady load, and ids claimed by other instances would pile up meanwhile.
+            self._unclaimed.clear()
             self.wake()
 
     async def _work(self, holder: ChatHolder) -> None:
         loop = asyncio.get_running_loop()
+        look = True
         while not self._stopping:
             # Idle is announced before looking: a store during the look wakes this one.
             waiter: asyncio.Future[None] = loop.create_future()
             self._idle.append(waiter)
-            try:
-                handled = await self.handle_next(holder, waiter)
-            except Exception:
-                logger.exception("could not take an update from the inbox; trying again")
-                handled = False
-            if not handled and not self._stopping:
+            if look or self._unclaimed:
+                try:
+                    outcome = await self.handle_next(holder, waiter)
+                except Exception:
+                    logger.exception("could not take an update from the inbox; trying again")
+                    # Its look may have been taken off the idle list: not waited for.
+                    with contextlib.suppress(ValueError):
+                        self._idle.remove(waiter)
+                    await asyncio.sleep(DEAF_POLL_SECONDS)
+                    look = True
+                    continue
+                if outcome is not Outcome.NONE:
+                    # Busy since its claim (off the idle list): idle again at the top.
+                    look = outcome is Outcome.MORE
+                    continue
+            if not self._stopping:
                 await waiter  # woken by a store, an announcement, stop, or the idle look
+            look = True
             with contextlib.suppress(ValueError):
                 self._idle.remove(waiter)
 
@@ -306,31 +370,42 @@ class UpdateWorkers:
         try:
             self._idle.remove(waiter)
         except ValueError:
-            self.wake()
+            self.wake_one()
 
-    async def handle_next(self, holder: ChatHolder, waiter: asyncio.Future[None]) -> bool:
-        """Handle the next head, if there is one; False when there was none."""
+    async def handle_next(self, holder: ChatHolder, waiter: asyncio.Future[None]) -> Outcome:
+        """Handle the next head, if there is one."""
         async with self._db.shared_transaction() as shared:
-            claimed = await claim_next_update(session=shared.session, skip_chats=holder.held_here)
+            skipped = holder.held_here
+            since_note = self._notes
+            claimed = await claim_next_update(session=shared.session, skip_chats=skipped)
             self.looks += 1
             if claimed is None:
                 self.looks_in_vain += 1
-                return False
+                if not skipped:
+                    self._found_none(since_note)
+                return Outcome.NONE
+            self._took(claimed.update_id)
             self._busy(waiter)
             self.in_hand += 1
             try:
-                await self._handle(shared, holder, claimed)
+                more = await self._handle(shared, holder, claimed)
             finally:
                 self.in_hand -= 1
-        return True
+        return Outcome.MORE if more else Outcome.HANDLED
 
     async def _handle(
         self, shared: SharedTransaction, holder: ChatHolder, claimed: ClaimedUpdate
-    ) -> None:
-        """Handle a claimed update and mark it done, in the claim's transaction."""
-        done = partial(
-            mark_update_done, session=shared.session, claimed=claimed, now=self._clock.now()
-        )
+    ) -> bool:
+        """Handle a claimed update and mark it done, in the claim's transaction; True when
+        the chat's next update waits behind it (or it failed: a look settles what is left)."""
+        next_waits = False
+
+        async def done(error: str | None = None) -> None:
+            nonlocal next_waits
+            next_waits = await mark_update_done(
+                session=shared.session, claimed=claimed, now=self._clock.now(), error=error
+            )
+
         shared.before_first_commit(done)
         async with holder.holding(claimed.chat_id):
             # The claim only read, and the chat is held: the next worker may claim (on
@@ -340,7 +415,7 @@ class UpdateWorkers:
             if error is None:
                 try:
                     await shared.commit()
-                    return
+                    return next_waits
                 except Exception as commit_error:
                     # What it held did not happen, though replies may have gone out.
                     logger.exception("update %s: its transaction failed", claimed.update_id)
@@ -352,10 +427,11 @@ class UpdateWorkers:
                 shared.before_first_commit(partial(done, error=_described(error)))
                 await shared.commit()
                 logger.warning("update %s failed and is done: %s", claimed.update_id, error)
-                return
+                return next_waits
             # Still holding the chat: no worker of this process takes the update between
             # the rollback and its being marked (other instances: mark_update_failed).
             await self._settle_failed(shared, claimed, _described(error))
+            return True
 
     async def _process(self, claimed: ClaimedUpdate) -> BaseException | None:
         try:
