@@ -24,6 +24,7 @@ from bot.heap import freeze_lasting
 from bot.logs import hide_secrets
 from bot.ratelimit import PriorityRateLimiter
 from bot.services import Services
+from bot.settings import BotSection
 from bot.usecases.blocked import staff_blocked_bot
 from bot.usecases.outbox import OutboxSender
 from bot.usecases.reader import build_reader, refresh_names
@@ -210,6 +211,26 @@ def build_application(services: Services) -> BotApplication:
     )
     application.add_error_handler(errors.on_error)
     return application
+
+
+def serve(application: BotApplication, bot: BotSection) -> None:
+    """Run the bot as its mode says, until SIGINT or SIGTERM: polling, the webhook server,
+    or a worker that receives nothing."""
+    webhook = WebhookOptions.from_settings(bot)
+    if bot.mode == "worker":
+        run_worker(application)
+    elif webhook is None:
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    else:
+        # PTB refuses (403) every request whose secret header differs from secret_token.
+        application.run_webhook(
+            listen=webhook.listen,
+            port=webhook.port,
+            url_path=webhook.url_path,
+            webhook_url=webhook.url,
+            secret_token=webhook.secret_token,
+            allowed_updates=ALLOWED_UPDATES,
+        )
 
 
 def run_worker(application: BotApplication) -> None:

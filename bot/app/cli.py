@@ -10,14 +10,14 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from bot.app.application import ALLOWED_UPDATES, build_application, run_worker
+from bot.app.application import build_application, serve
 from bot.app.cli_calendar import import_year, list_years
 from bot.app.cli_classify import classify
 from bot.app.cli_report import export
 from bot.app.event_loop import use_fast_event_loop
 from bot.app.health import check_health
 from bot.app.health import render as render_health
-from bot.app.webhook import WebhookOptions, new_webhook_secret
+from bot.app.webhook import new_webhook_secret
 from bot.clock import SystemClock
 from bot.logs import configure_logging, hide_secrets
 from bot.services import Services
@@ -220,23 +220,9 @@ def _run(settings: Settings, config: Path, *, demo_without_token: bool = False) 
         sys.stderr.write(texts.data_file_invalid(str(error)) + "\n")
         return 2
     application = build_application(services)
-    webhook = WebhookOptions.from_settings(settings.bot)
     _echo(texts.run_real_bot(settings.bot.mode, settings.bot.username))
     try:
-        if settings.bot.mode == "worker":
-            run_worker(application)
-        elif webhook is None:
-            application.run_polling(allowed_updates=ALLOWED_UPDATES)
-        else:
-            # PTB refuses (403) every request whose secret header differs from secret_token.
-            application.run_webhook(
-                listen=webhook.listen,
-                port=webhook.port,
-                url_path=webhook.url_path,
-                webhook_url=webhook.url,
-                secret_token=webhook.secret_token,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+        serve(application, settings.bot)
     except SecondInstanceError as error:
         sys.stderr.write(texts.second_instance(str(error)) + "\n")
         return 3

@@ -5,7 +5,7 @@
 
 It builds and runs the application exactly as `python -m bot run` does (bot/app/cli.py: settings
 from the file and the environment, the schema brought up to date, Services, build_application,
-run_polling), except that the clock stands still at ``--now``: daily checks only happen on
+serve), except that the clock stands still at ``--now``: daily checks only happen on
 working days in working hours, and the test must not depend on when it runs.
 
 With ``--wait-for-go`` it imports and builds everything, then waits for a line on stdin
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from bot.app.application import ALLOWED_UPDATES, build_application, run_worker
+from bot.app.application import build_application, serve
 from bot.clock import ManualClock
 from bot.logs import configure_logging
 from bot.services import Services
@@ -51,10 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.wait_for_go and not sys.stdin.readline():
         return 0  # the test went away before it needed this process
     upgrade_database(settings.database.url)
-    if settings.bot.mode == "worker":
-        run_worker(application)
-    else:
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    serve(application, settings.bot)
     return 0
 
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from bot.app.webhook import WebhookOptions
 from bot.sandbox import SandboxServer
-from bot.settings import RateLimitsSection
+from bot.settings import WEBHOOK_SECRET_ENV, RateLimitsSection
 
 REPO = Path(__file__).resolve().parents[2]
 # What bot/app/inbox.py and bot/usecases/reader.py log once they are running.
@@ -47,12 +48,15 @@ class BotProcesses:
     database_url: str
     tmp_path: Path
     now: datetime
-    # "polling", or "worker": handles what another instance receives (PostgreSQL).
+    # "polling", "webhook" (with ``webhook``), or "worker": handles what another instance
+    # receives (PostgreSQL).
     mode: str = "polling"
     # [updates] concurrent_chats, if not config.toml's.
     concurrent_chats: int | None = None
     # [rate_limits], if not config.toml's (a bench with no limits at the sandbox lifts ours).
     rate_limits: RateLimitsSection | None = None
+    # In "webhook" mode: Telegram's URL for it (a proxy's), the port and the secret.
+    webhook: WebhookOptions | None = None
     spawned: list[asyncio.subprocess.Process] = field(default_factory=list)
     started: list[asyncio.subprocess.Process] = field(default_factory=list)
     _prepared: asyncio.subprocess.Process | None = None
@@ -81,6 +85,8 @@ class BotProcesses:
             "TELEGRAM_BOT_TOKEN": self.sandbox.token,
             "DATABASE_URL": self.database_url,
         }
+        if self.webhook is not None:
+            env[WEBHOOK_SECRET_ENV] = str(self.webhook.secret_token)
         # Files, not pipes: nobody reads a pipe while the test waits, and a full pipe would
         # block the bot.
         with self._log_path(len(self.spawned) + 1).open("wb") as log:
@@ -112,6 +118,13 @@ class BotProcesses:
         text = path.read_text(encoding="utf-8")
         assert 'mode = "polling"' in text
         text = text.replace('mode = "polling"', f'mode = "{self.mode}"')
+        if self.webhook is not None:
+            assert self.mode == "webhook"
+            text = text.replace(
+                'mode = "webhook"',
+                f'mode = "webhook"\nwebhook_url = "{self.webhook.url}"\n'
+                f'webhook_listen = "{self.webhook.listen}"\nwebhook_port = {self.webhook.port}',
+            )
         if self.concurrent_chats is not None:
             assert "\nconcurrent_chats = " in text
             text = re.sub(
@@ -193,9 +206,12 @@ async def bot_processes(
     mode: str = "polling",
     concurrent_chats: int | None = None,
     rate_limits: RateLimitsSection | None = None,
+    webhook: WebhookOptions | None = None,
 ) -> AsyncIterator[BotProcesses]:
     tmp_path.mkdir(parents=True, exist_ok=True)
-    bots = BotProcesses(sandbox, database_url, tmp_path, now, mode, concurrent_chats, rate_limits)
+    bots = BotProcesses(
+        sandbox, database_url, tmp_path, now, mode, concurrent_chats, rate_limits, webhook
+    )
     try:
         yield bots
     except BaseException as error:

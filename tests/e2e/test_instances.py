@@ -30,8 +30,10 @@ from nlp.reader import ComplaintReader
 from tests.e2e.harness import run_bot
 from tests.e2e.test_crash import (
     FIRST_CHAT,
+    KILLS,
     START_TIMEOUT,
     WEDNESDAY_0900,
+    burst_with_kills,
     complaint_text,
     count_inbox,
     has_handled,
@@ -42,6 +44,7 @@ from tests.e2e.test_crash import (
     token_of,
     until,
 )
+from tests.e2e.test_crash import ROUNDS as CRASH_ROUNDS
 from tests.e2e.test_webhook import SECRET, free_port
 
 STAFF = ("C001", "C002", "I001", "I002", "I004", "I005", "H001", "H002")
@@ -206,3 +209,35 @@ async def test_two_webhook_instances_behind_a_proxy_share_one_inbox(
     assert sum(got) == total and min(got) >= total // 2, got
     assert [d.status for d in sandbox.webhook.deliveries] == [200] * total
     await assert_each_once_in_chat_order(database, users, before)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_webhook_instances_killed_again_and_again_apply_every_update_once(
+    database_url: str, database: Database, sandbox: SandboxServer, tmp_path: Path, sample_org: None
+) -> None:
+    """Two webhook instances in processes of their own behind a proxy, one of them killed
+    (kill -9) at random moments of a burst and started again: Telegram's POSTs that the
+    dead one does not answer fail at the proxy and are sent again, to the other; what the
+    dead one stored and did not finish, the other or its successor handles. Every update's
+    effect once, each chat's replies in order (tests/e2e/test_crash.py, the burst)."""
+    ports = [free_port(), free_port()]
+    async with (
+        round_robin_proxy([f"http://127.0.0.1:{p}/telegram/hook" for p in ports]) as (url, got),
+        AsyncExitStack() as stack,
+    ):
+        instances = [
+            await stack.enter_async_context(
+                bot_processes(
+                    sandbox,
+                    database_url,
+                    tmp_path / f"instance-{number}",
+                    WEDNESDAY_0900,
+                    mode="webhook",
+                    webhook=WebhookOptions(url=url, secret_token=SECRET, port=port),
+                )
+            )
+            for number, port in enumerate(ports, start=1)
+        ]
+        await burst_with_kills(database, sandbox, instances, CRASH_ROUNDS, KILLS)
+    assert min(got) > 0, got  # both received
+    assert any(not delivery.ok for delivery in sandbox.webhook.deliveries), "no POST failed"
