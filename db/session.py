@@ -215,14 +215,14 @@ class SharedTransaction:
         self._writer: _OneWriter | None = database.one_writer
         self._holding = False
         self._blocks = 0
-        self._hook: Callable[[], Awaitable[None]] | None = None
+        self._hook: Callable[[], Awaitable[object]] | None = None
 
     @property
     def has_changes(self) -> bool:
         session = self.session
         return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
 
-    def before_first_commit(self, hook: Callable[[], Awaitable[None]]) -> None:
+    def before_first_commit(self, hook: Callable[[], Awaitable[object]]) -> None:
         self._hook = hook
 
     @property
