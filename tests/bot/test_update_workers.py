@@ -179,20 +179,12 @@ def update_of(update_id: int, chat_id: int) -> Update:
     return Update.de_json(json.loads(payload(update_id, chat_id)), None)
 
 
-@pytest.fixture
-def no_idle_look(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The workers' safety net (a look now and then) out of the way: every look a test
-    sees is one that something asked for."""
-    monkeypatch.setattr("bot.app.inbox.IDLE_POLL_SECONDS", 60.0)
-    monkeypatch.setattr("bot.app.inbox.DEAF_POLL_SECONDS", 60.0)
-
-
 async def test_one_update_at_a_time_costs_no_look_in_vain(
     database: Database, no_idle_look: None
 ) -> None:
     """People writing one after another: the idle worker a store wakes takes the update; the
     worker that finished knows nothing is left and does not look again (it did after every
-    update: a claim in vain, a third of a /help's CPU)."""
+    update: a claim in vain each time)."""
     recorder = Recorder()
     queue = InboxQueue(database, ManualClock(NOW))
     async with workers(database, recorder, concurrency=2) as pool:

@@ -137,9 +137,12 @@ class WorkersMachine(RuleBasedStateMachine):
                 assert in_progress.pop(chat) == update_id
 
 
-def test_the_workers_take_everything_in_chat_order(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("bot.app.inbox.IDLE_POLL_SECONDS", 600.0)
-    monkeypatch.setattr("bot.app.inbox.DEAF_POLL_SECONDS", 600.0)
+def test_the_workers_take_everything_in_chat_order(database_url: str, no_idle_look: None) -> None:
     run_seeded(WorkersMachine, examples=12, steps=30, database_url=database_url)
+
+
+@pytest.mark.slow
+def test_the_workers_take_everything_in_chat_order_at_length(
+    database_url: str, no_idle_look: None
+) -> None:
+    run_seeded(WorkersMachine, examples=150, steps=40, database_url=database_url)
