@@ -222,15 +222,20 @@ def serve(application: BotApplication, bot: BotSection) -> None:
     elif webhook is None:
         application.run_polling(allowed_updates=ALLOWED_UPDATES)
     else:
-        # PTB refuses (403) every request whose secret header differs from secret_token.
-        application.run_webhook(
-            listen=webhook.listen,
-            port=webhook.port,
-            url_path=webhook.url_path,
-            webhook_url=webhook.url,
-            secret_token=webhook.secret_token,
-            allowed_updates=ALLOWED_UPDATES,
-        )
+        application.run_webhook(**_webhook_arguments(webhook))
+
+
+def _webhook_arguments(webhook: WebhookOptions) -> dict[str, Any]:
+    """For PTB's webhook server, run or started. PTB refuses (403) every request whose
+    secret header differs from secret_token."""
+    return {
+        "listen": webhook.listen,
+        "port": webhook.port,
+        "url_path": webhook.url_path,
+        "webhook_url": webhook.url,
+        "secret_token": webhook.secret_token,
+        "allowed_updates": ALLOWED_UPDATES,
+    }
 
 
 def run_worker(application: BotApplication) -> None:
@@ -270,14 +275,7 @@ async def running(
                 poll_interval=0, timeout=int(poll_timeout), allowed_updates=ALLOWED_UPDATES
             )
         elif receive and webhook is not None:
-            await application.updater.start_webhook(
-                listen=webhook.listen,
-                port=webhook.port,
-                url_path=webhook.url_path,
-                webhook_url=webhook.url,
-                secret_token=webhook.secret_token,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+            await application.updater.start_webhook(**_webhook_arguments(webhook))
         try:
             yield
         finally:
