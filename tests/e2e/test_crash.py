@@ -338,6 +338,22 @@ async def test_a_long_burst_killed_many_times_applies_every_update_once(
         await burst_with_kills(database, sandbox, [bots], 4 * ROUNDS, 4 * KILLS)
 
 
+async def register_everyone(
+    database: Database, sandbox: SandboxServer, codes: Sequence[str], first_chat: int
+) -> tuple[dict[str, SandboxUser], dict[str, int]]:
+    """Each of ``codes`` registers with an invite, in chats from ``first_chat`` on: the
+    people by code, and the message id of each one's welcome (its buttons go stale)."""
+    users: dict[str, SandboxUser] = {}
+    welcomes: dict[str, int] = {}
+    for number, code in enumerate(codes):
+        user = sandbox.user(first_chat + number, code)
+        await user.send(f"/start {await invite(database, code, WEDNESDAY_0900)}")
+        welcome = await user.reply(timeout=START_TIMEOUT)
+        assert "欢迎" in welcome.content, welcome.describe()
+        users[code], welcomes[code] = user, welcome.message_id
+    return users, welcomes
+
+
 async def delivered_all(sandbox: SandboxServer) -> None:
     """Every update Telegram has was taken: confirmed by a long poll that followed it, or
     answered 200 by a webhook."""
@@ -367,14 +383,7 @@ async def burst_with_kills(
         await bots.prepare()
     if not sandbox.webhook.url:
         await sandbox.updates.until_polled(timeout=START_TIMEOUT)
-    users: dict[str, SandboxUser] = {}
-    welcomes: dict[str, int] = {}
-    for number, code in enumerate(BURST_STAFF):
-        user = sandbox.user(FIRST_CHAT + 500 + number, code)
-        await user.send(f"/start {await invite(database, code, WEDNESDAY_0900)}")
-        welcome = await user.reply(timeout=START_TIMEOUT)
-        assert "欢迎" in welcome.content, welcome.describe()
-        users[code], welcomes[code] = user, welcome.message_id
+    users, welcomes = await register_everyone(database, sandbox, BURST_STAFF, FIRST_CHAT + 500)
     await delivered_all(sandbox)
     registered = await count_inbox(database, done=True)
     before = {code: len(user.messages) for code, user in users.items()}

@@ -38,7 +38,7 @@ from tests.e2e.test_crash import (
     count_inbox,
     has_handled,
     idle,
-    invite,
+    register_everyone,
     reply_token,
     send_round,
     token_of,
@@ -50,6 +50,8 @@ from tests.e2e.test_webhook import SECRET, free_port
 STAFF = ("C001", "C002", "I001", "I002", "I004", "I005", "H001", "H002")
 ROUNDS = 6
 RECEIVER_WORKERS = 2
+# The path the proxy serves and forwards to, the same (WebhookOptions.url_path).
+HOOK_PATH = "/telegram/hook"
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -87,14 +89,7 @@ async def test_instances_share_one_inbox_in_chat_order(
             await bots.start()
         # Several processes start at once: on a busy machine that takes a while.
         await sandbox.updates.until_polled(timeout=2 * START_TIMEOUT)
-        users: dict[str, SandboxUser] = {}
-        welcomes: dict[str, int] = {}
-        for number, code in enumerate(STAFF):
-            user = sandbox.user(FIRST_CHAT + 700 + number, code)
-            await user.send(f"/start {await invite(database, code, WEDNESDAY_0900)}")
-            welcome = await user.reply(timeout=START_TIMEOUT)
-            assert "欢迎" in welcome.content, welcome.describe()
-            users[code], welcomes[code] = user, welcome.message_id
+        users, welcomes = await register_everyone(database, sandbox, STAFF, FIRST_CHAT + 700)
         await idle(sandbox)
         registered = await count_inbox(database, done=True)
         before = {code: len(user.messages) for code, user in users.items()}
@@ -132,10 +127,11 @@ async def assert_each_once_in_chat_order(
 
 
 @asynccontextmanager
-async def round_robin_proxy(backends: list[str]) -> AsyncIterator[tuple[str, list[int]]]:
-    """A reverse proxy in front of several webhook instances (nginx's upstream with several
-    servers): each request goes to the next backend in turn, its answer back to Telegram.
-    Yields its URL and how many requests each backend got."""
+async def round_robin_proxy(ports: list[int]) -> AsyncIterator[tuple[str, list[int]]]:
+    """A reverse proxy in front of several webhook instances listening on ``ports`` (nginx's
+    upstream with several servers): each request goes to the next backend in turn, its
+    answer back to Telegram. Yields its URL and how many requests each backend got."""
+    backends = [f"http://127.0.0.1:{port}{HOOK_PATH}" for port in ports]
     forwarded = [0] * len(backends)
     turns = itertools.cycle(range(len(backends)))
     port = free_port()
@@ -155,12 +151,12 @@ async def round_robin_proxy(backends: list[str]) -> AsyncIterator[tuple[str, lis
             return web.Response(status=answer.status_code, body=answer.content)
 
         app = web.Application()
-        app.router.add_post("/telegram/hook", forward)
+        app.router.add_post(HOOK_PATH, forward)
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         try:
-            yield f"http://127.0.0.1:{port}/telegram/hook", forwarded
+            yield f"http://127.0.0.1:{port}{HOOK_PATH}", forwarded
         finally:
             await runner.cleanup()
 
@@ -179,7 +175,7 @@ async def test_two_webhook_instances_behind_a_proxy_share_one_inbox(
     handled once, in chat order, whichever instance stored them."""
     ports = [free_port(), free_port()]
     async with (
-        round_robin_proxy([f"http://127.0.0.1:{p}/telegram/hook" for p in ports]) as (url, got),
+        round_robin_proxy(ports) as (url, got),
         AsyncExitStack() as stack,
     ):
         bots = [
@@ -222,7 +218,7 @@ async def test_webhook_instances_killed_again_and_again_apply_every_update_once(
     effect once, each chat's replies in order (tests/e2e/test_crash.py, the burst)."""
     ports = [free_port(), free_port()]
     async with (
-        round_robin_proxy([f"http://127.0.0.1:{p}/telegram/hook" for p in ports]) as (url, got),
+        round_robin_proxy(ports) as (url, got),
         AsyncExitStack() as stack,
     ):
         instances = [
